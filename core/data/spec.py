@@ -1,0 +1,307 @@
+"""Dataset spec: which column is the target, which class counts as positive, what the model sees, whom we audit.
+
+The spec is the contract between the Data page and everything downstream (training, fairness, privacy): it is saved
+in the store as JSON, validated against the table before it is saved, and every later run records the spec it used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from core.errors import SpecError
+
+MIN_CLASS_ROWS = 20
+MISSING_GROUP = "missing"
+BINNING_CHOICES = ("none", "quantile", "edges")
+
+# Substrings that suggest a column describes a protected attribute. Matched on a normalised name
+# ("Marital-Status" -> "marital status"), so common spellings in public datasets are found.
+SENSITIVE_HINTS = (
+    "sex", "gender", "race", "ethnic", "age", "religion", "nationality", "native country", "country of birth",
+    "marital", "disab",
+)
+TARGET_HINTS = ("target", "label", "class", "outcome", "income", "y", "default", "churn", "response")
+EXCLUDED_KINDS = {
+    "id": "looks like an identifier (one value per row), which a model can only memorise",
+    "constant": "has a single value, so it carries no information",
+    "empty": "is empty in every row",
+    "text": "is free text, which this model cannot use",
+}
+
+
+@dataclass(frozen=True)
+class SensitiveColumn:
+    """A column to slice fairness and privacy results by; numeric columns are binned into groups."""
+
+    column: str
+    binning: str = "none"
+    bins: int = 4
+    edges: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.binning not in BINNING_CHOICES:
+            raise SpecError(f"Binning {self.binning!r} for {self.column!r} is not one of {', '.join(BINNING_CHOICES)}.")
+        if self.binning == "quantile" and not 2 <= self.bins <= 20:
+            raise SpecError(f"Use between 2 and 20 quantile bins for {self.column!r} (got {self.bins}).")
+        if self.binning == "edges":
+            edges = tuple(float(e) for e in self.edges)
+            if not edges or any(not math.isfinite(e) for e in edges) or list(edges) != sorted(set(edges)):
+                raise SpecError(f"Bin edges for {self.column!r} must be finite, increasing numbers, e.g. 25, 45, 65.")
+            object.__setattr__(self, "edges", edges)
+
+    def to_dict(self) -> dict:
+        return {"column": self.column, "binning": self.binning, "bins": self.bins, "edges": list(self.edges)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SensitiveColumn:
+        return cls(column=str(data["column"]), binning=str(data.get("binning", "none")),
+                   bins=int(data.get("bins", 4)), edges=tuple(data.get("edges", ())))
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What to learn from a stored dataset. ``positive_class`` is the target value as text (see :func:`label_text`)."""
+
+    dataset_id: str
+    target: str
+    positive_class: str
+    features: tuple[str, ...]
+    sensitive: tuple[SensitiveColumn, ...] = ()
+    name: str = ""
+
+    @property
+    def spec_id(self) -> str:
+        """Content hash: the same choices give the same id, so saving twice does not duplicate."""
+        body = self.to_dict()
+        body.pop("name", None)
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def sensitive_columns(self) -> tuple[str, ...]:
+        return tuple(s.column for s in self.sensitive)
+
+    def to_dict(self) -> dict:
+        return {"dataset_id": self.dataset_id, "target": self.target, "positive_class": self.positive_class,
+                "features": list(self.features), "sensitive": [s.to_dict() for s in self.sensitive],
+                "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DatasetSpec:
+        try:
+            return cls(dataset_id=str(data["dataset_id"]), target=str(data["target"]),
+                       positive_class=str(data["positive_class"]), features=tuple(map(str, data["features"])),
+                       sensitive=tuple(SensitiveColumn.from_dict(s) for s in data.get("sensitive", ())),
+                       name=str(data.get("name", "")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecError(f"The saved spec is incomplete or damaged ({exc}); save it again on the Data page.") from None
+
+
+@dataclass(frozen=True)
+class SpecSuggestion:
+    spec: DatasetSpec
+    excluded: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Target encoded as class indices; ``classes[positive_index]`` is the positive class."""
+
+    y: np.ndarray
+    classes: tuple[str, ...]
+    positive_index: int
+    kept: np.ndarray  # boolean mask of rows whose target is not missing
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+
+def label_text(values: pd.Series) -> pd.Series:
+    """Target values as text, the form in which a positive class is named (``1.0`` and ``1`` both read ``"1"``)."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.map({True: "True", False: "False"}).astype("object")
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce")
+        finite = numbers.dropna()
+        if len(finite) and np.all(np.mod(finite.to_numpy(dtype=float), 1) == 0):
+            return numbers.map(lambda v: None if pd.isna(v) else str(int(v))).astype("object")
+        return numbers.map(lambda v: None if pd.isna(v) else repr(float(v))).astype("object")
+    return values.map(lambda v: None if pd.isna(v) else str(v)).astype("object")
+
+
+def class_counts(frame: pd.DataFrame, target: str) -> pd.Series:
+    """Rows per target class (missing targets left out), largest first."""
+    _require_columns(frame, [target], "target")
+    return label_text(frame[target]).dropna().value_counts()
+
+
+def encode_labels(frame: pd.DataFrame, spec: DatasetSpec) -> Labels:
+    """Class indices for training: binary targets become 0/1 with the positive class as 1."""
+    text = label_text(frame[spec.target])
+    kept = text.notna().to_numpy()
+    present = sorted(text.dropna().unique().tolist())
+    if spec.positive_class not in present:
+        raise SpecError(f"The positive class {spec.positive_class!r} does not occur in {spec.target!r}; "
+                        f"pick one of: {', '.join(map(repr, present[:10]))}.")
+    if len(present) == 2:
+        classes = tuple(c for c in present if c != spec.positive_class) + (spec.positive_class,)
+    else:
+        classes = tuple(present)
+    index = {c: i for i, c in enumerate(classes)}
+    y = text[kept].map(index).to_numpy(dtype=np.int64)
+    return Labels(y=y, classes=classes, positive_index=index[spec.positive_class], kept=kept)
+
+
+def _normalise_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", str(name).lower()).strip()
+
+
+def suggest_sensitive(columns: Iterable[str]) -> list[str]:
+    """Columns whose names suggest a protected attribute (word-level match, so 'page' is not 'age')."""
+    found = []
+    for column in columns:
+        name = f" {_normalise_name(column)} "
+        if any(f" {hint}" in name for hint in SENSITIVE_HINTS):
+            found.append(column)
+    return found
+
+
+def _guess_target(columns: Sequence[str], kinds: dict[str, str]) -> str:
+    usable = [c for c in columns if kinds.get(c) in ("categorical", "boolean", "numeric")]
+    for hint in TARGET_HINTS:
+        for column in usable:
+            if _normalise_name(column) == hint:
+                return column
+    binary = [c for c in usable if kinds.get(c) == "boolean"]
+    if binary:
+        return binary[-1]
+    return usable[-1] if usable else columns[-1]
+
+
+def suggest_spec(frame: pd.DataFrame, schema, dataset_id: str, *, target: str | None = None) -> SpecSuggestion:
+    """A sensible starting spec: guessed target, minority class positive, unusable columns excluded with reasons."""
+    columns = [str(c) for c in frame.columns]
+    kinds = {c.name: c.kind for c in schema.columns}
+    target = target if target is not None else _guess_target(columns, kinds)
+    _require_columns(frame, [target], "target")
+    counts = class_counts(frame, target)
+    positive = str(counts.index[-1]) if len(counts) else ""
+    excluded = {c: f"{c!r} {EXCLUDED_KINDS[kinds[c]]}" for c in columns if c != target and kinds.get(c) in EXCLUDED_KINDS}
+    features = tuple(c for c in columns if c != target and c not in excluded)
+    sensitive = []
+    for column in suggest_sensitive(columns):
+        if column == target or kinds.get(column) in EXCLUDED_KINDS:
+            continue
+        numeric = kinds.get(column) == "numeric"
+        sensitive.append(SensitiveColumn(column, binning="quantile" if numeric else "none"))
+    spec = DatasetSpec(dataset_id=dataset_id, target=target, positive_class=positive, features=features,
+                       sensitive=tuple(sensitive))
+    return SpecSuggestion(spec=spec, excluded=excluded)
+
+
+def _require_columns(frame: pd.DataFrame, names: Iterable[str], role: str) -> None:
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        shown = ", ".join(map(repr, missing[:5]))
+        raise SpecError(f"The {role} column(s) {shown} are not in this table; pick from its columns "
+                        f"(e.g. {', '.join(map(repr, list(frame.columns)[:5]))}).")
+
+
+def _same_information(a: pd.Series, b: pd.Series) -> bool:
+    """True when one column is a one-to-one relabelling of the other (identical up to names of values)."""
+    pair = pd.DataFrame({"a": label_text(a), "b": label_text(b)}).dropna()
+    if pair.empty or pair["a"].nunique() < 2:
+        return False
+    return bool(pair.groupby("a")["b"].nunique().max() == 1 and pair.groupby("b")["a"].nunique().max() == 1)
+
+
+def validate_spec(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
+    """Raise :class:`SpecError` for a spec that cannot be trained or audited; return warnings for ones that can."""
+    _require_columns(frame, [spec.target], "target")
+    if not spec.features:
+        raise SpecError("No feature columns are selected; pick at least one column for the model to learn from.")
+    if spec.target in spec.features:
+        raise SpecError(f"The target {spec.target!r} is also selected as a feature; remove it from the features.")
+    _require_columns(frame, spec.features, "feature")
+    _require_columns(frame, spec.sensitive_columns, "sensitive")
+    counts = class_counts(frame, spec.target)
+    if len(counts) < 2:
+        only = repr(counts.index[0]) if len(counts) else "no value at all"
+        raise SpecError(f"The target {spec.target!r} has a single class ({only}); a classifier needs two or more. "
+                        "Pick another target column.")
+    small = counts[counts < MIN_CLASS_ROWS]
+    if len(small):
+        detail = ", ".join(f"{k!r} has {v}" for k, v in small.items())
+        raise SpecError(f"Every class of {spec.target!r} needs at least {MIN_CLASS_ROWS} rows to train and test "
+                        f"on ({detail}). Merge rare classes or pick another target.")
+    if spec.positive_class not in counts.index:
+        raise SpecError(f"The positive class {spec.positive_class!r} does not occur in {spec.target!r}; "
+                        f"pick one of: {', '.join(map(repr, counts.index[:10]))}.")
+    for column in spec.features:
+        if _same_information(frame[column], frame[spec.target]):
+            raise SpecError(f"The feature {column!r} holds the same information as the target {spec.target!r} "
+                            "(target leakage); remove it from the features.")
+    for column in spec.sensitive_columns:
+        if column == spec.target or _same_information(frame[column], frame[spec.target]):
+            raise SpecError(f"The sensitive column {column!r} is the target itself; pick a different column "
+                            "to audit groups by.")
+    warnings = []
+    missing_target = int(frame[spec.target].isna().sum())
+    if missing_target:
+        warnings.append(f"{missing_target} rows have no value in {spec.target!r}; they are left out of training.")
+    for sensitive in spec.sensitive:
+        sizes = sensitive_groups(frame, sensitive).value_counts()
+        tiny = sizes[sizes < MIN_CLASS_ROWS]
+        if len(tiny):
+            warnings.append(f"{sensitive.column!r}: {len(tiny)} group(s) have fewer than {MIN_CLASS_ROWS} rows "
+                            f"({', '.join(map(repr, tiny.index[:3]))}); their fairness numbers will be flagged as "
+                            "unreliable.")
+        if len(sizes) > 50:
+            warnings.append(f"{sensitive.column!r} has {len(sizes)} groups; consider binning or a coarser column.")
+    return warnings
+
+
+def _format_edge(value: float) -> str:
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return f"{value:g}"
+
+
+def sensitive_groups(frame: pd.DataFrame, sensitive: SensitiveColumn) -> pd.Series:
+    """Group label per row as text; missing values form an explicit "missing" group (fairlearn rejects NaN)."""
+    _require_columns(frame, [sensitive.column], "sensitive")
+    values = frame[sensitive.column]
+    if sensitive.binning == "none":
+        return label_text(values).fillna(MISSING_GROUP).rename(sensitive.column)
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().sum() == 0 or (values.notna() & numbers.isna()).any():
+        raise SpecError(f"{sensitive.column!r} is not numeric, so it cannot be binned; use it as it is "
+                        "(binning 'none').")
+    if sensitive.binning == "quantile":
+        quantiles = np.unique(np.nanquantile(numbers.to_numpy(dtype=float), np.linspace(0, 1, sensitive.bins + 1)))
+        inner = quantiles[1:-1]
+    else:
+        inner = np.asarray(sensitive.edges, dtype=float)
+    edges = np.concatenate([[-np.inf], inner, [np.inf]])
+    labels = [f"[{_format_edge(lo)}, {_format_edge(hi)})" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    binned = pd.cut(numbers, bins=edges, labels=labels, right=False)
+    return binned.astype("object").where(binned.notna(), MISSING_GROUP).rename(sensitive.column)
+
+
+def spec_to_json(spec: DatasetSpec) -> str:
+    return json.dumps(spec.to_dict(), indent=2, sort_keys=True)
+
+
+__all__ = [
+    "MIN_CLASS_ROWS", "MISSING_GROUP", "DatasetSpec", "Labels", "SensitiveColumn", "SpecSuggestion",
+    "class_counts", "encode_labels", "label_text", "sensitive_groups", "spec_to_json", "suggest_sensitive",
+    "suggest_spec", "validate_spec",
+]

@@ -1,0 +1,52 @@
+"""Typed, user-facing errors.
+
+Every error a user can cause (a bad file, a wrong column, too few rows) is a :class:`RiskboardError`. Pages show
+``str(error)`` with ``st.error`` and the CLI prints it as one ``error:`` line with exit code 2, so each message must
+say what is wrong *and* how to fix it, in plain words, without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class RiskboardError(Exception):
+    """Base class of every error caused by user input or user choices."""
+
+
+class InputError(RiskboardError):
+    """An uploaded or named file cannot be read as a table."""
+
+
+class FileTooLargeError(InputError):
+    """A file, or the table in it, is over the configured size, row or column limit."""
+
+
+class EmptyInputError(InputError):
+    """A file holds no data rows (empty, or a header only)."""
+
+
+class UnsupportedFormatError(InputError):
+    """A file whose type Riskboard does not read."""
+
+
+class DatasetNotFoundError(RiskboardError):
+    """A dataset id that is malformed or not in the store."""
+
+
+class SpecError(RiskboardError):
+    """A dataset spec (target, positive class, features, sensitive columns) that cannot be used."""
+
+
+class ConfigError(RiskboardError):
+    """A setting or training option with a value that cannot be used."""
+
+
+class RunNotFoundError(RiskboardError):
+    """A run id that is malformed or not in the run store."""
+
+
+class TrainingError(RiskboardError):
+    """Training stopped for a reason the user can act on (NaN loss, out of memory, cancelled)."""
+
+
+class RunCancelledError(TrainingError):
+    """The user cancelled a run while it trained."""

@@ -1,0 +1,114 @@
+"""One training run end to end: dataset + spec + config -> split -> preprocess -> fit -> evaluate -> artifacts.
+
+``execute_run`` is the single code path: the background worker calls it for the Train page and the CLI calls it
+in-process for ``python -m core train``, so both produce identical runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.data.spec import DatasetSpec, encode_labels, validate_spec
+from core.data.store import DatasetStore
+from core.device import select_device
+from core.models.preprocess import TabularPreprocessor
+from core.models.split import stratified_split
+from core.runs import RunStore
+from core.training import artifacts
+from core.training.config import TrainConfig
+from core.training.evaluate import evaluate
+from core.training.loop import fit, predict_proba
+
+TASK = "core.training.pipeline:execute_run"
+NUMERIC_KINDS = {"numeric"}
+DATETIME_KINDS = {"datetime"}
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    frame: pd.DataFrame
+    numeric: list[str]
+    categorical: list[str]
+
+
+def prepare_features(frame: pd.DataFrame, features: tuple[str, ...], kinds: dict[str, str]) -> PreparedData:
+    """Split features into numeric and categorical; dates become numbers (days since 1970) so order is kept."""
+    numeric, categorical, columns = [], [], {}
+    for name in features:
+        values = frame[name]
+        kind = kinds.get(name, "")
+        if kind in DATETIME_KINDS:
+            stamps = pd.to_datetime(values, errors="coerce", utc=True)
+            columns[name] = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds() / 86400.0
+            numeric.append(name)
+        elif kind in NUMERIC_KINDS and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            columns[name] = values.astype("float64")
+            numeric.append(name)
+        else:
+            columns[name] = values.astype("object").where(values.notna(), None)
+            categorical.append(name)
+    return PreparedData(pd.DataFrame(columns, index=frame.index), numeric, categorical)
+
+
+def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool] | None = None) -> dict:
+    """Train the run's model and store everything later pages need; returns the final test metrics."""
+    started = time.perf_counter()
+    record = store.get(run_id)
+    spec = DatasetSpec.from_dict(record.spec)
+    config = TrainConfig.from_dict(record.config)
+    config.validate()
+    datasets = DatasetStore(store.home)
+    frame = datasets.load(spec.dataset_id)
+    kinds = {c["name"]: c["kind"] for c in datasets.meta(spec.dataset_id).schema["columns"]}
+    validate_spec(frame, spec)
+
+    labels = encode_labels(frame, spec)
+    rows = np.flatnonzero(labels.kept)
+    split = stratified_split(labels.y, val_fraction=config.val_fraction, test_fraction=config.test_fraction,
+                             seed=config.seed)
+    run_split = artifacts.RunSplit(train=rows[split.train], val=rows[split.val], test=rows[split.test])
+
+    prepared = prepare_features(frame, spec.features, kinds)
+    preprocessor = TabularPreprocessor(numeric=prepared.numeric, categorical=prepared.categorical)
+    preprocessor.fit(prepared.frame.iloc[run_split.train])
+    x_all = preprocessor.transform(prepared.frame.iloc[rows])
+    x_train, x_val, x_test = x_all[split.train], x_all[split.val], x_all[split.test]
+    y_train, y_val, y_test = labels.y[split.train], labels.y[split.val], labels.y[split.test]
+
+    choice = select_device()
+    store.set_device(run_id, choice.name)
+
+    def on_epoch(epoch) -> None:
+        values = {k: float(v) for k, v in epoch.to_dict().items() if k != "epoch" and v is not None}
+        store.log_epoch(run_id, int(epoch.epoch), values)
+
+    result = fit(x_train, y_train, x_val, y_val, n_classes=labels.n_classes, config=config, device=choice.device,
+                 positive_index=labels.positive_index, on_epoch=on_epoch, should_stop=should_stop)
+    proba = predict_proba(result.model, x_test, n_classes=labels.n_classes)
+    evaluation = evaluate(y_test, proba, positive_index=labels.positive_index, threshold=config.threshold)
+    if labels.n_classes == 2:
+        predicted = (proba[:, labels.positive_index] >= config.threshold).astype(np.int64)
+    else:
+        predicted = proba.argmax(axis=1)
+
+    folder = store.artifact_dir(run_id)
+    n_outputs = 1 if labels.n_classes == 2 else labels.n_classes
+    artifacts.save_model(folder, result.model, config=config, n_inputs=x_all.shape[1], n_outputs=n_outputs)
+    artifacts.save_preprocessor(folder, preprocessor)
+    artifacts.save_split(folder, run_split)
+    artifacts.save_labels(folder, labels.classes, labels.positive_index)
+    artifacts.save_test_scores(folder, run_split.test, y_test, proba, positive_index=labels.positive_index,
+                               predicted=predicted)
+    eval_dict = evaluation.to_dict()
+    artifacts.save_evaluation(folder, eval_dict)
+
+    metrics = {k: float(v) for k, v in evaluation.metrics.items()}
+    metrics.update({"epochs_run": float(len(result.history)), "best_epoch": float(result.best_epoch),
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "train_rows": float(len(run_split.train)), "test_rows": float(len(run_split.test))})
+    return metrics

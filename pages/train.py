@@ -1,0 +1,153 @@
+"""Train page: pick a saved spec and settings, train in a background job, watch it live, read the evaluation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import jobs
+from core.config import get_settings
+from core.data.demo import ensure_demo
+from core.device import select_device
+from core.errors import RiskboardError
+from core.runs import validate_run_id
+from core.training.pipeline import TASK
+from core.training.config import TrainConfig
+from core.training.progress import runs_table
+from ui import state
+from ui.feedback import show_error, user_errors
+from ui.loaders import dataset_store, run_store
+from ui.run_view import evaluation_panel, live_panel
+from ui.text import md_escape
+
+HELP = TrainConfig.help()
+DEFAULTS = TrainConfig()
+
+st.title("Train")
+st.caption("Train a classifier on a saved dataset spec. Training runs in the background: you can refresh the page, "
+           "open it in another tab, or cancel.")
+
+settings = get_settings()
+datasets = dataset_store()
+runs = run_store()
+with user_errors():
+    jobs.refresh(runs, settings)
+
+
+def _attach(run_id: str) -> None:
+    st.session_state[state.RUN_ID] = run_id
+    st.query_params[state.RUN_QUERY_PARAM] = run_id
+
+
+def _attached_run() -> str | None:
+    """The run in the URL wins (refresh or a second tab re-attaches to it), then the one this session started."""
+    candidate = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID)
+    if not candidate:
+        return None
+    try:
+        validate_run_id(candidate)
+        runs.get(candidate)
+    except RiskboardError as exc:
+        show_error(exc)
+        st.query_params.pop(state.RUN_QUERY_PARAM, None)
+        st.session_state.pop(state.RUN_ID, None)
+        return None
+    return candidate
+
+
+def _settings_form() -> TrainConfig | None:
+    specs = datasets.list_specs()
+    if not specs:
+        with user_errors():
+            ensure_demo(datasets)
+        specs = datasets.list_specs()
+    names = {m.id: m.name for m in datasets.list()}
+    specs = [s for s in specs if s.dataset_id in names]
+    if not specs:
+        st.info("No saved dataset spec yet: save one on the Data page first.")
+        return None
+    ids = [s.spec_id for s in specs]
+    by_id = {s.spec_id: s for s in specs}
+    preferred = st.session_state.get(state.SPEC_ID)
+    spec_id = st.selectbox(
+        "Dataset spec", ids, index=ids.index(preferred) if preferred in ids else 0, key="train-spec",
+        format_func=lambda i: f"{by_id[i].name or by_id[i].target} · {names[by_id[i].dataset_id]} · "
+                              f"{len(by_id[i].features)} features")
+    spec = by_id[spec_id]
+
+    with st.form("train-settings"):
+        c1, c2, c3 = st.columns(3)
+        model = c1.radio("Model", ["mlp", "logistic"], index=["mlp", "logistic"].index(DEFAULTS.model),
+                         help=HELP["model"], horizontal=True)
+        hidden = c1.text_input("Hidden layers (MLP)", ", ".join(map(str, DEFAULTS.hidden)), help=HELP["hidden"])
+        dropout = c1.number_input("Dropout", 0.0, 0.9, DEFAULTS.dropout, 0.05, help=HELP["dropout"])
+        layernorm = c1.checkbox("LayerNorm", DEFAULTS.layernorm, help=HELP["layernorm"])
+        epochs = c2.number_input("Epochs (most)", 1, 1000, DEFAULTS.epochs, help=HELP["epochs"])
+        batch_size = c2.number_input("Batch size", 1, 1 << 20, DEFAULTS.batch_size, help=HELP["batch_size"])
+        optimizer = c2.selectbox("Optimizer", ["adamw", "sgd"], help=HELP["optimizer"])
+        learning_rate = c2.number_input("Learning rate", 1e-6, 10.0, DEFAULTS.learning_rate, format="%.5f",
+                                        help=HELP["learning_rate"])
+        weight_decay = c3.number_input("Weight decay", 0.0, 10.0, DEFAULTS.weight_decay, format="%.5f",
+                                       help=HELP["weight_decay"])
+        momentum = c3.number_input("Momentum (SGD)", 0.0, 0.99, DEFAULTS.momentum, help=HELP["momentum"])
+        patience = c3.number_input("Early-stopping patience", 0, 100, DEFAULTS.early_stopping_patience,
+                                   help=HELP["early_stopping_patience"])
+        class_weights = c3.selectbox("Class weights", ["none", "balanced"], help=HELP["class_weights"])
+        seed = c3.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, help=HELP["seed"])
+        threshold = c3.slider("Decision threshold", 0.01, 0.99, DEFAULTS.threshold, help=HELP["threshold"])
+        submitted = st.form_submit_button("Train", type="primary")
+    if not submitted:
+        return None
+    try:
+        layers = tuple(int(v) for v in hidden.replace(";", ",").split(",") if v.strip())
+    except ValueError:
+        st.error("Hidden layers must be whole numbers separated by commas, e.g. 64, 32.")
+        return None
+    config = TrainConfig.from_dict({
+        "model": model, "hidden": list(layers), "dropout": float(dropout), "layernorm": bool(layernorm),
+        "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
+        "learning_rate": float(learning_rate), "weight_decay": float(weight_decay), "momentum": float(momentum),
+        "early_stopping_patience": int(patience), "class_weights": class_weights, "seed": int(seed),
+        "threshold": float(threshold)})
+    run_id = jobs.submit(runs, kind="train", dataset_id=spec.dataset_id, spec=spec.to_dict(),
+                         config=config.to_dict(), task=TASK, settings=settings)
+    _attach(run_id)
+    return config
+
+
+with user_errors():
+    device = select_device()
+    st.caption(md_escape(f"Device: {device.name}. {device.reason}."))
+
+attached_before = _attached_run()
+with st.expander("New training run", expanded=attached_before is None):
+    try:
+        _settings_form()
+    except Exception as exc:  # noqa: BLE001 - shown, the page keeps working
+        show_error(exc)
+
+run_id = _attached_run() if attached_before is None else st.session_state.get(state.RUN_ID, attached_before)
+if run_id:
+    record = runs.get(run_id)
+    st.subheader(f"Run {run_id}")
+    if record.is_active:
+        live_panel(run_id)
+    else:
+        evaluation_panel(run_id)
+
+st.subheader("Run history")
+records = runs.list(limit=200)
+if records:
+    table = runs_table(records)
+    st.dataframe(table, width="stretch", hide_index=True, column_config={
+        "roc_auc": st.column_config.NumberColumn("ROC AUC", format="%.3f"),
+        "accuracy": st.column_config.NumberColumn("accuracy", format="%.3f"),
+        "log_loss": st.column_config.NumberColumn("log-loss", format="%.3f"),
+        "epochs": st.column_config.NumberColumn("epochs", format="%d"),
+    })
+    choice = st.selectbox("Open a run", [r.id for r in records], index=None, key="open-run",
+                          placeholder="pick a run to see its curves and evaluation")
+    if choice and choice != run_id:
+        _attach(choice)
+        st.rerun()
+else:
+    st.caption("No runs yet.")

@@ -1,0 +1,113 @@
+"""AppTest of pages/data.py: demo on first open, upload, picking columns, saving a spec, and the error paths."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.data.demo import synthetic_biased
+from core.data.store import DatasetStore
+from tests.conftest import ROOT
+
+PAGE = str(ROOT / "pages" / "data.py")
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
+    at.file_uploader(key="upload").set_value((name, data, mime))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
+
+
+def test_first_open_shows_the_demo_with_its_spec(riskboard_home):
+    at = open_page()
+    assert "adult" in at.selectbox(key="dataset_id").format_func(at.selectbox(key="dataset_id").value)
+    suffix = at.selectbox(key="dataset_id").value[:12]
+    assert at.selectbox(key=f"target-{suffix}").value == "income"
+    assert at.selectbox(key=f"positive-{suffix}-income").value == ">50K"
+    assert at.multiselect(key=f"sensitive-{suffix}-income").value == ["sex", "race", "age"]
+    assert at.selectbox(key=f"binning-{suffix}-age").value == "edges"
+    assert [m.label for m in at.metric] == ["Rows", "Columns", "Format"]
+    assert at.metric[0].value == "32,561"
+    assert len(at.dataframe) >= 2  # preview and schema
+    schema = at.dataframe[1].value
+    assert schema.loc[schema["column"] == "age", "kind"].item() == "numeric"
+    assert not at.error
+
+
+def test_upload_pick_columns_and_save_spec(riskboard_home):
+    at = open_page()
+    frame = synthetic_biased(300, seed=3)
+    at = upload(at, "loans.csv", csv_bytes(frame))
+    assert at.success and "Stored loans.csv: 300 rows" in at.success[0].value
+    dataset_id = at.selectbox(key="dataset_id").value
+    suffix = dataset_id[:12]
+    at.selectbox(key=f"target-{suffix}").set_value("approved").run()
+    at.selectbox(key=f"positive-{suffix}-approved").set_value("yes").run()
+    at.multiselect(key=f"sensitive-{suffix}-approved").set_value(["group"]).run()
+    form_button = [b for b in at.button if b.label == "Save spec"][0]
+    form_button.click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    saved = DatasetStore(riskboard_home).list_specs(dataset_id)
+    assert len(saved) == 1
+    assert saved[0].target == "approved" and saved[0].positive_class == "yes"
+    assert saved[0].sensitive_columns == ("group",)
+    assert "approved" not in saved[0].features
+
+
+def test_bad_upload_shows_an_error_and_the_page_keeps_working(riskboard_home):
+    at = open_page()
+    at = upload(at, "empty.csv", b"")
+    assert at.error, "an empty file must give a visible error"
+    assert "Traceback" not in at.error[0].value
+    # the demo is still selected and usable
+    assert at.selectbox(key="dataset_id").value
+    assert at.metric[0].value == "32,561"
+
+
+def test_html_column_names_are_shown_as_text(riskboard_home):
+    at = open_page()
+    frame = pd.DataFrame({"<img src=x onerror=alert(1)>": range(40), "=HYPERLINK(\"http://x\")": ["a", "b"] * 20,
+                          "y": ["p", "q"] * 20})
+    at = upload(at, "<b>evil</b>.csv", csv_bytes(frame))
+    assert not at.exception
+    assert all("<img" not in m.value for m in at.markdown if getattr(m, "allow_html", False))
+    names = list(at.dataframe[0].value.columns)
+    assert "<img src=x onerror=alert(1)>" in names
+
+
+@pytest.mark.parametrize("edges", ["30, x"])
+def test_bad_cut_points_are_an_error_not_a_crash(riskboard_home, edges):
+    at = open_page()
+    suffix = at.selectbox(key="dataset_id").value[:12]
+    at.text_input(key=f"edges-{suffix}-age").set_value(edges).run()
+    assert not at.exception
+    assert any("Cut points for 'age' must be numbers" in e.value.replace("\\", "") for e in at.error)
+
+
+def test_single_class_target_cannot_be_saved(riskboard_home):
+    at = open_page()
+    frame = pd.DataFrame({"x": range(50), "y": ["only"] * 50, "z": ["a", "b"] * 25})
+    at = upload(at, "one-class.csv", csv_bytes(frame))
+    suffix = at.selectbox(key="dataset_id").value[:12]
+    at.selectbox(key=f"target-{suffix}").set_value("y").run()
+    [b for b in at.button if b.label == "Save spec"][0].click().run()
+    assert not at.exception
+    assert any("single class" in e.value for e in at.error)

@@ -1,0 +1,19 @@
+"""Shared fixtures: every test gets its own throwaway workspace, so no test sees another's datasets or runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def riskboard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "riskboard-home"
+    monkeypatch.setenv("RISKBOARD_HOME", str(home))
+    for name in ("RISKBOARD_MAX_UPLOAD_MB", "RISKBOARD_MAX_ROWS", "RISKBOARD_MAX_COLUMNS", "RISKBOARD_DEVICE",
+                 "RISKBOARD_MAX_JOBS"):
+        monkeypatch.delenv(name, raising=False)
+    return home

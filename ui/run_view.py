@@ -1,0 +1,91 @@
+"""How a run looks on the page: the live progress fragment while it trains, the evaluation once it is done."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import jobs
+from core.config import get_settings
+from core.figures.evaluation import (
+    calibration_figure,
+    confusion_figure,
+    loss_curve_figure,
+    pr_figure,
+    roc_figure,
+    val_metrics_figure,
+)
+from core.runs import CANCELLED, FAILED
+from core.training import artifacts
+from core.training.progress import RunProgress, poll_run
+from ui.feedback import user_errors
+from ui.loaders import run_store
+from ui.text import md_escape
+
+POLL_SECONDS = 1.0
+METRIC_LABELS = {"roc_auc": "ROC AUC", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
+                 "f1": "F1", "pr_auc": "PR AUC", "log_loss": "Log-loss", "brier": "Brier score"}
+
+
+def render_progress(progress: RunProgress, run_id: str) -> None:
+    st.progress(progress.fraction, text=f"{progress.status}: {progress.summary}")
+    if progress.history:
+        last = progress.history[-1]
+        cols = st.columns(4)
+        cols[0].metric("Train loss", f"{last.get('train_loss', float('nan')):.4f}")
+        cols[1].metric("Validation loss", f"{last.get('val_loss', float('nan')):.4f}")
+        cols[2].metric("Validation accuracy", f"{last.get('val_accuracy', float('nan')):.3f}")
+        cols[3].metric("Validation AUC", f"{last.get('val_auc', float('nan')):.3f}")
+    left, right = st.columns(2)
+    left.plotly_chart(loss_curve_figure(progress.history), width="stretch", key=f"loss-{run_id}")
+    right.plotly_chart(val_metrics_figure(progress.history), width="stretch", key=f"valm-{run_id}")
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def live_panel(run_id: str) -> None:
+    """Polls the run store each second; hands over to a full rerun once the run is no longer active."""
+    store = run_store()
+    progress = poll_run(store, run_id, settings=get_settings())
+    if progress.status not in ("queued", "running"):
+        st.rerun(scope="app")
+    if progress.status == "queued":
+        st.info("Queued: waiting for a free training slot (RISKBOARD_MAX_JOBS).")
+    render_progress(progress, run_id)
+    if st.button("Cancel run", key=f"cancel-{run_id}"):
+        with user_errors():
+            jobs.cancel(store, run_id)
+        st.rerun(scope="app")
+
+
+def evaluation_panel(run_id: str) -> None:
+    store = run_store()
+    record = store.get(run_id)
+    history = store.epochs(run_id)
+    if record.status == FAILED:
+        st.error(md_escape(f"This run failed: {record.error}"))
+    elif record.status == CANCELLED:
+        st.warning("This run was cancelled; nothing was evaluated.")
+    spec = record.spec or {}
+    st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · model "
+                         f"{(record.config or {}).get('model')} · device {record.device or '–'} · "
+                         f"{len(history)} epochs"))
+    if record.status == "succeeded":
+        metrics = record.metrics or {}
+        cols = st.columns(len(METRIC_LABELS))
+        for col, (key, label) in zip(cols, METRIC_LABELS.items(), strict=True):
+            value = metrics.get(key)
+            col.metric(label, "–" if value is None else f"{value:.3f}")
+    if history:
+        left, right = st.columns(2)
+        left.plotly_chart(loss_curve_figure(history), width="stretch", key=f"loss-done-{run_id}")
+        right.plotly_chart(val_metrics_figure(history), width="stretch", key=f"valm-done-{run_id}")
+    if record.status != "succeeded":
+        return
+    with user_errors():
+        evaluation = artifacts.load_evaluation(store.artifact_dir(run_id, create=False))
+        st.markdown("**Test-set evaluation**")
+        a, b = st.columns(2)
+        a.plotly_chart(roc_figure(evaluation), width="stretch", key=f"roc-{run_id}")
+        b.plotly_chart(pr_figure(evaluation), width="stretch", key=f"pr-{run_id}")
+        c, d = st.columns(2)
+        c.plotly_chart(calibration_figure(evaluation), width="stretch", key=f"cal-{run_id}")
+        d.plotly_chart(confusion_figure(evaluation), width="stretch", key=f"cm-{run_id}")

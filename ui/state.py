@@ -1,0 +1,8 @@
+"""Every session-state key in one place, so pages never disagree about names. The session holds ids only."""
+
+DATASET_ID = "dataset_id"          # sha256 of the selected dataset
+SPEC_ID = "spec_id"                # id of the selected saved spec
+LAST_UPLOAD = "last_upload_key"    # (name, size, file_id) of the last upload handled, so reruns do not re-add it
+FLASH = "flash_message"            # one-shot success message shown after a rerun
+RUN_ID = "run_id"                  # run the Train page is attached to (mirrored in the URL query params)
+RUN_QUERY_PARAM = "run"
