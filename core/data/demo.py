@@ -16,7 +16,7 @@ import pandas as pd
 from core.data.spec import DatasetSpec, SensitiveColumn
 
 DEMO_PATH = Path(__file__).resolve().parents[2] / "data" / "adult.csv.gz"
-DEMO_NAME = "adult.csv.gz (UCI Adult demo)"
+DEMO_NAME = "adult.csv.gz"
 DEMO_TARGET = "income"
 DEMO_POSITIVE = ">50K"
 DEMO_AGE_EDGES = (25.0, 45.0, 65.0)

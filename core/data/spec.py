@@ -127,14 +127,15 @@ class Labels:
 def label_text(values: pd.Series) -> pd.Series:
     """Target values as text, the form in which a positive class is named (``1.0`` and ``1`` both read ``"1"``)."""
     if pd.api.types.is_bool_dtype(values):
-        return values.map({True: "True", False: "False"}).astype("object")
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = pd.to_numeric(values, errors="coerce")
-        finite = numbers.dropna()
-        if len(finite) and np.all(np.mod(finite.to_numpy(dtype=float), 1) == 0):
-            return numbers.map(lambda v: None if pd.isna(v) else str(int(v))).astype("object")
-        return numbers.map(lambda v: None if pd.isna(v) else repr(float(v))).astype("object")
-    return values.map(lambda v: None if pd.isna(v) else str(v)).astype("object")
+        texts = [None if pd.isna(v) else str(bool(v)) for v in values]
+    elif pd.api.types.is_numeric_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        finite = numbers[~np.isnan(numbers)]
+        integral = bool(len(finite)) and bool(np.all(np.mod(finite, 1) == 0))
+        texts = [None if np.isnan(v) else (str(int(v)) if integral else repr(float(v))) for v in numbers]
+    else:
+        texts = [None if pd.isna(v) else str(v) for v in values]
+    return pd.Series(texts, index=values.index, dtype="object", name=values.name)
 
 
 def class_counts(frame: pd.DataFrame, target: str) -> pd.Series:
@@ -215,10 +216,17 @@ def _require_columns(frame: pd.DataFrame, names: Iterable[str], role: str) -> No
                         f"(e.g. {', '.join(map(repr, list(frame.columns)[:5]))}).")
 
 
-def _same_information(a: pd.Series, b: pd.Series) -> bool:
-    """True when one column is a one-to-one relabelling of the other (identical up to names of values)."""
-    pair = pd.DataFrame({"a": label_text(a), "b": label_text(b)}).dropna()
-    if pair.empty or pair["a"].nunique() < 2:
+def _same_information(column: pd.Series, target_text: pd.Series) -> bool:
+    """True when ``column`` is a one-to-one relabelling of the target (identical up to the names of values).
+
+    A cheap distinct-count check rules out almost every column before the exact pairing test runs, which keeps
+    validation fast on wide, million-row tables.
+    """
+    n_classes = target_text.nunique(dropna=True)
+    if n_classes < 2 or column.nunique(dropna=True) != n_classes:
+        return False
+    pair = pd.DataFrame({"a": label_text(column), "b": target_text}).dropna()
+    if pair.empty:
         return False
     return bool(pair.groupby("a")["b"].nunique().max() == 1 and pair.groupby("b")["a"].nunique().max() == 1)
 
@@ -245,12 +253,13 @@ def validate_spec(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
     if spec.positive_class not in counts.index:
         raise SpecError(f"The positive class {spec.positive_class!r} does not occur in {spec.target!r}; "
                         f"pick one of: {', '.join(map(repr, counts.index[:10]))}.")
+    target_text = label_text(frame[spec.target])
     for column in spec.features:
-        if _same_information(frame[column], frame[spec.target]):
+        if _same_information(frame[column], target_text):
             raise SpecError(f"The feature {column!r} holds the same information as the target {spec.target!r} "
                             "(target leakage); remove it from the features.")
     for column in spec.sensitive_columns:
-        if column == spec.target or _same_information(frame[column], frame[spec.target]):
+        if column == spec.target or _same_information(frame[column], target_text):
             raise SpecError(f"The sensitive column {column!r} is the target itself; pick a different column "
                             "to audit groups by.")
     warnings = []

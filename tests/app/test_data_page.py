@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -13,6 +14,11 @@ from core.data.store import DatasetStore
 from tests.conftest import ROOT
 
 PAGE = str(ROOT / "pages" / "data.py")
+
+
+def plain(markdown: str) -> str:
+    """What a reader sees: our pages escape Markdown in user text, Markdown shows the escaped characters plainly."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def open_page() -> AppTest:
@@ -55,7 +61,7 @@ def test_upload_pick_columns_and_save_spec(riskboard_home):
     at = open_page()
     frame = synthetic_biased(300, seed=3)
     at = upload(at, "loans.csv", csv_bytes(frame))
-    assert at.success and "Stored loans.csv: 300 rows" in at.success[0].value
+    assert at.success and "Stored loans.csv: 300 rows" in plain(at.success[0].value)
     dataset_id = at.selectbox(key="dataset_id").value
     suffix = dataset_id[:12]
     at.selectbox(key=f"target-{suffix}").set_value("approved").run()
@@ -99,7 +105,7 @@ def test_bad_cut_points_are_an_error_not_a_crash(riskboard_home, edges):
     suffix = at.selectbox(key="dataset_id").value[:12]
     at.text_input(key=f"edges-{suffix}-age").set_value(edges).run()
     assert not at.exception
-    assert any("Cut points for 'age' must be numbers" in e.value.replace("\\", "") for e in at.error)
+    assert any("Cut points for 'age' must be numbers" in plain(e.value) for e in at.error)
 
 
 def test_single_class_target_cannot_be_saved(riskboard_home):
@@ -110,4 +116,4 @@ def test_single_class_target_cannot_be_saved(riskboard_home):
     at.selectbox(key=f"target-{suffix}").set_value("y").run()
     [b for b in at.button if b.label == "Save spec"][0].click().run()
     assert not at.exception
-    assert any("single class" in e.value for e in at.error)
+    assert any("single class" in plain(e.value) for e in at.error)
