@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug, not a user error: one line unless debugging
+    except Exception as exc:  # noqa: BLE001 - a bug, not a user error: one line unless debugging
         if os.environ.get("RISKBOARD_DEBUG"):
             traceback.print_exc()
         print(f"error: internal error ({type(exc).__name__}: {exc}); rerun with RISKBOARD_DEBUG=1 for details",

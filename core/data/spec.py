@@ -7,6 +7,7 @@ in the store as JSON, validated against the table before it is saved, and every 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -101,7 +102,8 @@ class DatasetSpec:
                        sensitive=tuple(SensitiveColumn.from_dict(s) for s in data.get("sensitive", ())),
                        name=str(data.get("name", "")))
         except (KeyError, TypeError, ValueError) as exc:
-            raise SpecError(f"The saved spec is incomplete or damaged ({exc}); save it again on the Data page.") from None
+            raise SpecError(f"The saved spec is incomplete or damaged ({exc}); save it again on the Data "
+                            "page.") from None
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def encode_labels(frame: pd.DataFrame, spec: DatasetSpec) -> Labels:
         raise SpecError(f"The positive class {spec.positive_class!r} does not occur in {spec.target!r}; "
                         f"pick one of: {', '.join(map(repr, present[:10]))}.")
     if len(present) == 2:
-        classes = tuple(c for c in present if c != spec.positive_class) + (spec.positive_class,)
+        classes = (*(c for c in present if c != spec.positive_class), spec.positive_class)
     else:
         classes = tuple(present)
     index = {c: i for i, c in enumerate(classes)}
@@ -195,7 +197,8 @@ def suggest_spec(frame: pd.DataFrame, schema, dataset_id: str, *, target: str | 
     _require_columns(frame, [target], "target")
     counts = class_counts(frame, target)
     positive = str(counts.index[-1]) if len(counts) else ""
-    excluded = {c: f"{c!r} {EXCLUDED_KINDS[kinds[c]]}" for c in columns if c != target and kinds.get(c) in EXCLUDED_KINDS}
+    excluded = {c: f"{c!r} {EXCLUDED_KINDS[kinds[c]]}" for c in columns
+                if c != target and kinds.get(c) in EXCLUDED_KINDS}
     features = tuple(c for c in columns if c != target and c not in excluded)
     sensitive = []
     for column in suggest_sensitive(columns):
@@ -300,7 +303,7 @@ def sensitive_groups(frame: pd.DataFrame, sensitive: SensitiveColumn) -> pd.Seri
     else:
         inner = np.asarray(sensitive.edges, dtype=float)
     edges = np.concatenate([[-np.inf], inner, [np.inf]])
-    labels = [f"[{_format_edge(lo)}, {_format_edge(hi)})" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels = [f"[{_format_edge(lo)}, {_format_edge(hi)})" for lo, hi in itertools.pairwise(edges)]
     binned = pd.cut(numbers, bins=edges, labels=labels, right=False)
     return binned.astype("object").where(binned.notna(), MISSING_GROUP).rename(sensitive.column)
 

@@ -67,7 +67,7 @@ def test_upload_pick_columns_and_save_spec(riskboard_home):
     at.selectbox(key=f"target-{suffix}").set_value("approved").run()
     at.selectbox(key=f"positive-{suffix}-approved").set_value("yes").run()
     at.multiselect(key=f"sensitive-{suffix}-approved").set_value(["group"]).run()
-    form_button = [b for b in at.button if b.label == "Save spec"][0]
+    form_button = next(b for b in at.button if b.label == "Save spec")
     form_button.click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -114,6 +114,6 @@ def test_single_class_target_cannot_be_saved(riskboard_home):
     at = upload(at, "one-class.csv", csv_bytes(frame))
     suffix = at.selectbox(key="dataset_id").value[:12]
     at.selectbox(key=f"target-{suffix}").set_value("y").run()
-    [b for b in at.button if b.label == "Save spec"][0].click().run()
+    next(b for b in at.button if b.label == "Save spec").click().run()
     assert not at.exception
     assert any("single class" in plain(e.value) for e in at.error)

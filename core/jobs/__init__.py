@@ -1,0 +1,47 @@
+"""Background jobs: one worker process per run, a slot limit, cancel, force-stop and reaping of dead workers.
+
+See :mod:`core.jobs._control` for why workers are ``Popen`` processes and :mod:`core.jobs._runner` for what a
+worker does and the contract of a task function.
+"""
+
+from core.jobs._control import (
+    FORCE_STOPPED,
+    NOT_OUR_WORKER,
+    WORKER_GONE,
+    cancel,
+    force_stop,
+    refresh,
+    submit,
+    wait_for,
+)
+from core.jobs._runner import (
+    CANCELLED_BY_USER,
+    ERROR_LOG,
+    INTERNAL_ERROR,
+    WORKER_LOG,
+    StopFlag,
+    Task,
+    execute,
+    load_task,
+    run_inline,
+)
+
+__all__ = [
+    "CANCELLED_BY_USER",
+    "ERROR_LOG",
+    "FORCE_STOPPED",
+    "INTERNAL_ERROR",
+    "NOT_OUR_WORKER",
+    "WORKER_GONE",
+    "WORKER_LOG",
+    "StopFlag",
+    "Task",
+    "cancel",
+    "execute",
+    "force_stop",
+    "load_task",
+    "refresh",
+    "run_inline",
+    "submit",
+    "wait_for",
+]

@@ -1,0 +1,347 @@
+"""The run store: one SQLite database (``<home>/runs.sqlite``) plus one artifact folder per run (``<home>/runs/<id>``).
+
+Everything a page or the CLI knows about a run comes from here, so the store, not a Python object in some process,
+is the source of truth: a page refresh, a second tab, an app restart or the CLI all see the same runs.
+
+Lifecycle: ``queued`` -> ``running`` (by :meth:`RunStore.claim`) -> ``succeeded`` / ``failed`` / ``cancelled`` (by
+:meth:`RunStore.finish`, :meth:`RunStore.request_cancel` or :meth:`RunStore.reap_stale`). A terminal status is never
+overwritten: every transition is an ``UPDATE ... WHERE status IN ('queued', 'running')``, so when a cancel, a reaper
+and the worker race, the first one wins and the record stays consistent.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import math
+import shutil
+import sqlite3
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from core.errors import RiskboardError, RunNotFoundError
+from core.runs._host import hostname, pid_alive
+from core.runs._record import (
+    ACTIVE_STATUSES,
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    STATUSES,
+    TERMINAL_STATUSES,
+    RunRecord,
+    iso,
+    new_run_id,
+    now_iso,
+    validate_run_id,
+)
+from core.runs._schema import connection, migrate, transaction
+
+log = logging.getLogger(__name__)
+
+RUN_NOT_FOUND = ("there is no run {run_id} in the run store at {home}; it may have been deleted. Pick a run from the "
+                 "list.")
+RUN_ACTIVE = "run {run_id} is still {status}; cancel it and wait until it stops before deleting it."
+WORKER_LOST = ("the worker process stopped without finishing (killed or crashed); start the run again. "
+               "The run's worker.log may say more.")
+WORKER_LOST_QUEUED = ("the worker process stopped before the run could start (killed or crashed); start the run "
+                      "again.")
+CANCELLED_BEFORE_START = "cancelled by the user before it started"
+
+_MAX_ERROR_CHARS = 4000
+
+
+def _json_default(value: Any) -> Any:
+    """Make numpy scalars/arrays and paths JSON-serialisable (the training code returns numpy floats)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store a {type(value).__name__} in the run store as JSON")
+
+
+def _dumps(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(dict(value), default=_json_default)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class RunStore:
+    """Runs and their per-epoch metrics under ``home`` (the Riskboard workspace).
+
+    Cheap to construct (it only creates folders and migrates the schema if needed) and holds no open connection, so
+    it can live in ``st.cache_resource`` and be used from any thread or process.
+    """
+
+    def __init__(self, home: Path | str) -> None:
+        self.home = Path(home)
+        self.db_path = self.home / "runs.sqlite"
+        self.runs_dir = self.home / "runs"
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        migrate(self.db_path)
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.home)!r})"
+
+    # -- creating and reading -------------------------------------------------------------------------------------
+
+    def create_run(self, *, kind: str, dataset_id: str, spec: Mapping[str, Any], config: Mapping[str, Any],
+                   task: str, name: str | None = None) -> str:
+        """Insert a ``queued`` run and return its new id. ``task`` is the ``module:function`` a worker will call."""
+        created = now_iso()
+        values = (kind, name, dataset_id, _dumps(spec), _dumps(config), task, QUEUED, created)
+        for _ in range(5):  # a clash needs the same second and the same 24 random bits: retry, never fail
+            run_id = new_run_id(datetime.fromisoformat(created))
+            try:
+                with connection(self.db_path) as conn:
+                    conn.execute(
+                        "INSERT INTO runs (id, kind, name, dataset_id, spec, config, task, status, created_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *values))
+            except sqlite3.IntegrityError:
+                continue
+            return run_id
+        raise RuntimeError("could not find a free run id")  # pragma: no cover
+
+    def get(self, run_id: str) -> RunRecord:
+        """The run ``run_id``; :class:`RunNotFoundError` if the id is malformed or unknown."""
+        validate_run_id(run_id)
+        with connection(self.db_path) as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise self._not_found(run_id)
+        return RunRecord.from_row(row, _loads)
+
+    def list(self, limit: int | None = None, status: str | Iterable[str] | None = None) -> builtins.list[RunRecord]:
+        """Runs newest first, optionally only those with the given status(es) and at most ``limit`` of them."""
+        sql, params = "SELECT * FROM runs", []
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else builtins.list(status)
+            unknown = [s for s in wanted if s not in STATUSES]
+            if unknown:
+                raise ValueError(f"unknown run status {unknown[0]!r}; use one of {', '.join(STATUSES)}")
+            sql += f" WHERE status IN ({', '.join('?' * len(wanted))})"
+            params.extend(wanted)
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        with connection(self.db_path) as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [RunRecord.from_row(row, _loads) for row in rows]
+
+    def delete(self, run_id: str) -> None:
+        """Remove a finished run: its row, its metrics and its artifact folder. Queued or running runs are refused."""
+        validate_run_id(run_id)
+        with transaction(self.db_path) as conn:
+            status = self._status(conn, run_id)
+            if status in ACTIVE_STATUSES:
+                raise RiskboardError(RUN_ACTIVE.format(run_id=run_id, status=status))
+            conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        folder = self.runs_dir / run_id
+        if folder.exists():
+            try:
+                shutil.rmtree(folder)
+            except OSError as exc:  # the row is gone; a leftover folder is harmless but worth a line in the log
+                log.warning("run %s deleted but its folder %s could not be removed: %s", run_id, folder, exc)
+
+    def artifact_dir(self, run_id: str, create: bool = True) -> Path:
+        """``<home>/runs/<run_id>``; created on demand, but only for a run that exists (no orphan folders)."""
+        validate_run_id(run_id)
+        folder = self.runs_dir / run_id
+        if create and not folder.is_dir():
+            with connection(self.db_path) as conn:
+                self._status(conn, run_id)
+            folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    # -- the worker's side -----------------------------------------------------------------------------------------
+
+    def set_worker(self, run_id: str, pid: int) -> None:
+        """Record the pid (and host) of the process that will run a queued run, so a dead one can be reaped."""
+        validate_run_id(run_id)
+        with connection(self.db_path) as conn:
+            conn.execute("UPDATE runs SET pid = ?, host = ? WHERE id = ? AND status = ?",
+                         (pid, hostname(), run_id, QUEUED))
+
+    def claim(self, run_id: str, pid: int, max_jobs: int) -> bool:
+        """Move ``run_id`` from queued to running if a slot is free; True if this call took it.
+
+        A slot is free when the running runs plus the queued runs created earlier (first come, first served) are
+        fewer than ``max_jobs``. ``BEGIN IMMEDIATE`` makes check-and-set atomic across processes.
+        """
+        validate_run_id(run_id)
+        with transaction(self.db_path) as conn:
+            row = conn.execute("SELECT status, created_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise self._not_found(run_id)
+            if row["status"] != QUEUED:
+                return False
+            busy = conn.execute(
+                "SELECT COUNT(*) FROM runs WHERE status = ? OR (status = ? AND (created_at < ? OR "
+                "(created_at = ? AND id < ?)))",
+                (RUNNING, QUEUED, row["created_at"], row["created_at"], run_id)).fetchone()[0]
+            if busy >= max_jobs:
+                return False
+            now = now_iso()
+            conn.execute("UPDATE runs SET status = ?, started_at = ?, heartbeat_at = ?, pid = ?, host = ? "
+                         "WHERE id = ? AND status = ?", (RUNNING, now, now, pid, hostname(), run_id, QUEUED))
+            return True
+
+    def set_device(self, run_id: str, device: str) -> None:
+        """Record the device (``cuda``, ``mps``, ``cpu``, possibly with a reason) the run trains on."""
+        validate_run_id(run_id)
+        with connection(self.db_path) as conn:
+            if conn.execute("UPDATE runs SET device = ? WHERE id = ?", (device, run_id)).rowcount == 0:
+                raise self._not_found(run_id)
+
+    def heartbeat(self, run_id: str) -> bool:
+        """Mark the worker of an active run as alive now; False if the run is no longer queued or running."""
+        validate_run_id(run_id)
+        with connection(self.db_path) as conn:
+            cur = conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status IN ('queued', 'running')",
+                               (now_iso(), run_id))
+            return cur.rowcount == 1
+
+    def log_epoch(self, run_id: str, epoch: int, values: Mapping[str, float]) -> bool:
+        """Store one epoch's metrics (replacing the same epoch if logged again) and refresh the heartbeat.
+
+        Returns False, writing nothing, once the run is finished: a worker that is still winding down after a
+        cancel or a reap cannot add points to a closed curve. NaN is stored and read back as NaN.
+        """
+        validate_run_id(run_id)
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
+        rows = []
+        for name, value in values.items():
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"metric names must be non-empty strings, got {name!r}")
+            rows.append((run_id, epoch, name, float(value)))
+        with transaction(self.db_path) as conn:
+            if self._status(conn, run_id) in TERMINAL_STATUSES:
+                return False
+            conn.executemany("INSERT OR REPLACE INTO metrics (run_id, epoch, name, value) VALUES (?, ?, ?, ?)", rows)
+            conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = ?", (now_iso(), run_id, RUNNING))
+        return True
+
+    def epochs(self, run_id: str, *, after: int | None = None) -> builtins.list[dict[str, float]]:
+        """One dict per epoch, ordered by epoch: ``{"epoch": n, "train_loss": ..., ...}``.
+
+        ``after`` returns only epochs greater than it, so a polling page can fetch just the new points.
+        """
+        validate_run_id(run_id)
+        sql, params = "SELECT epoch, name, value FROM metrics WHERE run_id = ?", [run_id]
+        if after is not None:
+            sql += " AND epoch > ?"
+            params.append(int(after))
+        with connection(self.db_path) as conn:
+            rows = conn.execute(sql + " ORDER BY epoch, name", params).fetchall()
+            if not rows:
+                self._status(conn, run_id)
+        out: builtins.list[dict[str, float]] = []
+        for epoch, name, value in rows:
+            if not out or out[-1]["epoch"] != epoch:
+                out.append({"epoch": epoch})
+            out[-1][name] = math.nan if value is None else value
+        return out
+
+    def finish(self, run_id: str, status: str, *, metrics: Mapping[str, Any] | None = None,
+               error: str | None = None) -> bool:
+        """Give an active run its terminal status; True if this call did it.
+
+        Idempotent and first-writer-wins: a run that is already succeeded, failed or cancelled keeps its record
+        (status, times, metrics, error) untouched and the call returns False.
+        """
+        validate_run_id(run_id)
+        if status not in TERMINAL_STATUSES:
+            raise ValueError(f"finish() needs one of {', '.join(TERMINAL_STATUSES)}, got {status!r}")
+        if error is not None and len(error) > _MAX_ERROR_CHARS:
+            error = error[: _MAX_ERROR_CHARS - 3] + "..."
+        with connection(self.db_path) as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, metrics = ?, error = ? "
+                "WHERE id = ? AND status IN ('queued', 'running')", (status, now_iso(), _dumps(metrics), error, run_id))
+            if cur.rowcount == 1:
+                return True
+            self._status(conn, run_id)
+        return False
+
+    # -- cancelling and reaping ------------------------------------------------------------------------------------
+
+    def request_cancel(self, run_id: str) -> str:
+        """Ask for a run to stop and return its status afterwards.
+
+        A queued run is cancelled at once (its waiting worker then exits); a running run gets the flag and its
+        worker stops at the next check; a finished run is left as it is.
+        """
+        validate_run_id(run_id)
+        with transaction(self.db_path) as conn:
+            status = self._status(conn, run_id)
+            if status == QUEUED:
+                conn.execute("UPDATE runs SET status = ?, cancel_requested = 1, finished_at = ?, error = ? "
+                             "WHERE id = ?", (CANCELLED, now_iso(), CANCELLED_BEFORE_START, run_id))
+                return CANCELLED
+            if status == RUNNING:
+                conn.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run_id,))
+            return status
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """True if the user asked to cancel this run."""
+        validate_run_id(run_id)
+        with connection(self.db_path) as conn:
+            row = conn.execute("SELECT cancel_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise self._not_found(run_id)
+        return bool(row[0])
+
+    def should_stop(self, run_id: str) -> bool:
+        """True if a worker should stop this run: cancel requested, or the run already finished elsewhere
+        (force-stopped, or reaped while its worker was merely slow), or the run was deleted."""
+        validate_run_id(run_id)
+        with connection(self.db_path) as conn:
+            row = conn.execute("SELECT cancel_requested, status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return row is None or bool(row[0]) or row[1] in TERMINAL_STATUSES
+
+    def reap_stale(self, timeout_s: float) -> builtins.list[str]:
+        """Mark active runs whose worker is gone as failed; return their ids.
+
+        A worker is gone when its pid is recorded on this host and is dead, or when it has not sent a heartbeat
+        (or, never having one, was created) more than ``timeout_s`` seconds ago. The second rule covers workers on
+        other hosts and pids that were reused.
+        """
+        cutoff = iso(datetime.now(UTC) - timedelta(seconds=timeout_s))
+        here = hostname()
+        reaped: builtins.list[str] = []
+        with transaction(self.db_path) as conn:
+            rows = conn.execute("SELECT id, status, pid, host, heartbeat_at, created_at FROM runs "
+                                "WHERE status IN ('queued', 'running')").fetchall()
+            for row in rows:
+                dead = row["pid"] is not None and row["host"] == here and not pid_alive(row["pid"])
+                silent = (row["heartbeat_at"] or row["created_at"]) < cutoff
+                if not (dead or silent):
+                    continue
+                message = WORKER_LOST_QUEUED if row["status"] == QUEUED else WORKER_LOST
+                conn.execute("UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE id = ? AND status = ?",
+                             (FAILED, now_iso(), message, row["id"], row["status"]))
+                reaped.append(row["id"])
+        for run_id in reaped:
+            log.warning("run %s marked failed: its worker is gone", run_id)
+        return reaped
+
+    # -- helpers ---------------------------------------------------------------------------------------------------
+
+    def _not_found(self, run_id: str) -> RunNotFoundError:
+        return RunNotFoundError(RUN_NOT_FOUND.format(run_id=run_id, home=self.home))
+
+    def _status(self, conn: sqlite3.Connection, run_id: str) -> str:
+        row = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise self._not_found(run_id)
+        return str(row[0])
