@@ -19,10 +19,12 @@ from core.figures.data import class_balance_figure, group_sizes_figure
 from ui import state
 from ui.feedback import show_error, show_warnings, user_errors
 from ui.loaders import current_frame, dataset_store
+from ui.router import require_app_router
 from ui.text import md_escape
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "xlsx", "gz"]
 
+require_app_router()
 st.title("Data")
 st.caption("Upload a table (CSV, TSV, Parquet, Excel) or use the UCI Adult demo, check its schema, then tell "
            "Riskboard what to predict and whom to audit.")

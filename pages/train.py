@@ -10,18 +10,20 @@ from core.data.demo import ensure_demo
 from core.device import select_device
 from core.errors import RiskboardError
 from core.runs import validate_run_id
-from core.training.pipeline import TASK
 from core.training.config import TrainConfig
+from core.training.pipeline import TASK
 from core.training.progress import runs_table
 from ui import state
 from ui.feedback import show_error, user_errors
 from ui.loaders import dataset_store, run_store
+from ui.router import require_app_router
 from ui.run_view import evaluation_panel, live_panel
 from ui.text import md_escape
 
 HELP = TrainConfig.help()
 DEFAULTS = TrainConfig()
 
+require_app_router()
 st.title("Train")
 st.caption("Train a classifier on a saved dataset spec. Training runs in the background: you can refresh the page, "
            "open it in another tab, or cancel.")

@@ -1,0 +1,116 @@
+"""Stratified train / validation / test split, stored as row indices into the original table.
+
+Indices (not copies of rows) are what a run saves: the explain, fairness and membership-inference pages must
+know exactly which rows the model saw in training and which it never saw, and indices into the stored dataset are
+small, exact and JSON-able. Stratifying keeps the class balance equal across the three parts, which matters for
+imbalanced targets (Adult is 24% positive) where an unlucky random split moves the test AUC visibly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from core.errors import SpecError
+
+EMPTY_TARGET = "the target column has no rows to split."
+ONE_CLASS = "the target has only one class ({label!r}); a classifier needs at least two classes to learn from."
+TARGET_MISSING = "the target column has {count} missing value(s); drop those rows or fill them before training."
+TOO_FEW_ROWS = ("class {label!r} of the target has only {count} row(s); each class needs at least {needed} rows so "
+                "that the validation ({val:.0%}) and test ({test:.0%}) sets each get some. Merge rare classes, drop "
+                "them, or add data.")
+BAD_FRACTIONS = ("the validation ({val}) and test ({test}) fractions must each be above 0 and together below 0.9, "
+                 "so that most rows are left for training.")
+BAD_SPLIT_DICT = "stored split is malformed: {why}"
+
+
+@dataclass(frozen=True, eq=False)
+class SplitIndices:
+    """Sorted, disjoint int64 row positions of the train, validation and test parts."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SplitIndices):
+            return NotImplemented
+        return all(np.array_equal(getattr(self, k), getattr(other, k)) for k in ("train", "val", "test"))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays inside: not hashable
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.train.size + self.val.size + self.test.size)
+
+    def to_dict(self) -> dict[str, list[int]]:
+        """JSON-ready form: plain lists of ints (about 7 bytes a row as JSON)."""
+        return {"train": self.train.tolist(), "val": self.val.tolist(), "test": self.test.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SplitIndices:
+        """Rebuild from :meth:`to_dict`, checking the parts are disjoint so a corrupted file cannot leak rows."""
+        try:
+            parts = {k: np.asarray(data[k], dtype=np.int64) for k in ("train", "val", "test")}
+        except (KeyError, TypeError, ValueError) as exc:
+            why = f"expected integer lists 'train', 'val', 'test' ({exc})"
+            raise SpecError(BAD_SPLIT_DICT.format(why=why)) from None
+        for name, arr in parts.items():
+            if arr.ndim != 1 or (arr.size and arr.min() < 0):
+                raise SpecError(BAD_SPLIT_DICT.format(why=f"'{name}' must be a flat list of row positions >= 0"))
+        merged = np.concatenate(list(parts.values()))
+        if np.unique(merged).size != merged.size:
+            raise SpecError(BAD_SPLIT_DICT.format(why="a row appears in more than one part"))
+        return cls(**{k: np.sort(v) for k, v in parts.items()})
+
+
+def min_rows_per_class(val_fraction: float, test_fraction: float) -> int:
+    """Fewest rows a class needs so each held-out part expects at least one of them (and sklearn can stratify)."""
+    return max(3, math.ceil(1.0 / min(val_fraction, test_fraction) - 1e-9))
+
+
+def stratified_split(y: np.ndarray, *, val_fraction: float = 0.15, test_fraction: float = 0.15,
+                     seed: int = 0) -> SplitIndices:
+    """Split row positions ``0..len(y)-1`` into stratified train / validation / test parts.
+
+    The test part is drawn first, then the validation part from the rest, both stratified on ``y`` with sklearn's
+    ``train_test_split`` and ``random_state=seed`` so the same seed always gives the same rows. Raises
+    :class:`SpecError` naming the class when one has too few rows to appear in every part.
+    """
+    if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 0.9):
+        raise SpecError(BAD_FRACTIONS.format(val=val_fraction, test=test_fraction))
+    labels = np.asarray(y)
+    if labels.ndim != 1 or labels.size == 0:
+        raise SpecError(EMPTY_TARGET)
+    if labels.dtype.kind in "fcOUSMm":
+        missing = int(np.count_nonzero(pd.isna(labels)))
+        if missing:
+            raise SpecError(TARGET_MISSING.format(count=missing))
+    classes, counts = np.unique(labels, return_counts=True)
+    if classes.size < 2:
+        raise SpecError(ONE_CLASS.format(label=_plain(classes[0])))
+    needed = min_rows_per_class(val_fraction, test_fraction)
+    order = np.argsort(counts, kind="stable")
+    for i in order:
+        if counts[i] < needed:
+            raise SpecError(TOO_FEW_ROWS.format(label=_plain(classes[i]), count=int(counts[i]), needed=needed,
+                                                val=val_fraction, test=test_fraction))
+    positions = np.arange(labels.size, dtype=np.int64)
+    try:
+        rest, test = train_test_split(positions, test_size=test_fraction, stratify=labels, random_state=seed)
+        train, val = train_test_split(rest, test_size=val_fraction / (1.0 - test_fraction), stratify=labels[rest],
+                                      random_state=seed)
+    except ValueError as exc:  # rounding corner cases sklearn refuses; say it in our words
+        raise SpecError(f"the target cannot be split into stratified parts: {exc}") from None
+    return SplitIndices(train=np.sort(train).astype(np.int64), val=np.sort(val).astype(np.int64),
+                        test=np.sort(test).astype(np.int64))
+
+
+def _plain(value: object) -> object:
+    """numpy scalar -> Python scalar so messages read ``'>50K'`` rather than ``np.str_('>50K')``."""
+    return value.item() if isinstance(value, np.generic) else value

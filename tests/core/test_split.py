@@ -1,0 +1,82 @@
+"""Stratified split: sizes, disjointness, class balance, determinism, JSON round trip, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.errors import SpecError
+from core.models.split import SplitIndices, min_rows_per_class, stratified_split
+
+
+def _labels(n_pos: int = 300, n_neg: int = 700, seed: int = 0) -> np.ndarray:
+    y = np.array(["yes"] * n_pos + ["no"] * n_neg, dtype=object)
+    return np.random.default_rng(seed).permutation(y)
+
+
+def test_parts_are_sorted_disjoint_and_cover_every_row() -> None:
+    y = _labels()
+    split = stratified_split(y)
+    assert split.train.dtype == split.val.dtype == split.test.dtype == np.int64
+    for part in (split.train, split.val, split.test):
+        assert np.all(np.diff(part) > 0)
+    merged = np.concatenate([split.train, split.val, split.test])
+    assert np.array_equal(np.sort(merged), np.arange(1000))
+    assert (len(split.train), len(split.val), len(split.test)) == (700, 150, 150)
+    assert split.n_rows == 1000
+
+
+def test_class_balance_is_kept_in_each_part() -> None:
+    y = _labels()
+    split = stratified_split(y, val_fraction=0.2, test_fraction=0.1, seed=3)
+    for part in (split.train, split.val, split.test):
+        assert np.mean(y[part] == "yes") == pytest.approx(0.3, abs=0.01)
+
+
+def test_same_seed_same_split_other_seed_other_split() -> None:
+    y = _labels()
+    assert stratified_split(y, seed=7) == stratified_split(y, seed=7)
+    assert stratified_split(y, seed=7) != stratified_split(y, seed=8)
+
+
+def test_json_round_trip() -> None:
+    split = stratified_split(_labels())
+    again = SplitIndices.from_dict(json.loads(json.dumps(split.to_dict())))
+    assert again == split
+
+
+def test_from_dict_rejects_overlap_and_garbage() -> None:
+    with pytest.raises(SpecError, match="more than one part"):
+        SplitIndices.from_dict({"train": [0, 1], "val": [1], "test": [2]})
+    with pytest.raises(SpecError, match="malformed"):
+        SplitIndices.from_dict({"train": [0, 1], "val": [2]})
+    with pytest.raises(SpecError, match="row positions >= 0"):
+        SplitIndices.from_dict({"train": [-1], "val": [2], "test": [3]})
+
+
+def test_rare_class_is_named_with_its_count() -> None:
+    y = np.array(["a"] * 50 + ["b"] * 50 + ["rare"] * 3)
+    with pytest.raises(SpecError, match=r"class 'rare' of the target has only 3 row\(s\); .* at least 7 rows"):
+        stratified_split(y)
+
+
+def test_minimum_rows_rule() -> None:
+    assert min_rows_per_class(0.15, 0.15) == 7
+    assert min_rows_per_class(0.5, 0.3) == 4
+    y = np.array([0] * 7 + [1] * 7 + [2] * 30)
+    split = stratified_split(y)  # exactly at the minimum: every class lands in every part
+    for part in (split.train, split.val, split.test):
+        assert set(y[part]) == {0, 1, 2}
+
+
+def test_single_class_and_missing_target_and_bad_fractions() -> None:
+    with pytest.raises(SpecError, match="only one class"):
+        stratified_split(np.zeros(100, dtype=int))
+    with pytest.raises(SpecError, match=r"has 20 missing value\(s\)"):
+        stratified_split(np.array([0.0, 1.0, np.nan, np.nan] * 10 + [0.0, 1.0] * 20))
+    with pytest.raises(SpecError, match="no rows"):
+        stratified_split(np.array([]))
+    with pytest.raises(SpecError, match="fractions"):
+        stratified_split(_labels(), val_fraction=0.5, test_fraction=0.45)
