@@ -16,6 +16,7 @@ from core.data.spec import (
     validate_spec,
 )
 from core.figures.data import class_balance_figure, group_sizes_figure
+from core.safety import formula_safe_frame
 from ui import state
 from ui.feedback import show_error, show_warnings, user_errors
 from ui.loaders import current_frame, dataset_store
@@ -88,10 +89,10 @@ with overview:
     c1.metric("Rows", f"{meta.rows:,}")
     c2.metric("Columns", meta.columns)
     c3.metric("Format", meta.format)
-    st.dataframe(frame.head(200), width="stretch", height=300)
+    st.dataframe(formula_safe_frame(frame.head(200)), width="stretch", height=300)
     show_warnings(meta.warnings)
 with schema_tab:
-    st.dataframe(schema_table(schema), width="stretch", hide_index=True, column_config={
+    st.dataframe(formula_safe_frame(schema_table(schema)), width="stretch", hide_index=True, column_config={
         "missing": st.column_config.ProgressColumn("missing", format="percent", min_value=0.0, max_value=1.0),
         "unique": st.column_config.NumberColumn("unique", format="%d"),
     })

@@ -10,6 +10,7 @@ from core.data.demo import ensure_demo
 from core.device import select_device
 from core.errors import RiskboardError
 from core.runs import validate_run_id
+from core.safety import formula_safe_frame
 from core.training.config import TrainConfig
 from core.training.pipeline import TASK
 from core.training.progress import runs_table
@@ -118,7 +119,7 @@ def _settings_form() -> TrainConfig | None:
 
 with user_errors():
     device = select_device()
-    st.caption(md_escape(f"Device: {device.name}. {device.reason}."))
+    st.caption(md_escape(f"Training device: {device.name} ({device.reason})."))
 
 attached_before = _attached_run()
 with st.expander("New training run", expanded=attached_before is None):
@@ -139,7 +140,7 @@ if run_id:
 st.subheader("Run history")
 records = runs.list(limit=200)
 if records:
-    table = runs_table(records)
+    table = formula_safe_frame(runs_table(records))
     st.dataframe(table, width="stretch", hide_index=True, column_config={
         "roc_auc": st.column_config.NumberColumn("ROC AUC", format="%.3f"),
         "accuracy": st.column_config.NumberColumn("accuracy", format="%.3f"),

@@ -56,6 +56,11 @@ def live_panel(run_id: str) -> None:
         st.rerun(scope="app")
 
 
+def _batch_note(metrics: dict) -> str:
+    used = metrics.get("batch_size_used")
+    return f" · batch size used {int(used)}" if used else ""
+
+
 def evaluation_panel(run_id: str) -> None:
     store = run_store()
     record = store.get(run_id)
@@ -67,7 +72,7 @@ def evaluation_panel(run_id: str) -> None:
     spec = record.spec or {}
     st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · model "
                          f"{(record.config or {}).get('model')} · device {record.device or '–'} · "
-                         f"{len(history)} epochs"))
+                         f"{len(history)} epochs" + _batch_note(record.metrics or {})))
     if record.status == "succeeded":
         metrics = record.metrics or {}
         cols = st.columns(len(METRIC_LABELS))

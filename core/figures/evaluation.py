@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.figures._text import plot_text, wrap_lines
+
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_accuracy", "val_auc", "seconds")
 TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
@@ -56,10 +58,10 @@ def _empty_note(fig: go.Figure, text: str) -> None:
 
 def _layout(fig: go.Figure, title: str, subtitle: str, x_title: str, y_title: str, **extra: Any) -> go.Figure:
     """Short title, one plain-language reading hint as subtitle, labelled axes, legend above the plot."""
-    settings: dict[str, Any] = {"hovermode": "x unified", "margin": {"t": 100}} | extra
-    fig.update_layout(title={"text": title, "subtitle": {"text": subtitle}}, xaxis_title=x_title,
+    settings: dict[str, Any] = {"hovermode": "x unified", "margin": {"t": 90, "b": 110}} | extra
+    fig.update_layout(title={"text": title, "subtitle": {"text": wrap_lines(subtitle, 75)}}, xaxis_title=x_title,
                       yaxis_title=y_title, template=TEMPLATE,
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}, **settings)
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}, **settings)
     return fig
 
 
@@ -108,7 +110,7 @@ def _metric(evaluation: Mapping[str, Any], key: str) -> str:
 def _positive(evaluation: Mapping[str, Any]) -> str:
     names = evaluation.get("class_names") or []
     index = evaluation.get("positive_index", 1)
-    return str(evaluation.get("positive_name") or (names[index] if index < len(names) else index))
+    return plot_text(evaluation.get("positive_name") or (names[index] if index < len(names) else index))
 
 
 def _no_curve_note(fig: go.Figure, evaluation: Mapping[str, Any]) -> None:
@@ -189,7 +191,7 @@ def confusion_figure(evaluation: Mapping[str, Any] | Any) -> go.Figure:
     ev = _as_dict(evaluation)
     confusion = ev.get("confusion") or {}
     matrix = [[int(v) for v in row] for row in confusion.get("matrix", [])]
-    labels = [str(x) for x in confusion.get("labels", ev.get("class_names", []))]
+    labels = [plot_text(x) for x in confusion.get("labels", ev.get("class_names", []))]
     text = []
     for row in matrix:
         total = sum(row)

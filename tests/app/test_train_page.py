@@ -52,7 +52,7 @@ def open_page(**query) -> AppTest:
 def test_submit_train_then_evaluation_after_reattach(riskboard_home, small_spec):
     at = open_page()
     assert "loans" in at.selectbox(key="train-spec").format_func(at.selectbox(key="train-spec").value)
-    assert any("Device: cpu" in plain(c.value) for c in at.caption)
+    assert any("Training device: cpu" in plain(c.value) for c in at.caption)
     at.number_input[1].set_value(4)  # epochs
     next(b for b in at.button if b.label == "Train").click().run()
     assert not at.exception, at.exception

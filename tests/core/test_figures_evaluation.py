@@ -72,7 +72,8 @@ def test_roc_figure() -> None:
     assert list(model.x) == [0.0, 0.0, 0.5, 0.5, 1.0] and list(model.y) == [0.0, 0.5, 0.5, 1.0, 1.0]
     assert model.name == "model (AUC 0.750)"
     assert list(_trace(fig, "random").x) == [0.0, 1.0]
-    assert "'>50K'" in fig.layout.title.text and "False positive rate" in fig.layout.xaxis.title.text
+    assert "'&gt;50K'" in fig.layout.title.text  # user text is escaped for plotly's HTML subset
+    assert "False positive rate" in fig.layout.xaxis.title.text
 
 
 def test_pr_figure() -> None:
@@ -98,7 +99,7 @@ def test_confusion_figure() -> None:
     fig = confusion_figure(_eval_dict())
     heatmap = fig.data[0]
     assert [list(r) for r in heatmap.z] == [[2, 0], [1, 1]]
-    assert list(heatmap.x) == ["<=50K", ">50K"] and list(heatmap.y) == ["<=50K", ">50K"]
+    assert list(heatmap.x) == ["&lt;=50K", "&gt;50K"] and list(heatmap.y) == ["&lt;=50K", "&gt;50K"]
     assert heatmap.text[1][0] == "1<br>(50% of row)"
     assert fig.layout.title.text == "Confusion matrix"
     assert "positive score at threshold 0.5" in fig.layout.title.subtitle.text
