@@ -58,7 +58,7 @@ def _empty_note(fig: go.Figure, text: str) -> None:
 
 def _layout(fig: go.Figure, title: str, subtitle: str, x_title: str, y_title: str, **extra: Any) -> go.Figure:
     """Short title, one plain-language reading hint as subtitle, labelled axes, legend above the plot."""
-    settings: dict[str, Any] = {"hovermode": "x unified", "margin": {"t": 90, "b": 110}} | extra
+    settings: dict[str, Any] = {"hovermode": "x unified", "margin": {"t": 110, "b": 110}} | extra
     fig.update_layout(title={"text": title, "subtitle": {"text": wrap_lines(subtitle, 75)}}, xaxis_title=x_title,
                       yaxis_title=y_title, template=TEMPLATE,
                       legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}, **settings)
