@@ -6,20 +6,18 @@ import streamlit as st
 
 from core.config import get_settings
 from core.data.demo import ensure_demo
-from core.data.profile import group_sizes, schema_table
+from core.data.profile import schema_table
 from core.data.spec import (
     MIN_CLASS_ROWS,
     DatasetSpec,
     SensitiveColumn,
-    class_counts,
-    suggest_spec,
     validate_spec,
 )
 from core.figures.data import class_balance_figure, group_sizes_figure
 from core.safety import formula_safe_frame
 from ui import state
 from ui.feedback import show_error, show_warnings, user_errors
-from ui.loaders import current_frame, dataset_store
+from ui.loaders import current_frame, dataset_store, group_sizes_for, suggestion_for, target_profile
 from ui.router import require_app_router
 from ui.text import md_escape
 
@@ -100,16 +98,19 @@ with schema_tab:
 st.subheader("What to predict and whom to audit")
 saved_specs = store.list_specs(dataset_id)
 with user_errors():
-    suggestion = suggest_spec(frame, schema, dataset_id)
+    home = str(settings.home)
+    suggestion = suggestion_for(home, dataset_id, None)
     base = saved_specs[0] if saved_specs else suggestion.spec
     columns = [str(c) for c in frame.columns]
 
     target = st.selectbox("Target column (what the model predicts)", columns, index=columns.index(base.target),
                           key=f"target-{suffix}")
     if target != suggestion.spec.target:
-        suggestion = suggest_spec(frame, schema, dataset_id, target=target)
+        suggestion = suggestion_for(home, dataset_id, target)
         base = suggestion.spec
-    counts = class_counts(frame, target)
+    counts, leaks = target_profile(home, dataset_id, target)
+    for leak in leaks:
+        st.warning(md_escape(f"Possible target leakage: {leak}"))
     classes = [str(c) for c in counts.index]
     if not classes:
         st.error(md_escape(f"{target!r} has no values; pick another target."))
@@ -142,16 +143,17 @@ with user_errors():
             continue
         prior = previous.get(name, SensitiveColumn(name, binning="quantile"))
         col_a, col_b = st.columns([1, 2])
-        binning = col_a.selectbox(f"Groups for {name}", ["quantile", "edges", "none"],
+        binning = col_a.selectbox(f"Groups for {md_escape(name)}", ["quantile", "edges", "none"],
                                   index=["quantile", "edges", "none"].index(prior.binning),
                                   key=f"binning-{suffix}-{name}",
                                   help="quantile: equal-sized bins; edges: your own cut points; none: every value")
         try:
             if binning == "quantile":
-                bins = col_b.number_input(f"Quantile bins for {name}", 2, 20, prior.bins, key=f"bins-{suffix}-{name}")
+                bins = col_b.number_input(f"Quantile bins for {md_escape(name)}", 2, 20, prior.bins,
+                                          key=f"bins-{suffix}-{name}")
                 sensitive.append(SensitiveColumn(name, binning="quantile", bins=int(bins)))
             elif binning == "edges":
-                text = col_b.text_input(f"Cut points for {name} (comma separated)",
+                text = col_b.text_input(f"Cut points for {md_escape(name)} (comma separated)",
                                         ", ".join(f"{e:g}" for e in prior.edges) or "25, 45, 65",
                                         key=f"edges-{suffix}-{name}")
                 edges = tuple(float(v) for v in text.replace(";", ",").split(",") if v.strip())
@@ -168,7 +170,7 @@ with user_errors():
     chart_a, chart_b = st.columns(2)
     chart_a.plotly_chart(class_balance_figure(counts, positive), width="stretch", key=f"balance-{suffix}")
     if sensitive:
-        sizes = group_sizes(frame, sensitive)
+        sizes = group_sizes_for(home, dataset_id, tuple(sensitive))
         chart_b.plotly_chart(group_sizes_figure(sizes, min_size=MIN_CLASS_ROWS), width="stretch",
                              key=f"groups-{suffix}")
     else:

@@ -10,6 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from core.config import get_settings
+from core.data.profile import group_sizes
+from core.data.schema import leakage_candidates
+from core.data.spec import SensitiveColumn, SpecSuggestion, class_counts, suggest_spec
 from core.data.store import DatasetStore
 from core.runs import RunStore
 
@@ -29,3 +32,22 @@ def current_frame(dataset_id: str) -> pd.DataFrame:
 
 def run_store() -> RunStore:
     return RunStore(get_settings().home)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def target_profile(home: str, dataset_id: str, target: str) -> tuple[pd.Series, list[str]]:
+    """Class counts and target-leakage warnings for one target choice (seconds on a million rows: computed once)."""
+    frame = load_frame(home, dataset_id)
+    leaks = [str(w) for w in leakage_candidates(frame, target)]
+    return class_counts(frame, target), leaks
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def suggestion_for(home: str, dataset_id: str, target: str | None) -> SpecSuggestion:
+    store = DatasetStore(home)
+    return suggest_spec(load_frame(home, dataset_id), store.meta(dataset_id).schema_obj(), dataset_id, target=target)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def group_sizes_for(home: str, dataset_id: str, sensitive: tuple[SensitiveColumn, ...]) -> dict[str, pd.Series]:
+    return group_sizes(load_frame(home, dataset_id), sensitive)

@@ -127,17 +127,25 @@ class Labels:
 
 
 def label_text(values: pd.Series) -> pd.Series:
-    """Target values as text, the form in which a positive class is named (``1.0`` and ``1`` both read ``"1"``)."""
+    """Target values as text, the form in which a positive class is named (``1.0`` and ``1`` both read ``"1"``).
+
+    Vectorised: it runs on every target choice, so it must stay fast on million-row tables.
+    """
+    missing = values.isna().to_numpy()
+    out = np.empty(len(values), dtype=object)
+    present = ~missing
     if pd.api.types.is_bool_dtype(values):
-        texts = [None if pd.isna(v) else str(bool(v)) for v in values]
+        out[present] = np.where(values.to_numpy()[present].astype(bool), "True", "False")
     elif pd.api.types.is_numeric_dtype(values):
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        finite = numbers[~np.isnan(numbers)]
-        integral = bool(len(finite)) and bool(np.all(np.mod(finite, 1) == 0))
-        texts = [None if np.isnan(v) else (str(int(v)) if integral else repr(float(v))) for v in numbers]
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)[present]
+        if len(numbers) and np.all(np.mod(numbers, 1) == 0):
+            out[present] = numbers.astype(np.int64).astype(str).astype(object)
+        else:
+            out[present] = np.array([repr(float(v)) for v in numbers], dtype=object)
     else:
-        texts = [None if pd.isna(v) else str(v) for v in values]
-    return pd.Series(texts, index=values.index, dtype="object", name=values.name)
+        out[present] = values.to_numpy()[present].astype(str).astype(object)
+    out[missing] = None
+    return pd.Series(out, index=values.index, dtype="object", name=values.name)
 
 
 def class_counts(frame: pd.DataFrame, target: str) -> pd.Series:
@@ -199,6 +207,10 @@ def suggest_spec(frame: pd.DataFrame, schema, dataset_id: str, *, target: str | 
     positive = str(counts.index[-1]) if len(counts) else ""
     excluded = {c: f"{c!r} {EXCLUDED_KINDS[kinds[c]]}" for c in columns
                 if c != target and kinds.get(c) in EXCLUDED_KINDS}
+    target_text = label_text(frame[target])
+    for column in columns:
+        if column != target and column not in excluded and _same_information(frame[column], target_text):
+            excluded[column] = f"{column!r} holds the same information as the target (target leakage)"
     features = tuple(c for c in columns if c != target and c not in excluded)
     sensitive = []
     for column in suggest_sensitive(columns):

@@ -117,3 +117,18 @@ def test_single_class_target_cannot_be_saved(riskboard_home):
     next(b for b in at.button if b.label == "Save spec").click().run()
     assert not at.exception
     assert any("single class" in plain(e.value) for e in at.error)
+
+
+def test_leaky_column_is_warned_and_refused_as_feature(riskboard_home):
+    at = open_page()
+    frame = synthetic_biased(200, seed=9)
+    frame["decision_code"] = frame["approved"].map({"yes": "A1", "no": "R0"})
+    at = upload(at, "leaky.csv", csv_bytes(frame))
+    suffix = at.selectbox(key="dataset_id").value[:12]
+    at.selectbox(key=f"target-{suffix}").set_value("approved").run()
+    assert any("Possible target leakage" in plain(w.value) and "decision_code" in plain(w.value) for w in at.warning)
+    features = at.multiselect(key=f"features-{suffix}-approved")
+    assert "decision_code" not in features.value  # left out by default, with the reason shown
+    features.set_value([*features.value, "decision_code"]).run()
+    next(b for b in at.button if b.label == "Save spec").click().run()
+    assert any("'decision_code' holds the same information" in plain(e.value) for e in at.error)
