@@ -18,7 +18,7 @@ def _finite(metrics: dict) -> dict:
 
 
 def _build_spec(meta, frame, args: argparse.Namespace):
-    from core.data.spec import DatasetSpec, SensitiveColumn, suggest_spec, validate_spec
+    from core.data.spec import DatasetSpec, SensitiveColumn, resolve_positive_class, suggest_spec, validate_spec
 
     schema = meta.schema_obj()
     suggestion = suggest_spec(frame, schema, meta.id, target=args.target)
@@ -32,7 +32,8 @@ def _build_spec(meta, frame, args: argparse.Namespace):
                           for c in args.sensitive)
     else:
         sensitive = suggestion.spec.sensitive
-    positive = suggestion.spec.positive_class if args.positive is None else str(args.positive)
+    positive = (suggestion.spec.positive_class if args.positive is None
+                else resolve_positive_class(frame, args.target, str(args.positive)))
     spec = DatasetSpec(dataset_id=meta.id, target=args.target, positive_class=positive,
                        features=suggestion.spec.features, sensitive=sensitive, name=f"{args.target} = {positive}")
     return spec, validate_spec(frame, spec)
@@ -64,6 +65,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     spec, warnings = _build_spec(meta, frame, args)
     config = _config(args)
     datasets.save_spec(spec)
+    del frame  # the run loads its own copy; two copies of a big table would double peak memory
     runs = RunStore(home)
     run_id = runs.create_run(kind="train", dataset_id=meta.id, spec=spec.to_dict(), config=config.to_dict(),
                              task=TASK)

@@ -12,6 +12,7 @@ environment without reloading modules.
 | ``RISKBOARD_DEVICE`` | (auto) | ``cuda``, ``mps`` or ``cpu`` to override the automatic choice |
 | ``RISKBOARD_MAX_JOBS`` | 1 | training jobs that may run at the same time; more wait in a queue |
 | ``RISKBOARD_HEARTBEAT_TIMEOUT_S`` | 60 | a running job silent this long is marked failed |
+| ``RISKBOARD_MAX_MATRIX_MB`` | 4096 | largest encoded training matrix (rows x encoded columns x 4 bytes) |
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Settings:
     device: str | None
     max_jobs: int
     heartbeat_timeout_s: float
+    max_matrix_mb: float
 
     @property
     def max_upload_bytes(self) -> int:
@@ -68,4 +70,5 @@ def get_settings() -> Settings:
         device=device,
         max_jobs=_number("RISKBOARD_MAX_JOBS", 1),
         heartbeat_timeout_s=_number("RISKBOARD_HEARTBEAT_TIMEOUT_S", 60, kind=float, minimum=1),
+        max_matrix_mb=_number("RISKBOARD_MAX_MATRIX_MB", 4096, kind=float, minimum=1),
     )

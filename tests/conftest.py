@@ -14,6 +14,6 @@ def riskboard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "riskboard-home"
     monkeypatch.setenv("RISKBOARD_HOME", str(home))
     for name in ("RISKBOARD_MAX_UPLOAD_MB", "RISKBOARD_MAX_ROWS", "RISKBOARD_MAX_COLUMNS", "RISKBOARD_DEVICE",
-                 "RISKBOARD_MAX_JOBS"):
+                 "RISKBOARD_MAX_JOBS", "RISKBOARD_MAX_MATRIX_MB", "RISKBOARD_HEARTBEAT_TIMEOUT_S"):
         monkeypatch.delenv(name, raising=False)
     return home

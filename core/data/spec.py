@@ -154,6 +154,36 @@ def class_counts(frame: pd.DataFrame, target: str) -> pd.Series:
     return label_text(frame[target]).dropna().value_counts()
 
 
+def resolve_positive_class(frame: pd.DataFrame, target: str, given: str) -> str:
+    """The class the user meant: exact text first, then ignoring case and spaces, then numerically (``1.0`` = ``1``).
+
+    The CLI and API take the positive class as typed text; ``true`` for a ``True`` column or ``1.0`` for a 0/1
+    column should just work, while an ambiguous or absent value stays an error naming the classes.
+    """
+    classes = [str(c) for c in class_counts(frame, target).index]
+    if given in classes:
+        return given
+    folded = [c for c in classes if c.strip().casefold() == given.strip().casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    try:
+        number = float(given)
+        numeric = [c for c in classes if _as_float(c) == number]
+    except ValueError:
+        numeric = []
+    if len(numeric) == 1:
+        return numeric[0]
+    raise SpecError(f"The positive class {given!r} does not occur in {target!r}; pick one of: "
+                    f"{', '.join(map(repr, classes[:10]))}.")
+
+
+def _as_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def encode_labels(frame: pd.DataFrame, spec: DatasetSpec) -> Labels:
     """Class indices for training: binary targets become 0/1 with the positive class as 1."""
     text = label_text(frame[spec.target])

@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from core.config import get_settings
 from core.data.spec import DatasetSpec, encode_labels, validate_spec
 from core.data.store import DatasetStore
 from core.device import select_device, training_threads
+from core.errors import TrainingError
 from core.models.preprocess import TabularPreprocessor
 from core.models.split import stratified_split
 from core.runs import RunStore
@@ -59,6 +61,19 @@ def prepare_features(frame: pd.DataFrame, features: tuple[str, ...], kinds: dict
     return PreparedData(pd.DataFrame(columns, index=frame.index), numeric, categorical)
 
 
+def check_matrix_size(n_rows: int, preprocessor: TabularPreprocessor, limit_mb: float) -> None:
+    """Refuse, before allocating it, an encoded table too big for memory (wide one-hot encodings blow up fast)."""
+    width = len(preprocessor.encoded_names_)
+    size_mb = n_rows * width * 4 / 2**20
+    if size_mb > limit_mb:
+        groups = preprocessor.groups()
+        widest = sorted(groups, key=lambda name: len(groups[name]), reverse=True)[:3]
+        detail = ", ".join(f"{name!r} ({len(groups[name])} columns)" for name in widest)
+        raise TrainingError(f"The encoded training table would take {size_mb:,.0f} MB ({n_rows:,} rows x {width:,} "
+                            f"encoded columns), over the {limit_mb:,.0f} MB limit (RISKBOARD_MAX_MATRIX_MB). Drop "
+                            f"wide categorical features (widest: {detail}) or train on a sample of rows.")
+
+
 def effective_batch_size(batch_size: int, n_train: int) -> int:
     """The batch size actually used: capped so every epoch takes at least 8 steps.
 
@@ -95,10 +110,14 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     run_split = artifacts.RunSplit(train=rows[split.train], val=rows[split.val], test=rows[split.test])
 
     prepared = prepare_features(frame, spec.features, kinds)
+    del frame  # only the prepared features are needed from here on; frees the raw table on big uploads
     preprocessor = TabularPreprocessor(numeric=prepared.numeric, categorical=prepared.categorical)
     preprocessor.fit(prepared.frame.iloc[run_split.train])
-    x_all = preprocessor.transform(prepared.frame.iloc[rows])
-    x_train, x_val, x_test = x_all[split.train], x_all[split.val], x_all[split.test]
+    check_matrix_size(len(rows), preprocessor, get_settings().max_matrix_mb)
+    # one split at a time: peak memory stays near one encoded copy of the table, not two
+    x_train, x_val, x_test = (preprocessor.transform(prepared.frame.iloc[part])
+                              for part in (run_split.train, run_split.val, run_split.test))
+    del prepared
     y_train, y_val, y_test = labels.y[split.train], labels.y[split.val], labels.y[split.test]
 
     choice = select_device()
@@ -121,7 +140,7 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
 
     folder = store.artifact_dir(run_id)
     n_outputs = 1 if labels.n_classes == 2 else labels.n_classes
-    artifacts.save_model(folder, result.model, config=config, n_inputs=x_all.shape[1], n_outputs=n_outputs)
+    artifacts.save_model(folder, result.model, config=config, n_inputs=x_train.shape[1], n_outputs=n_outputs)
     artifacts.save_preprocessor(folder, preprocessor)
     artifacts.save_split(folder, run_split)
     artifacts.save_labels(folder, labels.classes, labels.positive_index)

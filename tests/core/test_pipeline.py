@@ -119,3 +119,16 @@ def test_batch_size_is_capped_so_small_tables_still_train():
     assert effective_batch_size(1024, 100_000) == 1024
     assert effective_batch_size(32, 560) == 32
     assert effective_batch_size(1024, 40) == 16
+
+
+def test_too_wide_encoding_fails_before_allocating(riskboard_home, monkeypatch):
+    monkeypatch.setenv("RISKBOARD_MAX_MATRIX_MB", "1")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({f"c{i}": rng.choice([f"v{j}" for j in range(40)], 3000) for i in range(8)})
+    frame["y"] = rng.choice(["a", "b"], 3000)
+    runs, run_id = start_run(riskboard_home, frame, {"target": "y", "positive_class": "a",
+                                                     "features": tuple(f"c{i}" for i in range(8))}, epochs=1)
+    record = runs.get(run_id)
+    assert record.status == FAILED
+    assert "over the 1 MB limit (RISKBOARD_MAX_MATRIX_MB)" in record.error
+    assert "Drop wide categorical features" in record.error

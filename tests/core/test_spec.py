@@ -190,3 +190,24 @@ def test_synthetic_table_carries_the_injected_bias():
     assert SYNTHETIC_TRUTH.group_penalty["B"] < 0
     assert rates["A"] - rates["B"] > 0.1
     assert frame["group"].value_counts(normalize=True)["B"] == pytest.approx(0.35, abs=0.02)
+
+
+@pytest.mark.parametrize(("values", "given", "expected"), [
+    (["yes", "no"], "yes", "yes"),
+    (["Yes", "No"], " yes", "Yes"),
+    ([True, False], "true", "True"),
+    ([1, 0], "1.0", "1"),
+    ([1.0, 0.0], "1", "1"),
+])
+def test_positive_class_is_resolved_forgivingly(values, given, expected):
+    from core.data.spec import resolve_positive_class
+
+    frame = pd.DataFrame({"y": values * 5})
+    assert resolve_positive_class(frame, "y", given) == expected
+
+
+def test_unknown_positive_class_names_the_choices():
+    from core.data.spec import resolve_positive_class
+
+    with pytest.raises(SpecError, match=r"pick one of: 'no', 'yes'|pick one of: 'yes', 'no'"):
+        resolve_positive_class(pd.DataFrame({"y": ["yes", "no"]}), "y", "maybe")
