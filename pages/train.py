@@ -57,7 +57,7 @@ def _attached_run() -> str | None:
     return candidate
 
 
-def _settings_form() -> TrainConfig | None:
+def _settings_form() -> None:
     specs = datasets.list_specs()
     if not specs:
         with user_errors():
@@ -67,7 +67,7 @@ def _settings_form() -> TrainConfig | None:
     specs = [s for s in specs if s.dataset_id in names]
     if not specs:
         st.info("No saved dataset spec yet: save one on the Data page first.")
-        return None
+        return
     ids = [s.spec_id for s in specs]
     by_id = {s.spec_id: s for s in specs}
     preferred = st.session_state.get(state.SPEC_ID)
@@ -99,12 +99,12 @@ def _settings_form() -> TrainConfig | None:
         threshold = c3.slider("Decision threshold", 0.01, 0.99, DEFAULTS.threshold, help=HELP["threshold"])
         submitted = st.form_submit_button("Train", type="primary")
     if not submitted:
-        return None
+        return
     try:
         layers = tuple(int(v) for v in hidden.replace(";", ",").split(",") if v.strip())
     except ValueError:
         st.error("Hidden layers must be whole numbers separated by commas, e.g. 64, 32.")
-        return None
+        return
     config = TrainConfig.from_dict({
         "model": model, "hidden": list(layers), "dropout": float(dropout), "layernorm": bool(layernorm),
         "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
@@ -114,7 +114,7 @@ def _settings_form() -> TrainConfig | None:
     run_id = jobs.submit(runs, kind="train", dataset_id=spec.dataset_id, spec=spec.to_dict(),
                          config=config.to_dict(), task=TASK, settings=settings)
     _attach(run_id)
-    return config
+    st.rerun()  # redraw with the form folded away and the live view of the new run
 
 
 with user_errors():

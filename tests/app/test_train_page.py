@@ -122,3 +122,21 @@ def test_failed_run_shows_its_message(riskboard_home, small_spec):
     runs.finish(run_id, "failed", error="the loss became NaN at epoch 3; lower the learning rate")
     at = open_page(run=run_id)
     assert any("loss became NaN" in plain(e.value) for e in at.error)
+
+
+def test_bad_hidden_layers_are_an_error_and_nothing_is_submitted(riskboard_home, small_spec):
+    at = open_page()
+    next(t for t in at.text_input if t.label == "Hidden layers (MLP)").set_value("64, lots")
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception
+    assert any("whole numbers separated by commas" in plain(e.value) for e in at.error)
+    assert RunStore(riskboard_home).list() == []
+
+
+def test_zero_width_layer_is_a_config_error(riskboard_home, small_spec):
+    at = open_page()
+    next(t for t in at.text_input if t.label == "Hidden layers (MLP)").set_value("64, 0")
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception
+    assert at.error and "Traceback" not in at.error[0].value
+    assert RunStore(riskboard_home).list() == []
