@@ -34,6 +34,8 @@ MOSTLY_NUMERIC = 0.9
 _SAMPLE = 2000
 _PARALLEL_CELLS = 1_000_000
 _CODE_PATTERN = r"^(?:0\d|[+-]?\d{16,}$)"  # leading zeros (zip codes) or more digits than a float holds
+#: ``1.234,5`` / ``-12.345.678`` / ``3,5`` / ``12``: '.' only groups thousands (in threes), ',' is the decimal point.
+_GROUPED_DECIMAL_COMMA = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
 
 NOT_NUMBERS = ("column {name!r}: {bad:,} of {total:,} values are not numbers ({examples}); it is kept as text — fix "
                "or clear those cells to use it as a number")
@@ -42,6 +44,8 @@ LEADING_ZEROS = ("column {name!r}: values such as {example!r} start with a zero,
 LONG_DIGITS = ("column {name!r}: values such as {example!r} have more digits than a number holds exactly, so it is "
                "kept as text")
 DECIMAL_COMMA = "column {name!r}: read ',' as the decimal point (for example {example!r} -> {value!r})"
+GROUPED_DECIMAL_COMMA = ("column {name!r}: read '.' as a thousands separator and ',' as the decimal point (for "
+                         "example {example!r} -> {value!r})")
 UNNAMED = "{count} column(s) had no name and are named by position: {names}"
 DUPLICATES = "duplicate column names were made unique: {pairs}"
 ODD_VALUES = "column {name!r} holds lists, bytes or other objects; they are kept as text"
@@ -180,6 +184,15 @@ def normalise_text(series: pd.Series, name: str, *, decimal_comma: bool = False)
             example = str(text[text.str.contains(",", regex=False, na=False)].iloc[0])
             value = float(example.replace(",", "."))
             return result[0], [DECIMAL_COMMA.format(name=name, example=example, value=value)]
+    if (decimal_comma and share < 1.0 and sample.str.contains(",", regex=False).any()
+            and sample.str.fullmatch(_GROUPED_DECIMAL_COMMA).all()
+            and pc.all(pc.match_substring_regex(present, _GROUPED_DECIMAL_COMMA.join("^$"))).as_py()):
+        grouped = pc.replace_substring(pc.replace_substring(array, ".", ""), ",", ".")
+        result = _as_numbers(grouped, name, text, try_int=False)
+        if result is not None:
+            example = str(text[text.str.contains(".", regex=False, na=False)].iloc[0])
+            value = float(example.replace(".", "").replace(",", "."))
+            return result[0], [GROUPED_DECIMAL_COMMA.format(name=name, example=example, value=value)]
     if share < 0.5:
         return text, []
     values = present.to_pandas()

@@ -31,6 +31,8 @@ SNIFF_BYTES = 64 * 1024
 MAX_SNIFF_BYTES = 1024 * 1024
 SNIFF_RECORDS = 100
 _CHUNK = 1024 * 1024
+#: Excel's delimiter hint, a first line ``sep=;`` (any of :data:`DELIMITERS`); its line ending is dropped with it.
+_SEP_HINT = re.compile(rb'^"?sep=([,;\t|])"?[ \t]*(?:\r\n|\r|\n)', re.IGNORECASE)
 
 EMPTY_FILE = "The file is empty. Upload a table with a header row and at least one data row."
 HEADER_ONLY = "The file has a header row but no data rows. Upload a table with at least one data row."
@@ -98,12 +100,14 @@ def _records(text: str, delimiter: str) -> list[list[str]]:
         return []
 
 
-def sniff(data: bytes, encoding: str, *, prefer_tab: bool = False) -> tuple[str, list[str], bool]:
+def sniff(data: bytes, encoding: str, *, prefer_tab: bool = False,
+          only: str | None = None) -> tuple[str, list[str], bool]:
     """Choose the delimiter whose field counts agree best with the header over the first records.
 
     Returns the delimiter, the header fields and whether the header was read whole. Candidates are ranked by
     (header has 2+ fields, share of records with the header's field count, number of header fields, preference
     order); quotes are respected by the csv module. A file where no candidate splits the header is one column.
+    ``only`` restricts the candidates to one delimiter (Excel's ``sep=`` hint line).
     """
     size = SNIFF_BYTES
     while True:
@@ -118,6 +122,7 @@ def sniff(data: bytes, encoding: str, *, prefer_tab: bool = False) -> tuple[str,
         break
     text = prefix.decode(encoding, errors="replace")
     order = ("\t", ",", ";", "|") if prefer_tab else DELIMITERS
+    order = (only,) if only else order
     best: tuple | None = None
     for rank, delimiter in enumerate(order):
         records = _records(text, delimiter)
@@ -235,12 +240,22 @@ def _blank_rows(body: pd.DataFrame) -> np.ndarray | None:
     return blank if blank.any() else None
 
 
+def _separator_hint(data: bytes) -> tuple[bytes, str | None]:
+    """Excel's ``sep=;`` first line (written by its CSV export in some locales): the rest of the data and that
+    delimiter, or the data unchanged and ``None``."""
+    match = _SEP_HINT.match(data[:64])
+    if match is None:
+        return data, None
+    return data[match.end():], match.group(1).decode("ascii")
+
+
 def read_delimited(data: bytes, settings: Settings, *, prefer_tab: bool = False) -> Delimited:
     """Parse CSV/TSV bytes into a typed frame within ``settings``' limits."""
     data, encoding, warnings = detect_encoding(data)
+    data, hinted = _separator_hint(data)
     if not data[:SNIFF_BYTES].strip() and not data[SNIFF_BYTES:].strip():
         raise EmptyInputError(EMPTY_FILE)
-    delimiter, header, header_whole = sniff(data, encoding, prefer_tab=prefer_tab)
+    delimiter, header, header_whole = sniff(data, encoding, prefer_tab=prefer_tab, only=hinted)
     _limits.check_columns(len(header), settings, at_least=not header_whole)
     arrow = _read_arrow(data, encoding, delimiter, len(header), settings) if header_whole else None
     if arrow is not None:

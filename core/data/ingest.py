@@ -3,22 +3,25 @@
 :func:`read_table` takes the bytes and the file's name (used only to guess the format; never opened as a path).
 
 Format: magic bytes win over the extension — ``PAR1`` is Parquet, a zip with ``xl/workbook.xml`` is Excel,
-``1f 8b`` is gzip (unpacked, at most up to the upload limit, then detected again: ``adult.csv.gz``). Otherwise
+``1f 8b`` is gzip (unpacked, at most up to the upload limit, then detected again: ``adult.csv.gz``; a gzip file whose
+inner name has no extension, ``data.gz``, is read as delimited text unless its magic bytes say otherwise). Otherwise
 the extension decides: ``.csv``/``.txt`` delimited text, ``.tsv``/``.tab`` tab-first, ``.parquet``/``.pq``,
 ``.xlsx``/``.xlsm``. Anything else (``.xls``, ``.json``, ...) raises :class:`UnsupportedFormatError`.
 
 Limits (:mod:`core.config`): the file size is checked before parsing; the row and column limits before reading
 the body where the format declares them (CSV header, Parquet footer, Excel ``<dimension>``), and while reading.
 
-Delimited text: UTF-8 (a BOM is removed), UTF-16 with BOM, else Windows-1252 / latin-1 with a warning; the
-delimiter is sniffed among ``,`` ``;`` tab ``|``; a row with more fields than the header is an error naming its
-line, a shorter row is padded with missing cells, and rows with no value at all are skipped (with a warning).
+Delimited text: UTF-8 (a BOM is removed), UTF-16 with BOM, else Windows-1252 / latin-1 with a warning; the delimiter
+is sniffed among ``,`` ``;`` tab ``|`` (Excel's ``sep=;`` first line, when present, names it); a row with more
+fields than the header is an error naming its line, a shorter row is padded with missing cells, and rows with no
+value at all are skipped (with a warning).
 
 Values (every format): surrounding whitespace is stripped and ``""``, ``NA``, ``N/A``, ``n/a``, ``NaN``, ``nan``,
 ``NULL``, ``null``, ``#N/A``, ``<NA>``, ``?`` are missing (``None`` and ``-`` are kept: they are real
 categories in common data sets). A column is numeric only when every non-missing value is a finite number; one
 with a few non-numbers is kept as text with a warning naming them; numbers with leading zeros or 16+ digits
-(codes, ids) stay text; in ``;``-delimited files ``3,5`` reads as 3.5 when no value has a ``.``. Dates stay text
+(codes, ids) stay text; in ``;``-delimited files ``3,5`` reads as 3.5 when no value has a ``.``, and ``1.234,5``
+as 1234.5 when every ``.`` groups thousands (each change a warning). Dates stay text
 (:mod:`core.data.schema` detects them), except typed dates in Excel and Parquet.
 
 Column names: see :func:`core.data._columns.clean_names` (stripped, ``column_<n>`` for empty, ``name (2)`` for
@@ -150,6 +153,8 @@ def read_table(data: bytes, filename: str, *, settings: Settings | None = None) 
         data, compression = _gunzip(data, settings), "gzip"
         stem, ext = os.path.splitext(filename)
         filename = stem if ext.lower() in _GZIP_EXTENSIONS else filename
+        if not _extension(filename):  # "data.gz": a compressed table whose name gives no format; sniff it as text
+            filename = f"{filename}.csv"
         if not data:
             raise EmptyInputError(EMPTY_FILE)
     fmt = None

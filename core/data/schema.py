@@ -314,8 +314,10 @@ def _leak(column: str, x: pd.Series, y_codes: np.ndarray, n_y: int, y: pd.Series
         determined = len(pd.unique(x_codes * n_y + y_codes)) == n_x  # each value of x goes with one class
         if determined and n_x == n_y:
             same = bool((x.astype(str).to_numpy() == y.astype(str).to_numpy()).all())
-            reason, template = ("identical", L_IDENTICAL) if same else ("relabelled", L_RELABELLED)
-            return LeakageWarning(column, reason, template.format(column=column, target=target))
+            if same:
+                return LeakageWarning(column, "identical", L_IDENTICAL.format(column=column, target=target))
+            if 2 * n_y <= n:  # when most classes have a single row, any column of distinct values "relabels" them
+                return LeakageWarning(column, "relabelled", L_RELABELLED.format(column=column, target=target))
     if n_y == 2 and numeric and n_x >= 3:
         values = x.to_numpy(dtype=float)
         first, second = values[y_codes == 0], values[y_codes == 1]
@@ -336,7 +338,9 @@ def leakage_candidates(frame: pd.DataFrame, target: str) -> list[LeakageWarning]
     """Columns that give ``target`` away, in column order, one warning each (the strongest reason).
 
     Compared on rows where both the column and the target are present (at least :data:`LEAKAGE_MIN_ROWS`):
-    *identical* values; a one-to-one *relabelling* (``yes``/``no`` for ``>50K``/``<=50K``); for a two-class target,
+    *identical* values; a one-to-one *relabelling* (``yes``/``no`` for ``>50K``/``<=50K``; only when the classes
+average two or more rows, since any column of distinct values maps one to one onto a target of distinct values
+such as a continuous number); for a two-class target,
     a numeric column whose values split the classes at a threshold (*separates*) or with
     ``|r| >`` :data:`LEAKAGE_CORRELATION` (*correlated*); and a column with few levels (at most
     :data:`DETERMINES_MAX_LEVELS`, and one per 10 rows) each of which goes with a single class (*determines*).

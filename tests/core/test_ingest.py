@@ -106,6 +106,29 @@ def test_semicolon_with_decimal_comma():
     assert result.warnings == ["column 'amount': read ',' as the decimal point (for example '3,5' -> 3.5)"]
 
 
+def test_semicolon_with_thousands_dots_and_decimal_comma():
+    """German/French Excel exports write 1.234,5: '.' groups thousands, ',' is the decimal point."""
+    result = read_table(b"amount;count\n1.234,5;1\n-12.345.678,25;2\n3,5;3\n1.000;4\n", "eu.csv")
+    check(result, frame(amount=[1234.5, -12345678.25, 3.5, 1000.0], count=[1, 2, 3, 4]))
+    assert result.warnings == ["column 'amount': read '.' as a thousands separator and ',' as the decimal point "
+                               "(for example '1.234,5' -> 1234.5)"]
+    # a '.' that is not a thousands separator (0.5, 1.23,5) keeps the column as text; so does a comma-delimited file
+    for data, name in [(b"a;b\n1.234,5;x\n0.5;y\n", "x.csv"), (b"a;b\n1.23,5;x\n2,5;y\n", "x.csv"),
+                       (b'a,b\n"1.234,5",x\n"2,5",y\n', "x.csv")]:
+        assert read_table(data, name).frame["a"].dtype == "str"
+
+
+@pytest.mark.parametrize(("data", "delimiter"), [
+    (b"sep=;\na;b\n1,5;x\n2,5;y\n", ";"),
+    (b'"sep=,"\r\na,b\r\n1.5,x\r\n2.5,y\r\n', ","),
+    (b"\xef\xbb\xbfSEP=|\na|b\n1.5|x\n2.5|y\n", "|"),
+])
+def test_excel_sep_hint_line_names_the_delimiter_and_is_not_a_row(data, delimiter):
+    result = read_table(data, "excel.csv")
+    assert result.delimiter == delimiter
+    check(result, frame(a=[1.5, 2.5], b=text(["x", "y"])))
+
+
 def test_semicolon_with_commas_inside_values():
     result = read_table(b"city;note\nBern;a, b, c\nBasel;d, e\n", "x.csv")
     assert result.delimiter == ";"
@@ -351,6 +374,18 @@ def test_gzip_upload_and_gzip_bomb():
     assert len(bomb) < 2000
     with pytest.raises(FileTooLargeError, match="gzip file unpacks to more than"):
         read_table(bomb, "bomb.csv.gz", settings=settings(max_upload_mb=0.01))
+
+
+@pytest.mark.parametrize("name", ["data.gz", "data.gzip", "data"])
+def test_gzip_without_an_inner_extension_is_read_as_text(name):
+    """The upload widget accepts .gz: 'data.gz' holding a CSV must not be refused for lacking an extension."""
+    result = read_table(gzip.compress(b"a;b\n1;x\n2;y\n"), name)
+    assert (result.format, result.compression, result.delimiter) == ("csv", "gzip", ";")
+    check(result, frame(a=[1, 2], b=text(["x", "y"])))
+    with pytest.raises(InputError, match="binary data"):
+        read_table(gzip.compress(bytes(range(256)) * 8), name)
+    with pytest.raises(UnsupportedFormatError, match=r"'\.json' files"):
+        read_table(gzip.compress(b'{"a": 1}'), "data.json.gz")
 
 
 def test_damaged_gzip():

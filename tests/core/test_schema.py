@@ -230,6 +230,16 @@ def test_leakage_single_class_target_and_unknown_target():
         leakage_candidates(frame, "nope")
 
 
+def test_leakage_no_relabelling_claim_between_columns_of_distinct_values():
+    """A continuous target (every value distinct) and any other column of distinct values map one to one; that is
+    not leakage (regression: two independent random columns were reported as 'the target under other labels')."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "code": [f"c{i}" for i in range(200)],
+                          "y": rng.normal(size=200)})
+    frame["copy"] = frame["y"]
+    assert [(w.column, w.reason) for w in leakage_candidates(frame, "y")] == [("copy", "identical")]
+
+
 def test_leakage_multiclass_relabelling():
     y = text(["a", "b", "c"] * 10)
     frame = pd.DataFrame({"y": y, "code": y.map({"a": 1, "b": 2, "c": 3}), "other": [1, 2] * 15})
