@@ -24,8 +24,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that prints usage errors as one ``error:`` line (exit 2), as the contract asks."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"error: {message} (see `python -m core {self.prog.split()[-1]} --help`)\n"
-                  if " " in self.prog else f"error: {message} (see `python -m core --help`)\n")
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def read_file_bytes(path: str) -> tuple[bytes, str]:
@@ -98,6 +97,8 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(payload)
     elif args.action == "list":
+        if not payload["datasets"]:
+            print("no datasets stored yet; add one with `python -m core datasets add FILE`")
         for m in payload["datasets"]:
             print(f"{m['id'][:12]}  {m['rows']:>9,} x {m['columns']:<4} {m['uploaded_at']}  {m['name']}")
     else:
@@ -140,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RiskboardError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `python -m core runs | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -7,7 +7,7 @@ import math
 from dataclasses import fields
 
 from core.config import get_settings
-from core.errors import SpecError, TrainingError
+from core.errors import RunNotFoundError, SpecError, TrainingError
 
 _RUN_FIELDS = ("id", "status", "kind", "dataset_id", "device", "created_at", "started_at", "finished_at", "error")
 
@@ -18,10 +18,19 @@ def _finite(metrics: dict) -> dict:
 
 
 def _build_spec(meta, frame, args: argparse.Namespace):
-    from core.data.spec import DatasetSpec, SensitiveColumn, resolve_positive_class, suggest_spec, validate_spec
+    from core.data.spec import (
+        DatasetSpec,
+        SensitiveColumn,
+        check_target_classes,
+        class_counts,
+        resolve_positive_class,
+        suggest_spec,
+        validate_spec,
+    )
 
     schema = meta.schema_obj()
     suggestion = suggest_spec(frame, schema, meta.id, target=args.target)
+    check_target_classes(args.target, class_counts(frame, args.target))
     kinds = {c.name: c.kind for c in schema.columns}
     if args.sensitive:
         unknown = [c for c in args.sensitive if c not in kinds]
@@ -94,6 +103,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _record_dict(record) -> dict:
     out = {name: getattr(record, name, None) for name in _RUN_FIELDS}
     out = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in out.items()}
+    out["run_id"] = record.id  # the same key `train --json` prints
     out["metrics"] = _finite(record.metrics)
     return out
 
@@ -114,8 +124,10 @@ def _cmd_runs(args: argparse.Namespace) -> int:
             emit_json(payload)
         else:
             for key, value in payload.items():
-                if key not in ("epochs", "config", "spec"):
-                    print(f"{key:<12} {value}")
+                if key not in ("epochs", "config", "spec", "metrics", "run_id"):
+                    print(f"{key:<12} {'' if value is None else value}")
+            for key, value in payload["metrics"].items():
+                print(f"  {key:<18} {'undefined' if value is None else f'{value:.4g}'}")
         return 0
     records = store.list(status=args.status)
     if args.json:
@@ -133,7 +145,9 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
     from core.runs import RunStore
 
     store = RunStore(get_settings().home)
-    store.get(args.run_id)
+    record = store.get(args.run_id)
+    if record.is_finished:
+        raise RunNotFoundError(f"Run {args.run_id} already finished ({record.status}); there is nothing to cancel.")
     jobs.cancel(store, args.run_id)
     print(f"cancel requested for {args.run_id}; status now {store.get(args.run_id).status}")
     return 0

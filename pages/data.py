@@ -11,6 +11,7 @@ from core.data.spec import (
     MIN_CLASS_ROWS,
     DatasetSpec,
     SensitiveColumn,
+    check_target_classes,
     validate_spec,
 )
 from core.figures.data import class_balance_figure, group_sizes_figure
@@ -109,6 +110,7 @@ with user_errors():
         suggestion = suggestion_for(home, dataset_id, target)
         base = suggestion.spec
     counts, leaks = target_profile(home, dataset_id, target)
+    check_target_classes(target, counts)  # a continuous target stops here with one short message
     for leak in leaks:
         st.warning(md_escape(f"Possible target leakage: {leak}"))
     classes = [str(c) for c in counts.index]

@@ -20,6 +20,7 @@ import pandas as pd
 from core.errors import SpecError
 
 MIN_CLASS_ROWS = 20
+MAX_CLASSES = 50
 MISSING_GROUP = "missing"
 BINNING_CHOICES = ("none", "quantile", "edges")
 
@@ -174,7 +175,7 @@ def resolve_positive_class(frame: pd.DataFrame, target: str, given: str) -> str:
     if len(numeric) == 1:
         return numeric[0]
     raise SpecError(f"The positive class {given!r} does not occur in {target!r}; pick one of: "
-                    f"{', '.join(map(repr, classes[:10]))}.")
+                    f"{_listed(classes)}.")
 
 
 def _as_float(text: str) -> float | None:
@@ -191,7 +192,7 @@ def encode_labels(frame: pd.DataFrame, spec: DatasetSpec) -> Labels:
     present = sorted(text.dropna().unique().tolist())
     if spec.positive_class not in present:
         raise SpecError(f"The positive class {spec.positive_class!r} does not occur in {spec.target!r}; "
-                        f"pick one of: {', '.join(map(repr, present[:10]))}.")
+                        f"pick one of: {_listed(present)}.")
     if len(present) == 2:
         classes = (*(c for c in present if c != spec.positive_class), spec.positive_class)
     else:
@@ -268,12 +269,27 @@ def _same_information(column: pd.Series, target_text: pd.Series) -> bool:
     validation fast on wide, million-row tables.
     """
     n_classes = target_text.nunique(dropna=True)
-    if n_classes < 2 or column.nunique(dropna=True) != n_classes:
-        return False
+    if n_classes < 2 or column.nunique(dropna=True) != n_classes or target_text.count() < 2 * n_classes:
+        return False  # all-distinct columns map one to one by accident; that says nothing about leakage
     pair = pd.DataFrame({"a": label_text(column), "b": target_text}).dropna()
     if pair.empty:
         return False
     return bool(pair.groupby("a")["b"].nunique().max() == 1 and pair.groupby("b")["a"].nunique().max() == 1)
+
+
+def check_target_classes(target: str, counts: pd.Series) -> None:
+    """Refuse a target with so many classes that it is surely continuous or an identifier, in one short line."""
+    if len(counts) > MAX_CLASSES:
+        raise SpecError(f"{target!r} has {len(counts):,} distinct values; it looks continuous or like an identifier, "
+                        f"not a class label. Pick a categorical target (at most {MAX_CLASSES} classes), or bin it "
+                        "into classes before uploading.")
+
+
+def _listed(values, limit: int = 10) -> str:
+    """A readable list of classes: the first few, then how many more."""
+    values = list(values)
+    shown = ", ".join(map(repr, values[:limit]))
+    return shown + (f" and {len(values) - limit:,} more" if len(values) > limit else "")
 
 
 def validate_spec(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
@@ -286,18 +302,21 @@ def validate_spec(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
     _require_columns(frame, spec.features, "feature")
     _require_columns(frame, spec.sensitive_columns, "sensitive")
     counts = class_counts(frame, spec.target)
+    check_target_classes(spec.target, counts)
     if len(counts) < 2:
         only = repr(counts.index[0]) if len(counts) else "no value at all"
         raise SpecError(f"The target {spec.target!r} has a single class ({only}); a classifier needs two or more. "
                         "Pick another target column.")
     small = counts[counts < MIN_CLASS_ROWS]
     if len(small):
-        detail = ", ".join(f"{k!r} has {v}" for k, v in small.items())
+        detail = ", ".join(f"{k!r} has {v}" for k, v in list(small.items())[:10])
+        if len(small) > 10:
+            detail += f" and {len(small) - 10:,} more"
         raise SpecError(f"Every class of {spec.target!r} needs at least {MIN_CLASS_ROWS} rows to train and test "
                         f"on ({detail}). Merge rare classes or pick another target.")
     if spec.positive_class not in counts.index:
         raise SpecError(f"The positive class {spec.positive_class!r} does not occur in {spec.target!r}; "
-                        f"pick one of: {', '.join(map(repr, counts.index[:10]))}.")
+                        f"pick one of: {_listed(counts.index)}.")
     target_text = label_text(frame[spec.target])
     for column in spec.features:
         if _same_information(frame[column], target_text):

@@ -157,7 +157,7 @@ def pr_figure(evaluation: Mapping[str, Any] | Any) -> go.Figure:
     fig.update_yaxes(range=[0, 1.02])
     return _layout(fig, f"Precision-recall curve for '{_positive(ev)}'", "Closer to the top-right corner is better; "
                    "the dashed line is what flagging rows at random would give.", "Recall (share of positives caught)",
-                   "Precision (share of flagged rows that are positive)",
+                   "Precision (flagged rows truly positive)",
                    hovermode="closest")
 
 
@@ -171,7 +171,10 @@ def calibration_figure(evaluation: Mapping[str, Any] | Any) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0.0, 1.0], y=[0.0, 1.0], mode="lines", name="perfectly calibrated",
                              line={"color": REFERENCE_COLOR, "dash": "dash"}, hoverinfo="skip"))
+    biggest = max(counts, default=1) or 1
+    sizes = [6 + 12 * math.sqrt(c / biggest) for c in counts]  # a bin of 2 rows should not look like one of 2,000
     fig.add_trace(go.Scatter(x=predicted, y=observed, mode="lines+markers", name="model", customdata=counts,
+                             marker={"size": sizes},
                              line={"color": TRAIN_COLOR, "width": 3},
                              hovertemplate="predicted %{x:.3f}<br>observed %{y:.3f}<br>%{customdata} rows"
                                            "<extra></extra>"))

@@ -42,8 +42,7 @@ from core.runs._schema import connection, migrate, transaction
 
 log = logging.getLogger(__name__)
 
-RUN_NOT_FOUND = ("there is no run {run_id} in the run store at {home}; it may have been deleted. Pick a run from the "
-                 "list.")
+RUN_NOT_FOUND = "there is no run {run_id}; it may have been deleted. Pick a run from the list."
 RUN_ACTIVE = "run {run_id} is still {status}; cancel it and wait until it stops before deleting it."
 WORKER_LOST = ("the worker process stopped without finishing (killed or crashed); start the run again. "
                "The run's worker.log may say more.")

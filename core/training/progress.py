@@ -17,6 +17,7 @@ class RunProgress:
     elapsed_s: float
     remaining_s: float | None
     history: list[dict] = field(default_factory=list)
+    early_stopping: bool = True
 
     @property
     def fraction(self) -> float:
@@ -26,7 +27,9 @@ class RunProgress:
     def summary(self) -> str:
         text = f"epoch {self.epoch} of {self.epochs_total} · {format_seconds(self.elapsed_s)} elapsed"
         if self.remaining_s is not None:
-            text += f" · about {format_seconds(self.remaining_s)} left (at most; early stopping may end it sooner)"
+            text += f" · about {format_seconds(self.remaining_s)} left"
+            if self.early_stopping:
+                text += " (at most; early stopping may end it sooner)"
         return text
 
 
@@ -54,7 +57,8 @@ def run_progress(record, history: list[dict], *, now: datetime | None = None) ->
     if record.status == "running" and epoch:
         remaining = max(0.0, elapsed / epoch * (total - epoch))
     return RunProgress(status=record.status, epoch=epoch, epochs_total=total, elapsed_s=max(0.0, elapsed),
-                       remaining_s=remaining, history=list(history))
+                       remaining_s=remaining, history=list(history),
+                       early_stopping=int((record.config or {}).get("early_stopping_patience", 1) or 0) > 0)
 
 
 def _as_datetime(value) -> datetime | None:

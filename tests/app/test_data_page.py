@@ -132,3 +132,14 @@ def test_leaky_column_is_warned_and_refused_as_feature(riskboard_home):
     features.set_value([*features.value, "decision_code"]).run()
     next(b for b in at.button if b.label == "Save spec").click().run()
     assert any("'decision_code' holds the same information" in plain(e.value) for e in at.error)
+
+
+def test_continuous_target_shows_one_error_and_no_class_widgets(riskboard_home):
+    at = open_page()
+    frame = pd.DataFrame({"x": range(120), "score": [i / 7 for i in range(120)], "y": ["a", "b"] * 60})
+    at = upload(at, "scores.csv", csv_bytes(frame))
+    suffix = at.selectbox(key="dataset_id").value[:12]
+    at.selectbox(key=f"target-{suffix}").set_value("score").run()
+    assert not at.exception
+    assert any("looks continuous or like an identifier" in plain(e.value) for e in at.error)
+    assert not [s for s in at.selectbox if s.key and s.key.startswith(f"positive-{suffix}")]

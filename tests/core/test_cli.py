@@ -128,3 +128,25 @@ def test_datasets_add_list_delete(loans_csv, capsys):
     capsys.readouterr()
     assert main(["datasets", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["datasets"] == []
+
+
+def test_cancel_a_finished_run_is_refused(loans_csv, capsys):
+    assert main(["train", str(loans_csv), "--target", "approved", "--epochs", "1", "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["cancel", run_id]) == 2
+    assert "already finished (succeeded); there is nothing to cancel" in capsys.readouterr().err
+    assert main(["runs", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"][0]["run_id"] == run_id
+
+
+def test_usage_errors_point_at_the_right_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["train"])
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "(see `python -m core train --help`)" in err
+
+
+def test_unknown_run_message_does_not_leak_server_paths(riskboard_home, capsys):
+    assert main(["runs", "20991231-000000-abcdef"]) == 2
+    err = capsys.readouterr().err
+    assert "no run 20991231-000000-abcdef" in err and str(riskboard_home) not in err

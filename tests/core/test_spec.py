@@ -211,3 +211,28 @@ def test_unknown_positive_class_names_the_choices():
 
     with pytest.raises(SpecError, match=r"pick one of: 'no', 'yes'|pick one of: 'yes', 'no'"):
         resolve_positive_class(pd.DataFrame({"y": ["yes", "no"]}), "y", "maybe")
+
+
+def test_continuous_target_is_one_short_error():
+    frame = pd.DataFrame({"x": range(200), "y": np.linspace(0, 1, 200)})
+    spec = DatasetSpec(DSID, "y", "0.5", ("x",))
+    with pytest.raises(SpecError) as caught:
+        validate_spec(frame, spec)
+    message = str(caught.value)
+    assert message.startswith("'y' has 200 distinct values; it looks continuous or like an identifier")
+    assert len(message) < 300
+
+
+def test_class_lists_in_errors_are_capped():
+    from core.data.spec import resolve_positive_class
+
+    frame = pd.DataFrame({"y": [f"c{i:02d}" for i in range(30)] * 2})
+    with pytest.raises(SpecError, match=r"'c09' and 20 more\.$"):
+        resolve_positive_class(frame, "y", "nope")
+
+
+def test_all_distinct_columns_are_not_called_relabelled_targets():
+    frame = pd.DataFrame({"a": np.arange(40) * 1.5, "y": np.arange(40) * 2.5})
+    from core.data.spec import _same_information, label_text
+
+    assert not _same_information(frame["a"], label_text(frame["y"]))
