@@ -41,10 +41,20 @@ def _build_spec(meta, frame, args: argparse.Namespace):
                           for c in args.sensitive)
     else:
         sensitive = suggestion.spec.sensitive
+    if args.features:
+        unknown = [c for c in args.features if c not in kinds]
+        if unknown:
+            raise SpecError(f"Feature column(s) {', '.join(map(repr, unknown))} are not in the table.")
+        features = tuple(args.features)
+    else:
+        features = suggestion.spec.features
+    if not features:
+        reasons = "; ".join(list(suggestion.excluded.values())[:5])
+        raise SpecError(f"No usable feature columns: {reasons}. Name the columns to use with --features.")
     positive = (suggestion.spec.positive_class if args.positive is None
                 else resolve_positive_class(frame, args.target, str(args.positive)))
     spec = DatasetSpec(dataset_id=meta.id, target=args.target, positive_class=positive,
-                       features=suggestion.spec.features, sensitive=sensitive, name=f"{args.target} = {positive}")
+                       features=features, sensitive=sensitive, name=f"{args.target} = {positive}")
     return spec, validate_spec(frame, spec)
 
 
@@ -159,6 +169,8 @@ def register(sub) -> None:
     train.add_argument("--target", required=True, help="column to predict")
     train.add_argument("--positive", help="positive class (default: the rarest class)")
     train.add_argument("--sensitive", nargs="*", default=None, help="columns to audit by (default: suggested)")
+    train.add_argument("--features", nargs="+", default=None,
+                       help="columns the model may use (default: all but the target, identifiers and constants)")
     train.add_argument("--model", choices=["logistic", "mlp"], default=None)
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--batch-size", type=int, default=None)

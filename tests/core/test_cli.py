@@ -150,3 +150,13 @@ def test_unknown_run_message_does_not_leak_server_paths(riskboard_home, capsys):
     assert main(["runs", "20991231-000000-abcdef"]) == 2
     err = capsys.readouterr().err
     assert "no run 20991231-000000-abcdef" in err and str(riskboard_home) not in err
+
+
+def test_train_explains_when_no_column_is_usable_and_features_override(tmp_path, capsys):
+    path = tmp_path / "ids.csv"
+    path.write_text("only_id,y\n" + "".join(f"id{i},{'pq'[i % 2]}\n" for i in range(60)))
+    assert main(["train", str(path), "--target", "y", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "No usable feature columns: 'only_id' looks like an identifier" in err and "--features" in err
+    assert main(["train", str(path), "--target", "y", "--features", "only_id", "--epochs", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "succeeded"
