@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from core.data.spec import SensitiveColumn, sensitive_groups
+from core.data.spec import MISSING_GROUP, SensitiveColumn, sensitive_groups
 
 
 def schema_table(schema) -> pd.DataFrame:
@@ -21,6 +21,24 @@ def schema_table(schema) -> pd.DataFrame:
     })
 
 
+def _bin_order(label: str) -> float:
+    """Sort key of a bin label such as "[25, 45)": its lower edge; "missing" goes last."""
+    if label == MISSING_GROUP:
+        return float("inf")
+    lower = label[1:].split(",")[0].strip()
+    return float("-inf") if lower == "-∞" else float(lower)
+
+
 def group_sizes(frame: pd.DataFrame, sensitive: Iterable[SensitiveColumn]) -> dict[str, pd.Series]:
-    """Rows per group for each sensitive column (largest first), with missing values as their own group."""
-    return {s.column: sensitive_groups(frame, s).value_counts() for s in sensitive}
+    """Rows per group for each sensitive column, with missing values as their own group.
+
+    Categories come largest first; bins come in their natural order (youngest age band first), which is how people
+    read them.
+    """
+    sizes = {}
+    for column in sensitive:
+        counts = sensitive_groups(frame, column).value_counts()
+        if column.binning != "none":
+            counts = counts.iloc[sorted(range(len(counts)), key=lambda i: _bin_order(str(counts.index[i])))]
+        sizes[column.column] = counts
+    return sizes
