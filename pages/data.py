@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.config import get_settings
-from core.data.demo import ensure_demo
+from core.data.demo import ensure_demo, ensure_synthetic_demo
 from core.data.profile import schema_table
 from core.data.spec import (
     MIN_CLASS_ROWS,
@@ -57,6 +57,12 @@ with user_errors():
     if not store.list():
         ensure_demo(store)
 _handle_upload()
+if st.button("Add the synthetic loans demo (known bias against group B)", key="add-synthetic",
+             help="5,000 rows generated with known feature effects and a known penalty for group B, to check that "
+                  "Riskboard's explanations and fairness numbers find what was put in."):
+    with user_errors():
+        synthetic, _ = ensure_synthetic_demo(store)
+        st.session_state[state.DATASET_ID] = synthetic.id
 
 datasets = store.list()
 if not datasets:

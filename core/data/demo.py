@@ -80,3 +80,18 @@ def synthetic_biased(n: int = 2000, *, seed: int = 0, truth: SyntheticTruth = SY
     frame["group"] = group
     frame["approved"] = np.where(approved, "yes", "no")
     return frame
+
+
+SYNTHETIC_NAME = "synthetic-loans.csv"
+SYNTHETIC_ROWS = 5000
+
+
+def ensure_synthetic_demo(store, *, rows: int = SYNTHETIC_ROWS, seed: int = 0) -> tuple[object, DatasetSpec]:
+    """Store the synthetic loan table and its spec (idempotent): a demo whose true bias is known in advance."""
+    frame = synthetic_biased(rows, seed=seed)
+    meta = store.add(frame.to_csv(index=False).encode(), SYNTHETIC_NAME)
+    spec = DatasetSpec(dataset_id=meta.id, target="approved", positive_class="yes",
+                       features=tuple(c for c in frame.columns if c != "approved"),
+                       sensitive=(SensitiveColumn("group"),), name="Synthetic loans: approved = yes")
+    store.save_spec(spec)
+    return meta, spec

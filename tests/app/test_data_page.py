@@ -143,3 +143,14 @@ def test_continuous_target_shows_one_error_and_no_class_widgets(riskboard_home):
     assert not at.exception
     assert any("looks continuous or like an identifier" in plain(e.value) for e in at.error)
     assert not [s for s in at.selectbox if s.key and s.key.startswith(f"positive-{suffix}")]
+
+
+def test_synthetic_demo_button_adds_and_selects_it(riskboard_home):
+    at = open_page()
+    at.button(key="add-synthetic").click().run()
+    assert not at.exception
+    meta = DatasetStore(riskboard_home).meta(at.selectbox(key="dataset_id").value)
+    assert meta.name.startswith("synthetic-loans.csv") and meta.rows == 5000
+    suffix = meta.id[:12]
+    assert at.selectbox(key=f"target-{suffix}").value == "approved"
+    assert at.multiselect(key=f"sensitive-{suffix}-approved").value == ["group"]
