@@ -58,3 +58,7 @@ class WorkspaceError(RiskboardError):
 
 class ArtifactError(RiskboardError):
     """A run's stored file is missing, torn or altered; the message names the file and says what to do."""
+
+
+class ReportError(RiskboardError):
+    """A report, check or comparison that cannot be made (unfinished run, unknown column, not a Riskboard report)."""

@@ -27,6 +27,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.datasets",
     "core.cli.train",
     "core.cli.runs",
+    "core.cli.report",
+    "core.cli.check",
+    "core.cli.compare",
 )
 
 
