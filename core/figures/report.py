@@ -64,3 +64,22 @@ def disparity_figure(fairness: Mapping[str, Mapping[str, Any]], *, limit: float 
                    "A disparity passes only when its whole interval is left of the team's maximum.",
                    "Disparity (0 = no gap)", "", height=360,
                    legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0})
+
+
+def card_figures(content: Mapping[str, Any]) -> list[tuple[str, go.Figure]]:
+    """The report's charts in reading order, as ``(short name, figure)``: evaluation first, then the analyses that
+    have results. Shared by the Report page's preview and its presentation mode (one chart at a time)."""
+    from core.figures.evaluation import calibration_figure, loss_curve_figure, roc_figure
+
+    evaluation = content.get("evaluation") or {}
+    charts = [("ROC curve", roc_figure(evaluation)), ("Calibration", calibration_figure(evaluation))]
+    if content.get("history"):
+        charts.append(("Loss per epoch", loss_curve_figure(content["history"])))
+    explanations = content.get("explanations") or {}
+    if explanations.get("status") == "done":
+        charts.append(("Feature importance", importance_figure(explanations["result"])))
+    fairness = content.get("fairness") or {}
+    if fairness.get("status") == "done":
+        limit = (fairness.get("thresholds") or {}).get("max_disparity")
+        charts.append(("Gaps between groups", disparity_figure(fairness["results"], limit=limit)))
+    return charts
