@@ -50,3 +50,11 @@ class TrainingError(RiskboardError):
 
 class RunCancelledError(TrainingError):
     """The user cancelled a run while it trained."""
+
+
+class FairnessError(RiskboardError):
+    """A fairness audit, threshold or mitigation choice that cannot be computed (unknown column, one group only)."""
+
+
+class ScoreImportError(InputError):
+    """An uploaded table of outside model scores that cannot become a run (bad scores, labels or lengths)."""
