@@ -10,8 +10,21 @@ from core.fairness._report import (
     GroupResult,
     audit_groups,
 )
+from core.fairness._rules import DecisionRule
+from core.fairness._summary import summarise
+from core.fairness._thresholds import (
+    GROUP_CAVEAT,
+    RANDOMISED_NOTE,
+    STRATEGIES,
+    TOLERANCE,
+    ThresholdOutcome,
+    cost_threshold,
+    evaluate_rule,
+    fit_thresholds,
+)
 
 __all__ = [
-    "DISPARITIES", "FOUR_FIFTHS", "INTERSECTION_SEP", "Comparisons", "Disparity", "FairnessReport", "GroupResult",
-    "audit_groups", "group_labels", "spec_column",
+    "DISPARITIES", "FOUR_FIFTHS", "GROUP_CAVEAT", "INTERSECTION_SEP", "RANDOMISED_NOTE", "STRATEGIES", "TOLERANCE",
+    "Comparisons", "DecisionRule", "Disparity", "FairnessReport", "GroupResult", "ThresholdOutcome", "audit_groups",
+    "cost_threshold", "evaluate_rule", "fit_thresholds", "group_labels", "spec_column", "summarise",
 ]
