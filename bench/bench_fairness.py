@@ -86,7 +86,7 @@ def main() -> None:
         warnings.simplefilter("ignore")
         plain = best_of(1, lambda: MetricFrame(metrics=METRICS, y_true=y, y_pred=pred, sensitive_features=groups))
         boot = best_of(1, lambda: MetricFrame(metrics=METRICS, y_true=y, y_pred=pred, sensitive_features=groups,
-                                              n_boot=k, random_state=0))
+                                              n_boot=k, ci_quantiles=[0.025, 0.975], random_state=0))
         per_boot = max(boot - plain, 0.0) / k
         rng = np.random.default_rng(0)
         members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
