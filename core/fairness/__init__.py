@@ -30,8 +30,9 @@ from core.fairness._runs import (
     load_run_scores,
     run_fairness,
     run_groups,
+    tradeoff_points,
 )
-from core.fairness._summary import summarise
+from core.fairness._summary import disparity_frame, group_frame, summarise
 from core.fairness._thresholds import (
     GROUP_CAVEAT,
     RANDOMISED_NOTE,
@@ -71,9 +72,11 @@ __all__ = [
     "audit_groups",
     "check_scores",
     "cost_threshold",
+    "disparity_frame",
     "evaluate_rule",
     "fit_reductions",
     "fit_thresholds",
+    "group_frame",
     "group_labels",
     "has_scores",
     "import_scores",
@@ -85,4 +88,5 @@ __all__ = [
     "spec_column",
     "start_mitigation",
     "summarise",
+    "tradeoff_points",
 ]

@@ -108,3 +108,25 @@ def run_fairness(store: RunStore, run_id: str, sensitive: Sequence[str], *, inte
     with contextlib.suppress(WorkspaceError):  # a read-only workspace still gets its numbers, just not cached
         arts.write_json(name, {"reports": {k: v.to_dict() for k, v in reports.items()}})
     return reports
+
+
+def tradeoff_points(store: RunStore, dataset_id: str, sensitive: Sequence[str], *,
+                    gap: str = "demographic_parity_difference", resamples: int | None = None,
+                    limit: int = 50) -> list[dict]:
+    """Accuracy and one disparity (with interval) for every finished run of a dataset, for the trade-off chart.
+
+    Runs whose files are damaged or lack a column are skipped (their own pages say why)."""
+    points = []
+    for record in store.list(limit=200, status=SUCCEEDED):
+        if record.dataset_id != dataset_id or len(points) >= limit:
+            continue
+        try:
+            report = next(iter(run_fairness(store, record.id, sensitive, resamples=resamples).values()))
+        except (ArtifactError, FairnessError):
+            continue
+        d = report.disparities[gap]
+        kind = "mitigated" if record.parent_id else record.kind
+        points.append({"run_id": record.id, "label": record.name or record.id, "kind": kind,
+                       "accuracy": (record.metrics or {}).get("accuracy"), "gap": d.value, "gap_low": d.low,
+                       "gap_high": d.high})
+    return points

@@ -6,6 +6,10 @@ ratio without knowing how many people it rests on. The sentences are plain text:
 
 from __future__ import annotations
 
+import math
+
+import pandas as pd
+
 from core.fairness._report import FOUR_FIFTHS, FairnessReport
 
 _RATE_WORDS = {
@@ -60,3 +64,33 @@ def summarise(report: FairnessReport, *, population: str = "test set") -> list[s
                      f"{c.expected_by_chance:g}; {c.differing_adjusted:,} remain after a Bonferroni adjustment "
                      f"(intervals at {c.adjusted_level:.2%}).")
     return lines
+
+
+def group_frame(report: FairnessReport, metrics: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "accuracy",
+                                                                      "precision", "roc_auc")) -> pd.DataFrame:
+    """One row per group: size, rank, each metric with its 95% interval, and the not-enough-data reason."""
+    rows = []
+    for g in report.groups:
+        row = {"group": g.group, "rows": g.count, "positives": g.positives,
+               "rank": g.rank if g.rank is not None else None, "enough data": not g.small}
+        for name in metrics:
+            low, high = g.intervals.get(name, (math.nan, math.nan))
+            row[name] = g.metrics.get(name, math.nan)
+            row[f"{name} 95% interval"] = "–" if not (math.isfinite(low) and math.isfinite(high)) else \
+                f"{low:.3f}–{high:.3f}"
+        row["note"] = g.reason
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def disparity_frame(report: FairnessReport) -> pd.DataFrame:
+    """One row per disparity with its interval, the two groups that define it and any group left out."""
+    from core.fairness._report import DISPARITIES
+
+    rows = []
+    for key, d in report.disparities.items():
+        rows.append({"disparity": DISPARITIES[key], "value": d.value,
+                     "95% interval": "–" if d.low is None else f"{d.low:.3f}–{d.high:.3f}",
+                     "between": " and ".join(d.groups) if d.groups else "–",
+                     "left out (not enough data)": ", ".join(d.excluded) or "–"})
+    return pd.DataFrame(rows)
