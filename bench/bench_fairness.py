@@ -108,7 +108,7 @@ def main() -> None:
     print("| method | how | seconds | vs ours |")
     print("| --- | --- | --- | --- |")
     for name, how, seconds in rows:
-        print(f"| {name} | {how} | {seconds:,.2f} | {seconds / ours:,.0f}x |")
+        print(f"| {name} | {how} | {seconds:,.2f} | {seconds / ours:,.1f}x |")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from core.fairness._report import FOUR_FIFTHS, FairnessReport
 
 _RATE_WORDS = {
     "equal_opportunity_difference": "true positive rates (the share of actual positives the model selects)",
-    "accuracy_difference": "accuracy",
+    "accuracy_difference": "accuracies",
 }
 
 
@@ -37,7 +37,7 @@ def summarise(report: FairnessReport, *, population: str = "test set") -> list[s
         status = report.four_fifths
         if status == "fails":
             lines.append(f"The four-fifths rule fails: the lowest selection rate is under {FOUR_FIFTHS:.0%} of the "
-                         f"highest, and the whole interval ({_interval(ratio.low, ratio.high)}) is below it.")
+                         f"highest, and the ratio's whole {_interval(ratio.low, ratio.high)} is below it.")
         elif status == "uncertain":
             lines.append(f"The four-fifths rule cannot be settled with this data: the ratio's "
                          f"{_interval(ratio.low, ratio.high)} straddles {FOUR_FIFTHS}.")
