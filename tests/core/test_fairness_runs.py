@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from core import jobs, jsonsafe
 from core.data.demo import synthetic_biased
@@ -37,6 +38,15 @@ LOANS = {"target": "approved", "positive_class": "yes",
          "features": ("income_k", "debt_ratio", "tenure_years", "noise", "segment", "group"),
          "sensitive": (SensitiveColumn("group"),)}
 FAST = {"model": "logistic", "epochs": 4, "batch_size": 128, "learning_rate": 0.05}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: tiny models, and on a shared 2-core machine spinning threads make timings a lottery."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

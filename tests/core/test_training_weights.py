@@ -13,6 +13,15 @@ from core.training.loop import BAD_WEIGHTS, fit
 CPU = torch.device("cpu")
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: tiny models, and on a shared 2-core machine spinning threads make timings a lottery."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _data(n=300, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3)).astype(np.float32)
