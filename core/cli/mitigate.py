@@ -12,7 +12,7 @@ GAP_OF = {"demographic_parity": "demographic_parity_difference", "equalized_odds
 
 def _cmd_mitigate(args: argparse.Namespace) -> int:
     from core.errors import TrainingError
-    from core.fairness import run_fairness, start_mitigation
+    from core.fairness import GROUP_CAVEAT, run_fairness, start_mitigation
     from core.runs import SUCCEEDED, RunStore
 
     store = RunStore(settings_home())
@@ -31,7 +31,8 @@ def _cmd_mitigate(args: argparse.Namespace) -> int:
 
     payload = {"run_id": run_id, "parent_id": args.run_id, "method": args.method, "constraint": args.constraint,
                "status": record.status, "metrics": dict(record.metrics or {}),
-               "disparity": {"name": gap, "before": part(before), "after": part(after)}}
+               "disparity": {"name": gap, "before": part(before), "after": part(after)},
+               "notes": [GROUP_CAVEAT] if args.method == "thresholds" else []}
     if args.json:
         emit_json(payload)
         return 0
@@ -44,6 +45,8 @@ def _cmd_mitigate(args: argparse.Namespace) -> int:
         d = payload["disparity"][when]
         shown = "n/a" if d["value"] is None else f"{d['value']:.3f}"
         print(f"  {gap} {when}: {shown}")
+    for note in payload["notes"]:
+        print(f"  note: {note}")
     return 0
 
 

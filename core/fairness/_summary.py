@@ -78,6 +78,8 @@ def group_frame(report: FairnessReport, metrics: tuple[str, ...] = ("selection_r
             row[name] = g.metrics.get(name, math.nan)
             row[f"{name} 95% interval"] = "–" if not (math.isfinite(low) and math.isfinite(high)) else \
                 f"{low:.3f}–{high:.3f}"
+        row["base_rate"] = g.metrics.get("base_rate", math.nan)
+        row["mean_score"] = g.metrics.get("mean_score", math.nan)  # calibration: compare with the base rate
         row["note"] = g.reason
         rows.append(row)
     return pd.DataFrame(rows)

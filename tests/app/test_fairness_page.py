@@ -17,13 +17,11 @@ from core.fairness import DECISIONS_ONLY, GROUP_CAVEAT, import_scores
 from core.runs import SUCCEEDED, RunStore
 from core.training.config import TrainConfig
 from core.training.pipeline import TASK
+from tests.app._apptest import open_page as open_app_page
+from tests.app._apptest import plain
 from tests.conftest import ROOT
 
 PAGE = str(ROOT / "pages" / "fairness.py")
-
-
-def plain(markdown: str) -> str:
-    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 @pytest.fixture
@@ -42,12 +40,7 @@ def trained_run(riskboard_home) -> str:
 
 
 def open_page(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page(PAGE, **query)
 
 
 def test_empty_workspace_offers_the_import_form(riskboard_home):

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from core import jobs, jsonsafe
+from core.cli.runs import files_state
 from core.data.demo import synthetic_biased
 from core.data.spec import DatasetSpec, SensitiveColumn
 from core.data.store import DatasetStore
@@ -163,6 +164,7 @@ def test_reductions_run_is_a_linked_background_style_job(trained):
     assert record.parent_id == run_id and record.metrics["models_fitted"] >= 2
     assert len(runs.epochs(child)) == record.metrics["models_fitted"]
     assert run_fairness(runs, child, ["group"], resamples=50)["group"].rows == record.metrics["test_rows"]
+    assert files_state(runs, record)["state"] == "ok"  # a mixture has member files, not one model.safetensors
 
 
 def _scored_csv(rows=400, seed=0, **columns) -> bytes:
