@@ -233,3 +233,14 @@ def test_mismatched_lengths_are_refused():
         check_scores(pd.Series([0, 1, 1], name="label"), pd.Series([0.2, 0.4]), positive="1", decisions=False,
                      name="score")
     assert LABEL_CLASSES  # message constant exported for the page
+
+
+@pytest.mark.slow
+def test_reductions_run_as_a_background_job_through_a_real_worker(trained):
+    runs, run_id = trained
+    child = start_mitigation(runs, run_id, method="reductions", constraint="equalized_odds", sensitive=["group"],
+                             background=True, options={"max_iter": 2})
+    record = jobs.wait_for(runs, child, timeout_s=240)
+    assert record.status == SUCCEEDED, record.error
+    assert record.parent_id == run_id and record.task == "core.fairness._reductions:execute_reductions"
+    assert len(runs.epochs(child)) == record.metrics["models_fitted"]  # progress logged as the members fit
