@@ -32,6 +32,9 @@ GROUP_CAVEAT = ("Group-specific thresholds need the sensitive attribute at decis
 RANDOMISED_NOTE = ("fairlearn's ThresholdOptimizer randomises the decision between two thresholds for some groups "
                    "(the same score can get different decisions); the deterministic thresholds beside it never do, "
                    "at the price of meeting the constraint less exactly.")
+DETERMINISTIC_NOTE = ("Deterministic per-group thresholds: they meet the constraint within {tol:g} on these rows "
+                      "where the scores allow it (one threshold per group cannot equalise two rates at once, so for "
+                      "equalized odds they only come close).")
 UNKNOWN_STRATEGY = "Unknown threshold strategy {name!r}; pick one of: {choices}."
 BAD_COST = "Costs of false positives and false negatives must be positive numbers; got {fp!r} and {fn!r}."
 NO_SCORES = ("This run has decisions but no scores, so thresholds cannot be moved; import a score column "
@@ -241,5 +244,6 @@ def fit_thresholds(strategy: str, y_true, score, groups, *, threshold: float = 0
             deterministic = DecisionRule(strategy=f"{strategy} (deterministic)", sensitive=sensitive,
                                          thresholds=_parity_search(_per_group(y, s, g), kind))
         return [evaluate_rule(randomised, y, s, g, notes=(RANDOMISED_NOTE,), **common),
-                evaluate_rule(deterministic, y, s, g, **common)]
-    return [evaluate_rule(rule, y, s, g, **common) for rule in rules]
+                evaluate_rule(deterministic, y, s, g, notes=(DETERMINISTIC_NOTE.format(tol=TOLERANCE),), **common)]
+    notes = (DETERMINISTIC_NOTE.format(tol=TOLERANCE),) if strategy == "equal_accuracy" else ()
+    return [evaluate_rule(rule, y, s, g, notes=notes, **common) for rule in rules]
