@@ -62,7 +62,8 @@ def summarise(report: FairnessReport, *, population: str = "test set") -> list[s
         lines.append(f"{c.groups} groups give {c.pairs:,} pairwise comparisons: {c.differing:,} selection-rate gaps "
                      f"have a 95% interval excluding zero, where chance alone would produce about "
                      f"{c.expected_by_chance:g}; {c.differing_adjusted:,} remain after a Bonferroni adjustment "
-                     f"(intervals at {c.adjusted_level:.2%}).")
+                     f"(intervals at {c.adjusted_level:.2%}). The largest gap among many groups is partly chance "
+                     "(the maximum of noisy estimates), so read it together with these counts.")
     return lines
 
 
