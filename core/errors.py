@@ -60,5 +60,13 @@ class ArtifactError(RiskboardError):
     """A run's stored file is missing, torn or altered; the message names the file and says what to do."""
 
 
+class FairnessError(RiskboardError):
+    """A fairness audit, threshold or mitigation choice that cannot be computed (unknown column, one group only)."""
+
+
+class ScoreImportError(InputError):
+    """An uploaded table of outside model scores that cannot become a run (bad scores, labels or lengths)."""
+
+
 class ReportError(RiskboardError):
     """A report, check or comparison that cannot be made (unfinished run, unknown column, not a Riskboard report)."""
