@@ -10,7 +10,7 @@ from core.runs import SUCCEEDED, validate_run_id
 from ui import state
 from ui.feedback import show_error, user_errors
 from ui.loaders import run_store
-from ui.report_view import download_buttons, present, show_preview, text_editor, thresholds_editor
+from ui.report_view import download_buttons, offer_missing, present, show_preview, text_editor, thresholds_editor
 from ui.router import require_app_router
 from ui.text import md_escape
 
@@ -75,5 +75,7 @@ if content is not None:
         present(content)
     else:
         download_buttons(content, run_id)
+        with user_errors():
+            offer_missing(content, runs, run_id, sensitive)
         st.divider()
         show_preview(content)

@@ -193,3 +193,19 @@ def download_buttons(content: dict, run_id: str) -> None:
         col.download_button(f"Download {label}", data, file_name=f"model-card-{run_id}{EXTENSIONS[fmt]}",
                             mime=MEDIA_TYPES[fmt], key=f"download-{fmt}", width="stretch")
         col.caption(f"SHA-256 {digest[:16]}…")
+
+
+def offer_missing(content: dict, runs, run_id: str, sensitive: tuple[str, ...]) -> None:
+    """Buttons that compute an analysis the report lacks, here and with a visible spinner (never silently).
+
+    Fairness takes seconds on the test rows; the result is cached with the run, exactly as the Fairness page and
+    ``python -m core fairness`` cache it, and the report then reads it.
+    """
+    fairness = content["fairness"]
+    label = md_escape(f"Compute fairness by {', '.join(sensitive)} now (takes seconds)")
+    if fairness["status"] == "not run" and sensitive and st.button(label, key="report-compute-fairness"):
+        from core.fairness import run_fairness
+
+        with st.spinner("Computing per-group metrics with 95% bootstrap intervals…"):
+            run_fairness(runs, run_id, list(sensitive))
+        st.rerun()

@@ -17,6 +17,7 @@ import math
 import shlex
 from typing import Any
 
+from core.errors import ArtifactError
 from core.runs import RunRecord, RunStore
 
 PRIVACY_JSON = "privacy.json"
@@ -30,6 +31,12 @@ def _available(module: str) -> bool:
         return False
 
 
+def _cached(arts, prefix: str) -> list[str]:
+    """Names of the run's listed cache files ``<prefix>-*.json``, oldest first (the newest result wins)."""
+    names = [n for n in (arts.manifest() or {}) if n.startswith(f"{prefix}-") and n.endswith(".json")]
+    return sorted(names, key=lambda n: (arts.folder / n).stat().st_mtime if (arts.folder / n).is_file() else 0.0)
+
+
 def explanation_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None:
     """The ``explain --json`` object of the run's cached explanation, or None when none is cached."""
     if record.is_imported or not _available("core.explain"):
@@ -38,10 +45,27 @@ def explanation_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None
 
 
 def fairness_for(store: RunStore, record: RunRecord) -> dict[str, dict[str, Any]] | None:
-    """``{slicing: fairness --json object}`` for every cached slicing of the run, or None when none is cached."""
-    if not _available("core.fairness"):
+    """``{slicing: fairness --json object}`` for every cached slicing of the run, or None when none is cached.
+
+    Reads the ``fairness-<key>.json`` files :func:`core.fairness.run_fairness` caches (one per choice of columns,
+    resamples and seed); when a slicing was computed more than once, the newest result is shown. A damaged cache
+    file is skipped here (the Fairness page discards and recomputes it).
+    """
+    from core.cli.fairness import slicing_payload
+    from core.fairness import FairnessReport
+
+    arts = store.artifacts(record.id)
+    if not arts.exists():
         return None
-    return None  # wired to core.fairness's cache once that analysis lands on main
+    found: dict[str, dict[str, Any]] = {}
+    for name in _cached(arts, "fairness"):
+        try:
+            reports = arts.read_json(name)["reports"]
+            for slicing, body in reports.items():
+                found[str(slicing)] = {"run_id": record.id, **slicing_payload(FairnessReport.from_dict(body))}
+        except (ArtifactError, KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return found or None
 
 
 def audit_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None:

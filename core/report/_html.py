@@ -197,12 +197,15 @@ def _fairness(content: Mapping[str, Any]) -> str:
         parts.append(f"<p>Team threshold: {e(chosen.get('metric'))} by {e(chosen.get('sensitive'))} at most "
                      f"{num(limit)}.</p>")
     for slicing, result in section["results"].items():
-        groups = [[e(g["group"]), num(g["count"]), num(g.get("selection_rate")), num(g.get("tpr")),
+        groups = [[e(g["group"]), num(g["count"]), num(g.get("selection_rate")),
+                   interval((g.get("intervals") or {}).get("selection_rate")), num(g.get("tpr")),
                    num(g.get("fpr")), num(g.get("accuracy")), "not enough data" if g.get("small") else ""]
                   for g in result.get("groups", [])]
         parts.append(f"<h3>By {e(slicing)}</h3>" + table(
-            ["Group", "Test rows", "Selection rate", "TPR", "FPR", "Accuracy", "Flag"], groups,
-            numeric=(1, 2, 3, 4, 5)))
+            ["Group", "Test rows", "Selection rate", "95% interval", "TPR", "FPR", "Accuracy", "Flag"], groups,
+            numeric=(1, 2, 4, 5, 6)))
+        if result.get("summary"):
+            parts.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in result["summary"]) + "</ul>")
         gaps = [[e(k.replace("_", " ")), num(v.get("value")), interval(v.get("ci"))]
                 for k, v in (result.get("disparities") or {}).items()]
         parts.append(table(["Disparity", "Value", "95% interval"], gaps, numeric=(1,)))

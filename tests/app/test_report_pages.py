@@ -107,3 +107,26 @@ def test_compare_page_side_by_side_with_frontier(riskboard_home):
     assert any("disparity is left out" in plain(c.value) for c in at.caption)
     at.multiselect[0].set_value([first]).run()
     assert "at least two runs" in at.info[0].value
+    # with fairness computed (and cached) for both, the frontier places them by disparity too
+    from core.fairness import run_fairness
+
+    runs = RunStore(riskboard_home)
+    for run_id in (first, second):
+        run_fairness(runs, run_id, ["group"], resamples=200)
+    at = open_page(COMPARE)
+    table = at.dataframe[0].value
+    assert "–" not in set(table["disparity"]) and "–" not in set(table["disparity 95% interval"])
+    assert not any("disparity is left out" in plain(c.value) for c in at.caption)
+    frontier = at.get("plotly_chart")[0].proto.spec
+    assert "Risk frontier" in frontier and "non-private runs (epsilon infinity)" in frontier
+
+
+def test_report_page_computes_missing_fairness_on_request(trained):
+    runs, run_id = trained
+    at = open_page(REPORT, run=run_id)
+    button = next(b for b in at.button if b.key == "report-compute-fairness")
+    button.click().run()
+    assert not at.exception, at.exception
+    assert any(n.startswith("fairness-") for n in runs.artifacts(run_id).manifest())
+    assert not [b for b in at.button if b.key == "report-compute-fairness"]
+    assert any("By group" in plain(c.value) for c in at.caption)  # the fairness table is in the preview now

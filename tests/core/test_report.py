@@ -286,3 +286,29 @@ def test_report_hash_covers_the_document(full_html):
     assert re.fullmatch(r"[0-9a-f]{64}", report.content_sha256)
     assert report.text.count(report.content_sha256) == 2  # the footer and the provenance block
     assert read_provenance(report.text)["content_sha256"] == report.content_sha256
+
+
+def test_report_reads_the_cached_fairness_result(tmp_path):
+    """Issue 9's fairness, computed and cached once, is what the report and the check show (never recomputed)."""
+    from core.fairness import run_fairness
+
+    runs, run_id = train_run(tmp_path / "home")
+    assert build_report(runs, run_id, "json").content["fairness"]["status"] == NOT_RUN
+    [report] = run_fairness(runs, run_id, ["group"], resamples=200).values()
+    inputs = gather_inputs(runs, run_id, settings=ReportSettings(Thresholds(max_disparity=1.0, sensitive="group")))
+    assert set(inputs.fairness) == {"group"}
+    result = inputs.fairness["group"]
+    dpd = report.disparities["demographic_parity_difference"]
+    assert result["disparities"]["demographic_parity_difference"] == {
+        "value": dpd.value, "ci": [dpd.low, dpd.high], "groups": list(dpd.groups), "excluded": list(dpd.excluded)}
+    assert {g["group"] for g in result["groups"]} == {"A", HOSTILE_GROUP}
+    assert sum(g["count"] for g in result["groups"]) == 90
+    [check] = evaluate_checks(inputs)
+    assert check.status == PASS and check.interval == (dpd.low, dpd.high)
+    strict = evaluate_checks(inputs, Thresholds(max_disparity=0.0, sensitive="group"))[0]
+    assert strict.status == FAIL or (strict.status == ATTENTION and not strict.passed)
+    content = report_from_inputs(inputs, "html")
+    assert content.content["fairness"]["status"] == "done"
+    assert "95% interval" in content.text and "&lt;img src=x onerror=alert(2)&gt;" in content.text
+    names = [n for n in runs.artifacts(run_id).manifest() if n.startswith("fairness-")]
+    assert len(names) == 1  # the report read the cache; it wrote nothing

@@ -177,3 +177,19 @@ def test_best_run_meets_the_thresholds():
     none_pass = compare_points([point("A", 0.92, 0.2, checks=[check(True), check(False, "max_disparity")]),
                                 point("B", 0.95, 0.3, checks=[check(False), check(False, "max_disparity")])])
     assert none_pass.best == "A" and none_pass.summary.startswith("No run meets every threshold. Run A (A) comes")
+
+
+def test_check_disparity_on_a_real_cached_fairness_result(workspace, tmp_path, capsys):
+    """An imported run, audited for fairness by issue 9's code: the gate reads that cached result."""
+    from core.fairness import run_fairness
+
+    _, runs, _, imported = workspace
+    [report] = run_fairness(runs, imported, ["grp"], resamples=200).values()
+    dpd = report.disparities["demographic_parity_difference"]
+    code, out, _ = cli(capsys, "check", imported, "--max-dpd", 1.0, "--sensitive", "grp")
+    assert code == 0 and "the whole interval is within" in out and f"[{dpd.low:.4g}, {dpd.high:.4g}]" in out
+    between = (dpd.value + dpd.high) / 2  # above the point estimate, below the interval's top: not a pass
+    code, out, _ = cli(capsys, "check", imported, "--max-dpd", round(between, 6), "--sensitive", "grp",
+                       "--junit", tmp_path / "dpd.xml")
+    assert code == 1 and out.startswith("FAIL") and "the whole interval must be within it" in out
+    assert ET.parse(tmp_path / "dpd.xml").getroot().get("failures") == "1"
