@@ -193,3 +193,25 @@ def test_check_disparity_on_a_real_cached_fairness_result(workspace, tmp_path, c
                        "--junit", tmp_path / "dpd.xml")
     assert code == 1 and out.startswith("FAIL") and "the whole interval must be within it" in out
     assert ET.parse(tmp_path / "dpd.xml").getroot().get("failures") == "1"
+
+
+def test_report_of_a_run_imported_through_the_cli_verifies(workspace, tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    label = (rng.random(300) < 0.4).astype(int)
+    table = pd.DataFrame({"label": label, "score": np.clip(0.3 * label + 0.7 * rng.random(300), 0, 1).round(4),
+                          "grp": rng.choice(["p", "q"], 300)})
+    source = tmp_path / "outside.csv"
+    table.to_csv(source, index=False)
+    code, out, err = cli(capsys, "import", source, "--label", "label", "--score", "score", "--positive", "1",
+                         "--sensitive", "grp", "--json")
+    assert code == 0, err
+    run_id = json.loads(out)["run_id"]
+    card = tmp_path / "imported.md"
+    assert cli(capsys, "report", run_id, "--out", card)[0] == 0
+    text = card.read_text(encoding="utf-8")
+    assert "Imported scores from outside.csv" in text and "python -m core import outside.csv --label label" in text
+    code, out, _ = cli(capsys, "verify", card)
+    assert code == 0 and "ok       scores" in out
