@@ -14,6 +14,7 @@ from core.safety import formula_safe_frame
 from ui import state
 from ui.text import md_escape
 
+GROUP_COLUMNS = ("group", "count", "selection_rate", "tpr", "fpr", "accuracy", "small")
 STATUS_BOX = {"pass": st.success, "attention": st.warning, "not run": st.warning, "fail": st.error}
 THRESHOLD_HELP = {
     "min_auc": "Lowest acceptable test ROC AUC (0.5 is guessing, 1 is perfect). Empty: not judged.",
@@ -134,7 +135,11 @@ def show_preview(content: dict) -> None:
         elif key == "fairness":
             for slicing, result in section["results"].items():
                 st.caption(md_escape(f"By {slicing}"))
-                st.dataframe(formula_safe_frame(pd.DataFrame(result.get("groups", []))), hide_index=True)
+                groups = pd.DataFrame(result.get("groups", []))
+                shown = [c for c in GROUP_COLUMNS if c in groups.columns]
+                st.dataframe(formula_safe_frame(groups[shown]), hide_index=True)
+                for line in result.get("summary") or []:
+                    st.caption(md_escape(line))
         else:
             st.dataframe(formula_safe_frame(pd.DataFrame(section["result"].get("importance", []))), hide_index=True)
     st.subheader("Privacy")
@@ -159,7 +164,16 @@ def present(content: dict) -> None:
         st.header(md_escape(f"Shown a random {data['positive_class']} case and a random other one, the model ranks "
                             f"the {data['positive_class']} case higher {auc:.0%} of the time ({perf['test_rows']:,} "
                             "test rows)."))
+    fairness = content["fairness"]
+    if fairness["status"] == "done":
+        for result in fairness["results"].values():
+            for line in (result.get("summary") or [])[:1]:
+                st.header(md_escape(line))
     st.header(md_escape(content["privacy"]["training"]["message"]))
+    audit = content["privacy"]["audit"]
+    if audit["status"] == "done" and audit["result"].get("attack_auc") is not None:
+        st.header(md_escape(f"An attacker trying to tell training rows from other rows scores an AUC of "
+                            f"{audit['result']['attack_auc']:.2f} (0.5 is a coin flip)."))
     charts = card_figures(content)
     index = st.session_state.get(state.REPORT_CHART, 0) % len(charts)
     name, fig = charts[index]

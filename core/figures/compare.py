@@ -95,6 +95,7 @@ def overlay_loss_figure(histories: Mapping[str, Sequence[Mapping[str, Any]]]) ->
     if not any(histories.values()):
         fig.add_annotation(text="No per-epoch history (imported runs have none).", showarrow=False, xref="paper",
                            yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(tickformat="d", dtick=1 if max((len(h) for h in histories.values()), default=0) <= 15 else None)
     return _layout(fig, "Loss per epoch", "Lower is better; a validation line rising while its training line falls "
                    "means overfitting.", "Epoch", "Loss (cross-entropy)")
 
