@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.data._target import TargetGuess
+from core.data._target import guess_target as _guess
+from core.data.schema import leakage_candidates
 from core.errors import SpecError
 
 MIN_CLASS_ROWS = 20
@@ -30,7 +33,6 @@ SENSITIVE_HINTS = (
     "sex", "gender", "race", "ethnic", "age", "religion", "nationality", "native country", "country of birth",
     "marital", "disab",
 )
-TARGET_HINTS = ("target", "label", "class", "outcome", "income", "y", "default", "churn", "response")
 EXCLUDED_KINDS = {
     "id": "looks like an identifier (one value per row), which a model can only memorise",
     "constant": "has a single value, so it carries no information",
@@ -111,6 +113,7 @@ class DatasetSpec:
 class SpecSuggestion:
     spec: DatasetSpec
     excluded: dict[str, str] = field(default_factory=dict)
+    guess: TargetGuess | None = None  # set when the target was guessed rather than given
 
 
 @dataclass(frozen=True)
@@ -216,29 +219,36 @@ def suggest_sensitive(columns: Iterable[str]) -> list[str]:
     return found
 
 
-def _guess_target(columns: Sequence[str], kinds: dict[str, str]) -> str:
-    usable = [c for c in columns if kinds.get(c) in ("categorical", "boolean", "numeric")]
-    for hint in TARGET_HINTS:
-        for column in usable:
-            if _normalise_name(column) == hint:
-                return column
-    binary = [c for c in usable if kinds.get(c) == "boolean"]
-    if binary:
-        return binary[-1]
-    return usable[-1] if usable else columns[-1]
+def guess_target(frame: pd.DataFrame, schema) -> TargetGuess:
+    """The column this table was most likely collected to predict, with the evidence (see :mod:`core.data._target`)."""
+    columns = [str(c) for c in frame.columns]
+    info = {c.name: c for c in schema.columns}
+    return _guess(columns, {c: info[c].kind for c in columns if c in info},
+                  {c: info[c].unique for c in columns if c in info},
+                  {c: info[c].missing for c in columns if c in info}, set(suggest_sensitive(columns)))
 
 
 def suggest_spec(frame: pd.DataFrame, schema, dataset_id: str, *, target: str | None = None) -> SpecSuggestion:
-    """A sensible starting spec: guessed target, minority class positive, unusable columns excluded with reasons."""
+    """A sensible starting spec: guessed target, minority class positive, unusable columns excluded with reasons.
+
+    Every column :func:`core.data.schema.leakage_candidates` flags is left out too: a default must never hand the
+    model the answer (a leaked column gives ROC AUC 1.0 that looks like a result). The Data page and the CLI both
+    start from this spec, so the exclusions and their reasons are the same in both; a user who knows a flagged
+    column is fair can still select it (``--features`` in the CLI).
+    """
     columns = [str(c) for c in frame.columns]
     kinds = {c.name: c.kind for c in schema.columns}
-    target = target if target is not None else _guess_target(columns, kinds)
+    guess = guess_target(frame, schema) if target is None else None
+    target = target if target is not None else guess.column
     _require_columns(frame, [target], "target")
     counts = class_counts(frame, target)
     positive = str(counts.index[-1]) if len(counts) else ""
     excluded = {c: f"{c!r} {EXCLUDED_KINDS[kinds[c]]}" for c in columns
                 if c != target and kinds.get(c) in EXCLUDED_KINDS}
     target_text = label_text(frame[target])
+    for leak in leakage_candidates(frame, target):
+        if leak.column not in excluded:
+            excluded[leak.column] = f"possible target leakage: {leak.message}"
     for column in columns:
         if column != target and column not in excluded and _same_information(frame[column], target_text):
             excluded[column] = f"{column!r} holds the same information as the target (target leakage)"
@@ -251,7 +261,7 @@ def suggest_spec(frame: pd.DataFrame, schema, dataset_id: str, *, target: str | 
         sensitive.append(SensitiveColumn(column, binning="quantile" if numeric else "none"))
     spec = DatasetSpec(dataset_id=dataset_id, target=target, positive_class=positive, features=features,
                        sensitive=tuple(sensitive))
-    return SpecSuggestion(spec=spec, excluded=excluded)
+    return SpecSuggestion(spec=spec, excluded=excluded, guess=guess)
 
 
 def _require_columns(frame: pd.DataFrame, names: Iterable[str], role: str) -> None:
@@ -375,6 +385,6 @@ def spec_to_json(spec: DatasetSpec) -> str:
 
 __all__ = [
     "MIN_CLASS_ROWS", "MISSING_GROUP", "DatasetSpec", "Labels", "SensitiveColumn", "SpecSuggestion",
-    "class_counts", "encode_labels", "label_text", "sensitive_groups", "spec_to_json", "suggest_sensitive",
+    "TargetGuess", "class_counts", "encode_labels", "guess_target", "label_text", "sensitive_groups", "spec_to_json", "suggest_sensitive",
     "suggest_spec", "validate_spec",
 ]
