@@ -11,7 +11,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -385,6 +385,6 @@ def spec_to_json(spec: DatasetSpec) -> str:
 
 __all__ = [
     "MIN_CLASS_ROWS", "MISSING_GROUP", "DatasetSpec", "Labels", "SensitiveColumn", "SpecSuggestion",
-    "TargetGuess", "class_counts", "encode_labels", "guess_target", "label_text", "sensitive_groups", "spec_to_json", "suggest_sensitive",
-    "suggest_spec", "validate_spec",
+    "TargetGuess", "class_counts", "encode_labels", "guess_target", "label_text", "sensitive_groups", "spec_to_json",
+    "suggest_sensitive", "suggest_spec", "validate_spec",
 ]
