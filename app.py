@@ -7,7 +7,8 @@ import streamlit as st
 st.set_page_config(page_title="Riskboard", page_icon=":material/shield:", layout="wide")
 
 PAGES = [
-    st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/table:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
 ]
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import SpecError
+from core.text import plural
 
 SCHEMA_VERSION = 1
 DATE_SHARE = 0.95
@@ -55,7 +56,7 @@ W_ID = "looks like an identifier (every value is different); leave it out of the
 W_PER_ROW = "every row has a different value, so a model cannot learn from it"
 W_MISSING = "{share:.0%} of the values are missing"
 W_CARDINALITY = "{count:,} different values; consider grouping rare values or leaving it out"
-W_FEW_ROWS = "only {rows:,} row(s); results on so few rows are mostly noise"
+W_FEW_ROWS = "only {rows}; results on so few rows are mostly noise"
 W_WIDE = "more columns ({columns:,}) than rows ({rows:,}); a model will overfit"
 NO_COLUMN = "There is no column named {name!r}. The columns are: {names}."
 
@@ -252,7 +253,7 @@ def infer_schema(frame: pd.DataFrame) -> DatasetSchema:
     columns = [describe_column(str(name), frame.iloc[:, i]) for i, name in enumerate(frame.columns)]
     warnings = []
     if rows < FEW_ROWS:
-        warnings.append(W_FEW_ROWS.format(rows=rows))
+        warnings.append(W_FEW_ROWS.format(rows=plural(rows, "row")))
     if n_columns > rows:
         warnings.append(W_WIDE.format(columns=n_columns, rows=rows))
     return DatasetSchema(rows=rows, columns=columns, warnings=warnings)

@@ -21,6 +21,7 @@ from core.data._target import TargetGuess
 from core.data._target import guess_target as _guess
 from core.data.schema import leakage_candidates
 from core.errors import SpecError
+from core.text import plural
 
 MIN_CLASS_ROWS = 20
 MAX_CLASSES = 50
@@ -339,14 +340,16 @@ def validate_spec(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
     warnings = []
     missing_target = int(frame[spec.target].isna().sum())
     if missing_target:
-        warnings.append(f"{missing_target} rows have no value in {spec.target!r}; they are left out of training.")
+        warnings.append(f"{plural(missing_target, 'row')} {'has' if missing_target == 1 else 'have'} no value in "
+                        f"{spec.target!r}; {'it is' if missing_target == 1 else 'they are'} left out of training.")
     for sensitive in spec.sensitive:
         sizes = sensitive_groups(frame, sensitive).value_counts()
         tiny = sizes[sizes < MIN_CLASS_ROWS]
         if len(tiny):
-            warnings.append(f"{sensitive.column!r}: {len(tiny)} group(s) have fewer than {MIN_CLASS_ROWS} rows "
-                            f"({', '.join(map(repr, tiny.index[:3]))}); their fairness numbers will be flagged as "
-                            "unreliable.")
+            verb, whose = ("has", "its") if len(tiny) == 1 else ("have", "their")
+            warnings.append(f"{sensitive.column!r}: {plural(len(tiny), 'group')} {verb} fewer than {MIN_CLASS_ROWS} "
+                            f"rows ({', '.join(map(repr, tiny.index[:3]))}); {whose} fairness numbers will be flagged "
+                            "as unreliable.")
         if len(sizes) > 50:
             warnings.append(f"{sensitive.column!r} has {len(sizes)} groups; consider binning or a coarser column.")
     return warnings
