@@ -11,8 +11,8 @@ from core.data.spec import (
     MIN_CLASS_ROWS,
     DatasetSpec,
     SensitiveColumn,
+    build_spec,
     check_target_classes,
-    validate_spec,
 )
 from core.data.spec_names import default_spec_name, unique_spec_name
 from core.errors import SpecError
@@ -225,6 +225,7 @@ with user_errors():
             st.error(md_escape(f"Cut points for {name!r} must be numbers separated by commas, e.g. 25, 45, 65."))
             st.stop()
 
+    # what the form shows, compared with the saved specs (build_spec validates it on Save)
     spec = DatasetSpec(dataset_id=dataset_id, target=target, positive_class=positive, features=tuple(features),
                        sensitive=tuple(sensitive), name=base.name)
 
@@ -244,18 +245,18 @@ with user_errors():
                              max_chars=120)
         submitted = st.form_submit_button("Save spec", type="primary", disabled=target_problem is not None)
     if submitted:
-        spec = DatasetSpec(dataset_id=spec.dataset_id, target=spec.target, positive_class=spec.positive_class,
-                           features=spec.features, sensitive=spec.sensitive,
-                           name=unique_spec_name(name, spec, saved_specs))
+        name = unique_spec_name(name, spec, saved_specs)
         try:
-            warnings = validate_spec(frame, spec)
-            spec_id = store.save_spec(spec)
+            built = build_spec(frame, schema, dataset_id, target=target, positive=positive, features=features,
+                               sensitive=sensitive, name=name)
+            warnings = built.warnings
+            spec_id = store.save_spec(built.spec)
         except Exception as exc:  # noqa: BLE001
             show_error(exc)
         else:
             st.session_state[state.SPEC_ID] = spec_id
             same_as_saved = True
-            st.success(md_escape(f"Saved spec {spec.name!r} ({spec_id}): predict {target} = {positive} from "
+            st.success(md_escape(f"Saved spec {built.spec.name!r} ({spec_id}): predict {target} = {positive} from "
                                  f"{plural(len(features), 'feature')}, audited by "
                                  f"{plural(len(sensitive), 'sensitive column')}."))
             show_warnings(warnings)
@@ -272,6 +273,10 @@ if saved_specs:
 with st.expander("Manage datasets"):
     st.caption("Deleting removes the stored table and its specs; runs already trained keep their records.")
     if st.button("Delete this dataset", key=f"delete-{suffix}"):
-        store.delete(dataset_id)
-        st.session_state.pop(state.DATASET_ID, None)
-        st.rerun()
+        deleted = False
+        with user_errors():
+            store.delete(dataset_id)
+            deleted = True
+        if deleted:
+            st.session_state.pop(state.DATASET_ID, None)
+            st.rerun()
