@@ -28,9 +28,9 @@ def next_step_link(step: Step | None, *, label: str | None = None) -> None:
     """A link to ``step``'s page; as plain text when the page is not routed (never a broken link)."""
     if step is None:
         return
-    text = label or f"Next: {step.title}: {step.action}"
+    text = label or f"Next: {step.title}"
     if _is_routed(step.path):
-        st.page_link(step.path, label=text, icon=":material/arrow_forward:")
+        st.page_link(step.path, label=text, icon=":material/arrow_forward:", help=step.action)
     else:
         st.caption(md_escape(text))
 
