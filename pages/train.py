@@ -75,6 +75,8 @@ def _settings_form() -> None:
     if not specs:
         st.info("No saved dataset spec yet: save one on the Data page first.")
         return
+    with user_errors():
+        jobs.prewarm(runs, settings)  # a worker imports the engine now, so pressing Train starts at once
     ids = [s.spec_id for s in specs]
     by_id = {s.spec_id: s for s in specs}
     preferred = st.session_state.get(state.SPEC_ID)
