@@ -29,7 +29,9 @@ def files_state(store, record) -> dict:
     arts = store.artifacts(record.id)
     if not arts.exists():
         return {"state": "missing", "files": []}
-    required = TRAINED_RUN_FILES if record.kind == "train" else ()
+    # a reductions mitigation is a mixture of models: it has member files instead of one model.safetensors
+    mixture = arts.has("reductions.json")
+    required = TRAINED_RUN_FILES if record.kind == "train" and not mixture else ()
     bad = arts.damaged(required)
     return {"state": "damaged" if bad else "ok", "files": bad}
 

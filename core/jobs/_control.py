@@ -60,15 +60,21 @@ def _worker_env(store: RunStore, settings: Settings) -> dict[str, str]:
 
 
 def submit(store: RunStore, *, kind: str, dataset_id: str, spec: Mapping[str, Any], config: Mapping[str, Any],
-           task: str, settings: Settings | None = None, name: str | None = None) -> str:
+           task: str, settings: Settings | None = None, name: str | None = None, parent_id: str | None = None,
+           files: Mapping[str, Any] | None = None) -> str:
     """Create a queued run and start its worker process; return the run id at once.
 
     The worker waits for a slot (``settings.max_jobs``), then calls ``task`` (a ``"module:function"`` path).
+    ``parent_id`` links a derived run (a mitigation) to its parent; ``files`` are JSON artifacts written before the
+    worker starts (a task's inputs that are not training settings, such as the mitigation to apply).
     """
     if not is_registered(check_task_path(task)):
         raise ValueError(UNKNOWN_TASK.format(task=task))
     settings = settings or get_settings()
-    run_id = store.create_run(kind=kind, dataset_id=dataset_id, spec=spec, config=config, task=task, name=name)
+    run_id = store.create_run(kind=kind, dataset_id=dataset_id, spec=spec, config=config, task=task, name=name,
+                              parent_id=parent_id)
+    for file_name, payload in (files or {}).items():
+        store.artifacts(run_id).write_json(file_name, payload)
     folder = store.artifact_dir(run_id)
     env = _worker_env(store, settings)
     proc = _standby.take(env)  # a warm worker that has already imported the engine, if one is waiting

@@ -5,24 +5,19 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import subprocess
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core.cli import main
 from core.data.demo import synthetic_biased
 from core.data.store import DatasetStore
 from core.training import artifacts
+from tests.app._apptest import open_page, plain
 from tests.conftest import ROOT
 
 TRAIN = str(ROOT / "pages" / "train.py")
 DATA = str(ROOT / "pages" / "data.py")
-
-
-def plain(markdown: str) -> str:
-    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 @pytest.fixture
@@ -31,15 +26,6 @@ def trained(tmp_path, capsys) -> str:
     synthetic_biased(400, seed=4).to_csv(path, index=False)
     assert main(["train", str(path), "--target", "approved", "--epochs", "2", "--model", "logistic", "--json"]) == 0
     return json.loads(capsys.readouterr().out)["run_id"]
-
-
-def open_page(page: str, **query) -> AppTest:
-    at = AppTest.from_file(page, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_train_page_names_a_damaged_evaluation(riskboard_home, trained):
@@ -79,10 +65,7 @@ def test_train_page_on_a_read_only_workspace(riskboard_home, trained):
 def test_data_page_delete_failure_is_shown_and_loses_nothing(riskboard_home, monkeypatch):
     store = DatasetStore(riskboard_home)
     meta = store.add(synthetic_biased(300, seed=2).to_csv(index=False).encode(), "loans.csv")
-    at = AppTest.from_file(DATA, default_timeout=60)
-    at.session_state["dataset_id"] = meta.id
-    at.run()
-    assert not at.exception, at.exception
+    at = open_page(DATA, session={"dataset_id": meta.id})
     real_replace = os.replace
 
     def refuse(src, dst):

@@ -27,7 +27,7 @@ RUN_ID_FILE = "run-id.txt"
 
 
 @pytest.fixture(scope="module")
-def browser_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def app_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace with the demo, a small dataset and one finished run, so the Train page shows its metric tiles."""
     home = tmp_path_factory.mktemp("legible-home")
     store = DatasetStore(home)
@@ -70,8 +70,8 @@ def _visit_all(tab, app_url: str, run_id: str, scheme: str, width: int = WIDTH) 
     return shown
 
 
-def test_every_page_at_1024_light_and_dark_whole_metrics_and_only_local_requests(browser, app_url, browser_home):
-    run_id = (browser_home / RUN_ID_FILE).read_text()
+def test_every_page_at_1024_light_and_dark_whole_metrics_and_only_local_requests(browser, app_url, app_home):
+    run_id = (app_home / RUN_ID_FILE).read_text()
     own = urlparse(app_url).netloc
     seen: list[str] = []
     backgrounds = {}
