@@ -18,6 +18,7 @@ from core.training.config import TrainConfig
 from core.training.pipeline import TASK
 from tests.browser.conftest import OUTPUT, wait_idle
 from tests.leaky_data import leaky_loans
+from ui.workflow import registered_pages
 
 pytestmark = pytest.mark.browser
 WIDTH = 1024
@@ -56,7 +57,9 @@ def _clipped_metrics(tab) -> list[str]:
 
 def _visit_all(tab, app_url: str, run_id: str, scheme: str, width: int = WIDTH) -> dict[str, int]:
     shown = {}
-    for name, path in (("home", "/"), ("data", "/data"), ("train", f"/train?run={run_id}")):
+    for page in registered_pages():  # every page app.py routes to, including ones added later
+        name = Path(page).stem
+        path = "/" if name == "home" else f"/{name}" + (f"?run={run_id}" if name == "train" else "")
         tab.goto(f"{app_url}{path}")
         wait_idle(tab)
         if name == "train":
