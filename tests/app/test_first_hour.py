@@ -18,6 +18,7 @@ from core.training.pipeline import TASK
 from tests.app.test_data_page import csv_bytes, open_page, plain, upload
 from tests.conftest import ROOT
 from tests.leaky_data import LEAKY_COLUMNS, leaky_loans
+from ui.workflow import registered_pages
 
 APP = str(ROOT / "app.py")
 
@@ -126,9 +127,11 @@ def test_every_page_shows_the_context_and_links_the_next_step(riskboard_home):
                for c in at.caption)
     assert "Next: Train" in links(at)
     assert "Train on this spec" in links(at)  # the demo's saved spec is what the form shows
-    at.switch_page("pages/train.py").run()
-    assert not at.exception
-    assert any(plain(c.value).startswith("Dataset: adult.csv.gz") for c in at.caption)
+    for page in ("pages/train.py", *(p for p in registered_pages() if p not in ("pages/home.py", "pages/data.py",
+                                                                              "pages/train.py"))):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert any(plain(c.value).startswith("Dataset: adult.csv.gz") for c in at.caption), page
 
 
 def test_after_save_the_data_page_offers_train_on_this_spec(riskboard_home):
