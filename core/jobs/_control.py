@@ -151,7 +151,7 @@ def force_stop(store: RunStore, run_id: str, *, grace_s: float = 3.0) -> bool:
     if not pid_alive(pid):
         store.finish(run_id, CANCELLED, error=WORKER_GONE)
         return False
-    if not is_worker_of(pid, run_id):
+    if not is_worker_of(pid, run_id, store.runs_dir / run_id):
         raise RiskboardError(NOT_OUR_WORKER.format(run_id=run_id, pid=pid))
     store.finish(run_id, CANCELLED, error=FORCE_STOPPED)
     _signal_group(pid, signal.SIGTERM)

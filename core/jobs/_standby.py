@@ -7,10 +7,10 @@ stdin. :func:`core.jobs.submit` hands the next run to it and starts a new standb
 
 Nothing else about a job changes: the standby claims the run, heartbeats and records its outcome through
 :func:`core.jobs.execute` like any worker, writes its output to the run's ``worker.log``, and stopping it works
-the same. :func:`core.jobs.force_stop` only signals a process whose command line names the run; a standby is
-started with a placeholder argument exactly as long as a run id and, on hand-over, writes the run id over it in
-its own argv memory (``/proc/self/mem`` on Linux), so its command line then reads like a cold worker's. Where that
-is not possible the standby exits at once and every run gets a cold worker, as before.
+the same. :func:`core.jobs.force_stop` only signals a process that is provably the run's worker: a cold worker's
+command line names the run; a standby, started before it had a run, writes a claim (its pid and process start
+time) into the run's folder when it takes the run, and :func:`core.runs._host.is_worker_of` accepts that claim only
+while the same process (same pid, same start time) is alive, so a reused pid is never signalled.
 
 One standby at most per server process (it holds a few hundred MB once torch is imported), for one workspace and
 job settings; it exits by itself when its parent goes away (its stdin closes). ``RISKBOARD_WARM_WORKER=0`` turns
@@ -28,15 +28,13 @@ import sys
 import threading
 from pathlib import Path
 
-from core.runs._host import WORKER_MODULE
+from core.runs._host import WORKER_MODULE, write_claim
 
 log = logging.getLogger(__name__)
 
 STANDBY_FLAG = "--standby"
-PLACEHOLDER = "standby-" + "0" * 14  # as long as a run id (20261201-203409-b88e1a), to be overwritten by one
 PRELOAD = ("core.training.pipeline",)  # torch, the models and the training loop: what a train task imports
 WARM_ENV = "RISKBOARD_WARM_WORKER"
-NO_ARGV_REWRITE = 3  # exit status of a standby that cannot rename itself (no /proc/self/mem)
 
 _lock = threading.Lock()
 _standby: tuple[tuple, subprocess.Popen] | None = None
@@ -52,7 +50,7 @@ def _key(env: dict[str, str]) -> tuple:
 
 
 def _spawn(home: Path, env: dict[str, str]) -> subprocess.Popen:
-    argv = [sys.executable, "-m", WORKER_MODULE, str(home), STANDBY_FLAG, PLACEHOLDER]
+    argv = [sys.executable, "-m", WORKER_MODULE, str(home), STANDBY_FLAG]
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=env, start_new_session=True, close_fds=True)
     threading.Thread(target=proc.wait, name="reap-standby", daemon=True).start()
@@ -130,35 +128,9 @@ def shutdown() -> None:
 
 # -- the standby's own side ------------------------------------------------------------------------------------------
 
-def _argv_span() -> tuple[int, int]:
-    """Start and end address of this process's argv strings (fields 48 and 49 of /proc/self/stat)."""
-    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[48 - 3]), int(fields[49 - 3])
-
-
-def rename_argument(old: str, new: str) -> bool:
-    """Overwrite the argument ``old`` with ``new`` (same length) in this process's command line."""
-    if len(old) != len(new):
-        raise ValueError("a command-line argument can only be overwritten by one of the same length")
-    try:
-        start, end = _argv_span()
-        with open("/proc/self/mem", "r+b", buffering=0) as mem:
-            mem.seek(start)
-            raw = mem.read(end - start)
-            at = raw.find(b"\0" + old.encode() + b"\0")
-            if at < 0:
-                return False
-            mem.seek(start + at + 1)
-            mem.write(new.encode())
-    except (OSError, ValueError, IndexError):
-        return False
-    return True
-
 
 def wait_for_run() -> str | None:
     """In a standby: preload the engine, then block until a run id arrives (None: the parent went away)."""
-    if not rename_argument(PLACEHOLDER, PLACEHOLDER):  # can this process rename itself at all?
-        sys.exit(NO_ARGV_REWRITE)
     for module in PRELOAD:
         importlib.import_module(module)
     _warm_up_torch()
@@ -179,10 +151,9 @@ def _warm_up_torch() -> None:
 
 
 def become_worker_of(run_id: str, log_path: Path) -> None:
-    """Take the run: name it on the command line (for force_stop's check) and send output to its worker.log."""
-    if not rename_argument(PLACEHOLDER, run_id):
-        sys.exit(NO_ARGV_REWRITE)
+    """Take the run: claim it in its folder (for force_stop's check) and send output to its worker.log."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    write_claim(log_path.parent)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)

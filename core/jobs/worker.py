@@ -18,7 +18,7 @@ from core.jobs import _standby
 from core.jobs._runner import WORKER_LOG, WorkerTerminated, execute
 from core.runs import SUCCEEDED, RunStore, validate_run_id
 
-USAGE = "usage: python -m core.jobs.worker <riskboard home> <run id>  (or: <home> --standby <placeholder>)"
+USAGE = "usage: python -m core.jobs.worker <riskboard home> <run id>  (or: <home> --standby)"
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -28,8 +28,8 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run one job to its end in this process; see the module docstring for the exit status."""
     args = sys.argv[1:] if argv is None else argv
-    standby = len(args) == 3 and args[1] == _standby.STANDBY_FLAG and args[2] == _standby.PLACEHOLDER
-    if len(args) != 2 and not standby:
+    standby = len(args) == 2 and args[1] == _standby.STANDBY_FLAG
+    if len(args) != 2:
         print(USAGE, file=sys.stderr)
         return 2
     home = args[0]
