@@ -39,6 +39,7 @@ test: install-test lint
 bench: install-test
 	$(PY) bench/bench_training.py
 	$(PY) bench/bench_fairness.py
+	$(PY) bench/bench_feedback.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

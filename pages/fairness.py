@@ -25,12 +25,14 @@ from core.safety import formula_safe_frame
 from ui import state
 from ui.fairness_view import import_form, mitigation_actions, threshold_tool
 from ui.feedback import user_errors
+from ui.header import page_header
 from ui.loaders import run_store
 from ui.router import require_app_router
 from ui.text import md_escape
 
 require_app_router()
 st.title("Fairness")
+page_header("fairness")
 st.caption("How the model's decisions differ between groups on the test set, with 95% bootstrap intervals and group "
            "sizes beside every number; what other thresholds would change; and mitigations stored as new runs.")
 

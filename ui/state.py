@@ -6,6 +6,7 @@ LAST_UPLOAD = "last_upload_key"    # (name, size, file_id) of the last upload ha
 FLASH = "flash_message"            # one-shot success message shown after a rerun
 RUN_ID = "run_id"                  # run the Train page is attached to (mirrored in the URL query params)
 RUN_QUERY_PARAM = "run"
+UPLOAD_ERROR = "upload_error"      # (upload marker, message) of a failed upload, shown until the file is removed
 REPORT_PRESENT = "report_present"  # Report page: presentation mode on/off
 REPORT_CHART = "report_chart"      # Report page: which chart presentation mode shows
 COMPARE_DATASET = "compare_dataset"  # Compare page: dataset whose runs are compared
