@@ -14,12 +14,14 @@ from core.safety import formula_safe_frame
 from core.training import artifacts
 from ui import state
 from ui.feedback import user_errors
+from ui.header import page_header
 from ui.loaders import dataset_store, run_store
 from ui.router import require_app_router
 from ui.text import md_escape
 
 require_app_router()
 st.title("Compare")
+page_header("compare")
 st.caption("Pick two or more runs of a dataset: their test metrics side by side (with intervals), their curves "
            "overlaid, and the risk frontier of accuracy, fairness and privacy. The thresholds are the ones saved for "
            "the dataset on the Report page.")

@@ -9,6 +9,7 @@ from core.report import ReportSettings, build_content, gather_inputs, load_setti
 from core.runs import SUCCEEDED, validate_run_id
 from ui import state
 from ui.feedback import show_error, user_errors
+from ui.header import page_header
 from ui.loaders import run_store
 from ui.report_view import download_buttons, offer_missing, present, show_preview, text_editor, thresholds_editor
 from ui.router import require_app_router
@@ -24,6 +25,7 @@ presenting = st.toggle("Presentation mode", key=state.REPORT_PRESENT,
                        help="Large type, plain sentences, the verdict first and one chart at a time, for a projector.")
 if not presenting:
     st.title("Report")
+    page_header("report")
     st.caption("The model card of a run: the verdict against your team's thresholds, the data, training, performance, "
                "explanations, fairness and privacy, with a reproducibility footer. Download it as one HTML file that "
                "opens offline, as Markdown (Hugging Face model card) or as JSON.")
@@ -46,6 +48,7 @@ run_id = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 
                       format_func=lambda i: f"{by_id[i].name or by_id[i].kind} · {i}",
                       label_visibility="collapsed" if presenting else "visible")
 st.query_params[state.RUN_QUERY_PARAM] = run_id
+st.session_state[state.RUN_ID] = run_id  # the header and the other pages follow the run the report is about
 record = by_id[run_id]
 saved = ReportSettings()
 with user_errors():
