@@ -189,24 +189,20 @@ def present(content: dict) -> None:
         st.rerun()
 
 
-@st.cache_data(max_entries=8, show_spinner="Writing the report…")
-def _rendered(content_json: str, fmt: str) -> tuple[bytes, str]:
-    import json
-
-    report = render(json.loads(content_json), fmt)
-    return report.data, report.content_sha256
+def report_bytes(content: dict, fmt: str) -> bytes:
+    """The sealed report file in ``fmt``, exactly the bytes a download button serves."""
+    return render(content, fmt).data
 
 
 def download_buttons(content: dict, run_id: str) -> None:
-    from core import jsonsafe
-
-    text = jsonsafe.dumps(content, sort_keys=True)
+    """One button per format; each file is written only when its button is clicked (the HTML is ~5 MB)."""
     cols = st.columns(3)
     for col, (fmt, label) in zip(cols, (("html", "HTML"), ("md", "Markdown"), ("json", "JSON")), strict=True):
-        data, digest = _rendered(text, fmt)
-        col.download_button(f"Download {label}", data, file_name=f"model-card-{run_id}{EXTENSIONS[fmt]}",
-                            mime=MEDIA_TYPES[fmt], key=f"download-{fmt}", width="stretch")
-        col.caption(f"SHA-256 {digest[:16]}…")
+        col.download_button(f"Download {label}", lambda fmt=fmt: report_bytes(content, fmt),
+                            file_name=f"model-card-{run_id}{EXTENSIONS[fmt]}", mime=MEDIA_TYPES[fmt],
+                            key=f"download-{fmt}", width="stretch", on_click="ignore")
+    st.caption("Each file ends with its own SHA-256 and the hashes of the run's dataset and model; anyone can check "
+               "it with `python -m core verify FILE`.")
 
 
 def offer_missing(content: dict, runs, run_id: str, sensitive: tuple[str, ...]) -> None:

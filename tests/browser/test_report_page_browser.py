@@ -12,8 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core.fairness import run_fairness
+from core.report import verify_text
+from core.runs import RunStore
 from tests.browser.conftest import _free_port, screenshot, wait_idle
 from tests.conftest import ROOT
 from tests.core._report_runs import hostile_frame, train_run
@@ -22,14 +25,19 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> Iterator[str]:
-    """Like the shared fixture, but the workspace holds two finished runs (with fairness) before the server starts."""
+def home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("report-browser-home")
     runs, first = train_run(home, frame=hostile_frame(), name="mlp")
     _, second = train_run(home, frame=hostile_frame(), model="logistic", epochs=10, learning_rate=0.05,
                           name="logistic")
     for run_id in (first, second):
         run_fairness(runs, run_id, ["group"], resamples=200)
+    return home
+
+
+@pytest.fixture(scope="module")
+def app_url(home, tmp_path_factory) -> Iterator[str]:
+    """Like the shared fixture, but the workspace holds two finished runs (with fairness) before the server starts."""
     port = _free_port()
     log = (tmp_path_factory.mktemp("logs") / "streamlit.log").open("w")
     server = subprocess.Popen(
@@ -73,14 +81,31 @@ def test_presentation_mode_at_1024_px(browser, app_url):
     title = tab.locator("h1").filter(has_text="Verdict:").first
     title.wait_for()
     assert title.bounding_box()["y"] < 300  # the verdict comes first, above the fold
-    assert tab.locator('[data-testid="stNumberInput"]').count() == 0  # knobs hidden
-    assert tab.locator('[data-testid="stPlotlyChart"]').count() == 1  # one chart at a time
+    expect(tab.locator('[data-testid="stNumberInput"]')).to_have_count(0)  # knobs hidden
+    expect(tab.locator('[data-testid="stPlotlyChart"]')).to_have_count(1)  # one chart at a time
+    wait_idle(tab)
     assert tab.evaluate("document.documentElement.scrollWidth") <= 1024  # nothing wider than the projector
     screenshot(tab, "report-presentation-1024.png")
     tab.get_by_role("button", name="Next chart ▶").click()
     wait_idle(tab)
     tab.get_by_text("Chart 2 of").wait_for()
     assert errors == []
+    context.close()
+
+
+def test_downloaded_report_verifies(browser, app_url, home, tmp_path):
+    context = browser.new_context(viewport={"width": 1400, "height": 1400}, accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    tab.goto(f"{app_url}/report")
+    wait_idle(tab)
+    for label in ("Download Markdown", "Download HTML"):
+        with tab.expect_download() as waiting:
+            tab.get_by_role("button", name=label).click()
+        path = tmp_path / waiting.value.suggested_filename
+        waiting.value.save_as(path)
+        findings = verify_text(RunStore(home), path.read_text(encoding="utf-8"))
+        assert all(f.ok for f in findings), [f.line() for f in findings]
     context.close()
 
 
