@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.figures.compare import frontier_figure, overlay_calibration_figure, overlay_loss_figure, overlay_roc_figure
-from core.report import compare_runs, load_settings
+from core.report import REPORTABLE_KINDS, compare_runs, load_settings
 from core.runs import SUCCEEDED
 from core.safety import formula_safe_frame
 from core.training import artifacts
@@ -29,7 +29,7 @@ st.caption("Pick two or more runs of a dataset: their test metrics side by side 
 runs = run_store()
 records = []
 with user_errors():
-    records = runs.list(status=SUCCEEDED, limit=500)
+    records = [r for r in runs.list(status=SUCCEEDED, limit=500) if r.kind in REPORTABLE_KINDS]
 if not records:
     st.info("No finished run yet: train one on the Train page (or import scores) first.")
     st.stop()

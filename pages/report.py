@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import RiskboardError
-from core.report import ReportSettings, build_content, gather_inputs, load_settings, save_settings
+from core.report import REPORTABLE_KINDS, ReportSettings, build_content, gather_inputs, load_settings, save_settings
 from core.runs import SUCCEEDED, validate_run_id
 from ui import state
 from ui.feedback import show_error, user_errors
@@ -19,7 +19,7 @@ require_app_router()
 runs = run_store()
 records = []
 with user_errors():
-    records = runs.list(status=SUCCEEDED, limit=500)
+    records = [r for r in runs.list(status=SUCCEEDED, limit=500) if r.kind in REPORTABLE_KINDS]
 
 presenting = st.toggle("Presentation mode", key=state.REPORT_PRESENT,
                        help="Large type, plain sentences, the verdict first and one chart at a time, for a projector.")

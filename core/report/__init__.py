@@ -12,7 +12,13 @@ from core.report._compare import (
     run_point,
 )
 from core.report._content import build_content
-from core.report._inputs import ReportInputs, gather_inputs, package_versions, reproduce_command
+from core.report._inputs import (
+    REPORTABLE_KINDS,
+    ReportInputs,
+    gather_inputs,
+    package_versions,
+    reproduce_command,
+)
 from core.report._provenance import document_hash, read_provenance
 from core.report._settings import (
     DISPARITY_METRICS,
@@ -35,6 +41,7 @@ __all__ = [
     "MEDIA_TYPES",
     "NOT_RUN",
     "PASS",
+    "REPORTABLE_KINDS",
     "TEXT_LABELS",
     "CardText",
     "Check",

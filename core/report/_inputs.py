@@ -30,6 +30,10 @@ VERSIONED = ("torch", "numpy", "pandas", "scikit-learn", "plotly", "shap", "fair
 TRAIN_FLAGS = {"model": "--model", "epochs": "--epochs", "batch_size": "--batch-size",
                "learning_rate": "--learning-rate", "seed": "--seed"}
 MAX_LISTED_WARNINGS = 30
+#: Run kinds that hold a model's scores (trained here, or imported); other kinds are jobs about a run (an audit).
+REPORTABLE_KINDS = ("train", "import")
+NOT_A_MODEL_RUN = ("run {run_id} is a job of kind {kind!r}, not a model run; pick the run it worked on (trained "
+                   "here or imported) instead.")
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,8 @@ def gather_inputs(store: RunStore, run_id: str, *, settings: ReportSettings | No
     comparisons, which need only the run's own results.
     """
     record = store.get(run_id)
+    if record.kind not in REPORTABLE_KINDS:
+        raise ReportError(NOT_A_MODEL_RUN.format(run_id=run_id, kind=record.kind))
     if record.status != SUCCEEDED:
         raise ReportError(NOT_FINISHED.format(run_id=run_id, status=record.status))
     datasets = DatasetStore(store.home)

@@ -312,3 +312,12 @@ def test_report_reads_the_cached_fairness_result(tmp_path):
     assert "95% interval" in content.text and "&lt;img src=x onerror=alert(2)&gt;" in content.text
     names = [n for n in runs.artifacts(run_id).manifest() if n.startswith("fairness-")]
     assert len(names) == 1  # the report read the cache; it wrote nothing
+
+
+def test_only_model_runs_have_a_report(trained):
+    runs, run_id = trained
+    spec = runs.get(run_id).spec
+    job = runs.create_run(kind="audit", dataset_id=spec["dataset_id"], spec=spec, config={}, task="x")
+    runs.finish(job, "succeeded", metrics={})
+    with pytest.raises(ReportError, match="is a job of kind 'audit', not a model run"):
+        build_report(runs, job, "html")
