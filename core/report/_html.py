@@ -181,9 +181,16 @@ def _explanations(content: Mapping[str, Any]) -> str:
             for i in result.get("importance", [])]
     error = result.get("additivity_max_error")
     note = ("" if error is None else f" Attributions add up to the model's score within {error:.1e}.")
+    by_group = ""
+    for column, groups in (result.get("by_group") or {}).items():
+        rows_by_group = [[e(g), num(v.get("rows")), e(", ".join(f"{t['feature']} ({t['mean_abs_shap']:.3f})"
+                                                                for t in v.get("top", [])))]
+                         for g, v in groups.items()]
+        by_group += (f"<h3>What the model leans on, by {e(column)}</h3>"
+                     + table(["Group", "Rows explained", "Top features (mean |SHAP|)"], rows_by_group, numeric=(1,)))
     return (f'<section id="explanations"><h2>Explanations</h2><p>{e(section["message"])}{e(note)}</p>'
             f"{figure(importance_figure(result))}"
-            f"{table(['Feature', 'Mean |SHAP|', 'Rank range'], rows, numeric=(1,))}</section>")
+            f"{table(['Feature', 'Mean |SHAP|', 'Rank range'], rows, numeric=(1,))}{by_group}</section>")
 
 
 def _fairness(content: Mapping[str, Any]) -> str:

@@ -172,6 +172,10 @@ def _evaluation(content: Mapping[str, Any]) -> str:
         lines += [md(explanations["message"]), "", _table(["Feature", "Mean abs SHAP", "Rank range"], (
             [md(i["feature"]), _num(i["mean_abs_shap"], 4), f"{i['rank_interval'][0]}–{i['rank_interval'][1]}"]
             for i in explanations["result"].get("importance", [])))]
+        for column, groups in (explanations["result"].get("by_group") or {}).items():
+            lines += ["", f"By {md(column)}:", "", _table(["Group", "Rows explained", "Top features"], (
+                [md(g), _num(v.get("rows")), md(", ".join(f"{t['feature']} ({t['mean_abs_shap']:.3f})"
+                                                         for t in v.get("top", [])))] for g, v in groups.items()))]
     return "\n".join(lines)
 
 

@@ -95,7 +95,9 @@ def explain_result(run_id: str) -> dict:
     return {"run_id": run_id, "method": "deeplift", "rows": 90, "background": 200, "seconds": 0.1,
             "additivity_max_error": 3e-6, "importance": [
                 {"feature": "income_k", "mean_abs_shap": 1.2, "rank_interval": [1, 1]},
-                {"feature": HOSTILE, "mean_abs_shap": 0.05, "rank_interval": [4, 6]}]}
+                {"feature": HOSTILE, "mean_abs_shap": 0.05, "rank_interval": [4, 6]}],
+            "by_group": {"group": {"A": {"rows": 60, "top": [{"feature": "income_k", "mean_abs_shap": 1.1}]},
+                                   HOSTILE_GROUP: {"rows": 30, "top": [{"feature": HOSTILE, "mean_abs_shap": 0.4}]}}}}
 
 
 def audit_result(run_id: str) -> dict:

@@ -193,6 +193,7 @@ def test_sections_with_every_analysis(full_html):
                     "Privacy", "Uses, limitations and contact", "Reproducibility"):
         assert heading in text, heading
     assert "Membership-inference audit" in text and "Leakage by group" in text and "Audit ceiling" in text
+    assert "What the model leans on, by group" in text and f"{HOSTILE} (0.400)" in text
     assert "Pre-screen loan files." in text and "risk@example.org" in text
     assert "demographic parity difference" in text and "0.010 to 0.120" in text
     ids = [a["id"] for t, a in tags.tags if t in ("section", "footer") and "id" in a]
