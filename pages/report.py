@@ -44,9 +44,11 @@ if wanted and wanted not in by_id:
     except RiskboardError as exc:
         show_error(exc)
     wanted = None
-run_id = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, key="report-run",
-                      format_func=lambda i: f"{by_id[i].name or by_id[i].kind} · {i}",
-                      label_visibility="collapsed" if presenting else "visible")
+if presenting:  # no knobs on the projector: the run chosen before switching the mode
+    run_id = wanted if wanted in ids else ids[0]
+else:
+    run_id = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, key="report-run",
+                          format_func=lambda i: f"{by_id[i].name or by_id[i].kind} · {i}")
 st.query_params[state.RUN_QUERY_PARAM] = run_id
 st.session_state[state.RUN_ID] = run_id  # the header and the other pages follow the run the report is about
 record = by_id[run_id]

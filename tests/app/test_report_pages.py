@@ -65,7 +65,7 @@ def test_presentation_mode_hides_knobs_and_steps_through_charts(trained):
     at = open_page(REPORT, run=run_id)
     at.toggle(key="report_present").set_value(True).run()
     assert not at.exception, at.exception
-    assert not at.number_input and not at.text_area and not at.get("download_button")
+    assert not at.number_input and not at.text_area and not at.get("download_button") and not at.selectbox
     assert at.title[0].value.startswith("Verdict:")
     assert any("ranks the yes case higher" in plain(h.value) for h in at.header)
     first = at.get("plotly_chart")
