@@ -13,17 +13,39 @@ from core.explain._explain import (
     rank_intervals,
 )
 from core.explain._result import Attributions
+from core.explain._whatif import (
+    MODEL_NOT_WORLD,
+    Counterfactual,
+    Scorer,
+    candidate_values,
+    counterfactuals,
+    edit_row,
+    feature_kinds,
+    known_levels,
+    matching_rows,
+    near_threshold,
+)
 
 __all__ = [
     "LAYERNORM_NOTE",
     "METHOD_DEEPLIFT",
     "METHOD_LINEAR",
+    "MODEL_NOT_WORLD",
     "Attributions",
+    "Counterfactual",
     "EncodedAttributions",
+    "Scorer",
     "attribute",
     "background_rows",
+    "candidate_values",
+    "counterfactuals",
+    "edit_row",
     "explain_rows",
+    "feature_kinds",
     "group_values",
+    "known_levels",
+    "matching_rows",
+    "near_threshold",
     "positive_probability",
     "rank_intervals",
 ]
