@@ -58,3 +58,7 @@ class WorkspaceError(RiskboardError):
 
 class ArtifactError(RiskboardError):
     """A run's stored file is missing, torn or altered; the message names the file and says what to do."""
+
+
+class ExplainError(RiskboardError):
+    """A run that cannot be explained (not finished, imported without a model) or explanation settings out of range."""

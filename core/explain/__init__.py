@@ -13,6 +13,7 @@ from core.explain._explain import (
     rank_intervals,
 )
 from core.explain._result import Attributions
+from core.explain._run import METHODS, ExplainableRun, explain_run, load_run
 from core.explain._whatif import (
     MODEL_NOT_WORLD,
     Counterfactual,
@@ -28,12 +29,14 @@ from core.explain._whatif import (
 
 __all__ = [
     "LAYERNORM_NOTE",
+    "METHODS",
     "METHOD_DEEPLIFT",
     "METHOD_LINEAR",
     "MODEL_NOT_WORLD",
     "Attributions",
     "Counterfactual",
     "EncodedAttributions",
+    "ExplainableRun",
     "Scorer",
     "attribute",
     "background_rows",
@@ -41,9 +44,11 @@ __all__ = [
     "counterfactuals",
     "edit_row",
     "explain_rows",
+    "explain_run",
     "feature_kinds",
     "group_values",
     "known_levels",
+    "load_run",
     "matching_rows",
     "near_threshold",
     "positive_probability",

@@ -28,6 +28,7 @@ from core.explain._deeplift import (
     layer_plan,
 )
 from core.explain._result import Attributions
+from core.models.preprocess import _level_text
 
 NO_ROWS = "there are no rows to explain; pick a sample size of at least 1."
 NO_POOL = "there are no training rows to draw the background from."
@@ -125,6 +126,19 @@ def positive_probability(model: nn.Module, x: np.ndarray, *, output_index: int, 
         return torch.softmax(logits, dim=1)[:, output_index].cpu().numpy()
 
 
+def display_frame(frame: pd.DataFrame, preprocessor) -> pd.DataFrame:
+    """The rows as the user knows them: numbers as float, categories as the text the preprocessor matches on."""
+    out = pd.DataFrame(index=range(len(frame)))
+    for name in preprocessor.columns:
+        column = frame[name].reset_index(drop=True)
+        if name in preprocessor.numeric:
+            out[name] = pd.to_numeric(column, errors="coerce").astype("float64")
+        else:
+            text = pd.Series(_level_text(column.to_numpy(dtype=object)), dtype="object") if len(column) else column
+            out[name] = text.where(column.notna().to_numpy(), None).astype("object")
+    return out
+
+
 def _check_sizes(background: int, draws: int) -> None:
     if isinstance(background, bool) or not isinstance(background, int | np.integer) or not (
             1 <= background <= MAX_BACKGROUND):
@@ -171,7 +185,7 @@ def explain_rows(model: nn.Module, preprocessor, rows: pd.DataFrame, pool: pd.Da
     assert first is not None
     if on_progress is not None:
         on_progress(total, total)
-    data = rows[list(names)].reset_index(drop=True)
+    data = display_frame(rows, preprocessor)
     probabilities = positive_probability(model, x, output_index=output_index, sign=sign)
     return Attributions(values=values, base_value=first.base_value, data=data, feature_names=names,
                         method=first.method, background=used, seed=int(seed),
