@@ -117,6 +117,10 @@ class Attributions:
             values = numbers[[f"shap_{j}" for j in range(len(names))]].to_numpy(dtype=np.float64)
             frame = data[[f"x_{j}" for j in range(len(names))]].copy()
             frame.columns = list(names)
+            for name in names:  # Parquet gives text back as pandas' string dtype: keep object + None, as computed
+                column = frame[name]
+                if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+                    frame[name] = column.astype("object").where(column.notna(), None)
             if len(frame) != len(values):
                 raise ValueError("row counts differ")
             error = meta["additivity_max_error"]
