@@ -14,6 +14,13 @@ from core.explain._explain import (
 )
 from core.explain._result import Attributions
 from core.explain._run import METHODS, ExplainableRun, explain_run, load_run
+from core.explain._sentences import (
+    additivity_sentence,
+    coverage_sentence,
+    importance_sentences,
+    push_sentence,
+    row_sentences,
+)
 from core.explain._whatif import (
     MODEL_NOT_WORLD,
     Counterfactual,
@@ -38,19 +45,24 @@ __all__ = [
     "EncodedAttributions",
     "ExplainableRun",
     "Scorer",
+    "additivity_sentence",
     "attribute",
     "background_rows",
     "candidate_values",
     "counterfactuals",
+    "coverage_sentence",
     "edit_row",
     "explain_rows",
     "explain_run",
     "feature_kinds",
     "group_values",
+    "importance_sentences",
     "known_levels",
     "load_run",
     "matching_rows",
     "near_threshold",
     "positive_probability",
+    "push_sentence",
     "rank_intervals",
+    "row_sentences",
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.data.spec import DatasetSpec
+from core.data.spec import DatasetSpec, sensitive_groups
 from core.data.store import DatasetStore
 from core.errors import ArtifactError, ExplainError
 from core.explain._deeplift import METHOD_DEEPLIFT, METHOD_LINEAR, is_linear, layer_plan
@@ -48,6 +48,7 @@ class ExplainableRun:
     positive_index: int
     sensitive: tuple[str, ...]
     n_dataset_rows: int
+    test_groups: pd.DataFrame  # sensitive group label per test row (binned as the spec says), same index as test
 
     @property
     def positive(self) -> str:
@@ -85,10 +86,13 @@ def load_run(store, run_id: str) -> ExplainableRun:
     scorer = Scorer(model=model, preprocessor=preprocessor, threshold=float(config.threshold),
                     output_index=output_index, sign=sign, output=output)
     sensitive = tuple(s.column for s in spec.sensitive)
+    test_frame = frame.iloc[split.test]
+    groups = pd.DataFrame({s.column: sensitive_groups(test_frame, s).to_numpy() for s in spec.sensitive},
+                          index=prepared.index[split.test])
     return ExplainableRun(run_id=run_id, scorer=scorer, test=prepared.iloc[split.test],
                           train=prepared.iloc[split.train],
                           classes=classes, positive_index=positive_index, sensitive=sensitive,
-                          n_dataset_rows=len(frame))
+                          n_dataset_rows=len(frame), test_groups=groups)
 
 
 def _whole(value, low: int, high: int, message: str, **fmt) -> int:
