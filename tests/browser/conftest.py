@@ -32,12 +32,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("browser-home")
+def serve(home: Path, log_dir: Path) -> Iterator[str]:
+    """Run the app on a free port with ``home`` as its workspace; yields its URL, stops it afterwards."""
     port = _free_port()
     env = dict(os.environ, RISKBOARD_HOME=str(home), PYTHONUNBUFFERED="1")
-    log = (tmp_path_factory.mktemp("logs") / "streamlit.log").open("w")
+    log = (log_dir / "streamlit.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
@@ -62,6 +61,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         server.kill()
     log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve(tmp_path_factory.mktemp("browser-home"), tmp_path_factory.mktemp("logs"))
 
 
 @pytest.fixture(scope="module")
