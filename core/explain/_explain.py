@@ -8,8 +8,9 @@ repeat the attribution over further background draws to report how stable the im
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from core.device import training_threads
 from core.errors import ConfigError
 from core.explain._deeplift import (
     DEFAULT_MAX_ELEMENTS,
@@ -147,6 +149,21 @@ def _check_sizes(background: int, draws: int) -> None:
         raise ConfigError(BAD_DRAWS.format(value=draws))
 
 
+@contextlib.contextmanager
+def cpu_threads(device: torch.device) -> Iterator[None]:
+    """Give torch every core but one while explaining on the CPU (see ``core.device.training_threads``: on a shared
+    2-core machine a 2-thread pass was measured several times slower than a 1-thread pass), then restore."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(min(before, training_threads()))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def explain_rows(model: nn.Module, preprocessor, rows: pd.DataFrame, pool: pd.DataFrame, *, background: int = 200,
                  seed: int = 0, draws: int = 3, output_index: int = 0, sign: float = 1.0,
                  output: str = "log-odds of the positive class", row_ids: np.ndarray | None = None,
@@ -176,8 +193,9 @@ def explain_rows(model: nn.Module, preprocessor, rows: pd.DataFrame, pool: pd.Da
         bg = preprocessor.transform(pool.iloc[picked])
         offset = draw * n
         callback = (lambda done, offset=offset: on_progress(offset + done, total)) if on_progress else None
-        encoded = attribute(model, x, bg, output_index=output_index, sign=sign, max_elements=max_elements,
-                            on_rows=callback)
+        with cpu_threads(model_device(model)):
+            encoded = attribute(model, x, bg, output_index=output_index, sign=sign, max_elements=max_elements,
+                                on_rows=callback)
         grouped, names = group_values(encoded.values, groups)
         importances.append(np.abs(grouped).mean(axis=0))
         if first is None:
