@@ -184,16 +184,20 @@ def _rescale(delta_out: Tensor, delta_in: Tensor, gradient: Tensor) -> Tensor:
 
 
 def _relu_multiplier(z_x: Tensor, z_b: Tensor) -> Tensor:
-    """``(relu(z) - relu(z_ref)) / (z - z_ref)`` for every pair, in place to stay within the cache.
+    """``(relu(z) - relu(z_ref)) / (z - z_ref)`` for every pair, the gradient at the row where ``|z - z_ref| < 1e-6``.
 
-    For ReLU the ratio always lies in [0, 1] (it is 1-Lipschitz and monotone), so a tiny denominator is harmless;
-    only an exact tie (0 / 0) needs a value, and any value keeps additivity there (the unit's difference is 0).
-    shap uses the gradient below ``|delta| < 1e-6``; the two differ by under 1e-6 times a weight.
+    The fallback is shap's rule. It matters beyond additivity: a unit whose input barely moves can still carry
+    large, cancelling per-feature contributions, and the multiplier decides how they split between features.
+    The ratio is computed in place, and the fallback's ``where`` is skipped for chunks without such a pair.
     """
     delta_in = z_x[:, None, :] - z_b[None, :, :]
     multiplier = torch.relu(z_x)[:, None, :] - torch.relu(z_b)[None, :, :]
     multiplier.div_(delta_in)
-    return multiplier.nan_to_num_(nan=0.0)
+    small = delta_in.abs_() < GRADIENT_EPS
+    if bool(small.any()):
+        gradient = (z_x > 0).to(z_x.dtype)[:, None, :].expand_as(multiplier)
+        multiplier = torch.where(small, gradient, multiplier)
+    return multiplier
 
 
 def _chunk(plan: list[_Layer], x: Tensor, background: Tensor, saved_x: list, saved_bg: list) -> Tensor:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from core.data.spec import DatasetSpec, sensitive_groups
 from core.data.store import DatasetStore
+from core.device import select_device
 from core.errors import ArtifactError, ExplainError
 from core.explain._deeplift import METHOD_DEEPLIFT, METHOD_LINEAR, is_linear, layer_plan
 from core.explain._explain import Progress, background_rows, explain_rows
@@ -68,7 +69,7 @@ def load_run(store, run_id: str) -> ExplainableRun:
         raise ExplainError(NOT_FINISHED.format(run_id=run_id, status=record.status))
     arts = store.artifacts(run_id)
     arts.require_folder()
-    model = artifacts.load_model(arts)
+    model = artifacts.load_model(arts).to(select_device().device)  # a fresh copy: moving it changes no stored run
     preprocessor = artifacts.load_preprocessor(arts)
     split = artifacts.load_split(arts)
     classes, positive_index = artifacts.load_labels(arts)
