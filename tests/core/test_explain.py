@@ -228,3 +228,21 @@ def test_bad_sizes_are_refused(synthetic):
         explain_rows(model, pre, frame.iloc[:5], frame, background=0)
     with pytest.raises(ConfigError, match=NO_ROWS):
         explain_rows(model, pre, frame.iloc[:0], frame)
+
+
+def test_units_whose_input_does_not_move_follow_shaps_gradient_rule():
+    # unit 0 sees x1 - x2, which is the same for every row: its difference is (nearly) 0 for every pair, yet the
+    # per-feature pushes through it are large and cancel; shap then uses the gradient, and so must we
+    rng = np.random.default_rng(6)
+    x, bg = rng.standard_normal((30, 4)), rng.standard_normal((12, 4))
+    x[:, 2], bg[:, 2] = x[:, 1] - 0.3, bg[:, 1] - 0.3
+    model = _random_mlp(4, seed=2)
+    with torch.no_grad():
+        first = model.net[0]
+        first.weight[0] = torch.tensor([0.0, 2.0, -2.0, 0.0])
+        first.bias[0] = 0.1  # active: the gradient is 1, the 0/0 ratio would say nothing
+    ours = attribute(model, x, bg)
+    reference = shap.DeepExplainer(copy.deepcopy(model), torch.tensor(bg, dtype=torch.float32))
+    theirs = np.asarray(reference.shap_values(torch.tensor(x, dtype=torch.float32), check_additivity=False))
+    np.testing.assert_allclose(ours.values, theirs.reshape(ours.values.shape), atol=1e-5)
+    assert ours.additivity_max_error < 1e-4
