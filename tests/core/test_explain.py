@@ -212,6 +212,9 @@ def test_result_to_shap_and_round_trip(synthetic):
     assert isinstance(explanation, shap.Explanation)
     np.testing.assert_array_equal(explanation.values, result.values)
     assert list(explanation.feature_names) == NUMERIC + CATEGORICAL
+    one = result.row(5)
+    assert list(one.columns) == ["feature", "value", "shap"] and len(one) == len(NUMERIC + CATEGORICAL)
+    assert one["shap"].abs().is_monotonic_decreasing and one["shap"].sum() == pytest.approx(result.values[5].sum())
     numbers, data = result.tables()
     back = Attributions.from_parts(result.meta(), numbers, data)
     np.testing.assert_array_equal(back.values, result.values)
