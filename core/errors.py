@@ -62,3 +62,11 @@ class ArtifactError(RiskboardError):
 
 class ExplainError(RiskboardError):
     """A run that cannot be explained (not finished, imported without a model) or explanation settings out of range."""
+
+
+class FairnessError(RiskboardError):
+    """A fairness audit, threshold or mitigation choice that cannot be computed (unknown column, one group only)."""
+
+
+class ScoreImportError(InputError):
+    """An uploaded table of outside model scores that cannot become a run (bad scores, labels or lengths)."""

@@ -28,6 +28,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.train",
     "core.cli.runs",
     "core.cli.explain",
+    "core.cli.fairness",
+    "core.cli.import_scores",
+    "core.cli.mitigate",
 )
 
 

@@ -32,11 +32,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(home: Path, log_dir: Path) -> Iterator[str]:
-    """Run the app on a free port with ``home`` as its workspace; yields its URL, stops it afterwards."""
+@pytest.fixture(scope="module")
+def app_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's workspace; a test module may override this fixture to put runs in it before the server starts."""
+    return tmp_path_factory.mktemp("browser-home")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = app_home
     port = _free_port()
     env = dict(os.environ, RISKBOARD_HOME=str(home), PYTHONUNBUFFERED="1")
-    log = (log_dir / "streamlit.log").open("w")
+    log = (tmp_path_factory.mktemp("logs") / "streamlit.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
@@ -61,11 +68,6 @@ def serve(home: Path, log_dir: Path) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         server.kill()
     log.close()
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from serve(tmp_path_factory.mktemp("browser-home"), tmp_path_factory.mktemp("logs"))
 
 
 @pytest.fixture(scope="module")
