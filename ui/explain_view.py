@@ -52,15 +52,15 @@ def loaded_run(home: str, run_id: str) -> ExplainableRun:
     return load_run(RunStore(home), run_id)
 
 
-def pick_run(runs: RunStore) -> str | None:
-    """Succeeded runs, newest first; the run the session is attached to (or the URL names) is the default."""
-    records = runs.list(status=SUCCEEDED)
+def pick_run(runs: RunStore, fallback: str | None = None) -> str | None:
+    """Succeeded runs, newest first; the default is the run the URL names, else the session's current run."""
+    records = runs.list(limit=200, status=SUCCEEDED)
     if not records:
         st.info("No finished run yet: train one on the Train page, then come back to explain it.")
         return None
     ids = [r.id for r in records]
     by_id = {r.id: r for r in records}
-    current = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID)
+    current = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID) or fallback
     index = ids.index(current) if current in ids else 0
 
     def label(run_id: str) -> str:
