@@ -26,8 +26,8 @@ with user_errors():
     run_id = explain_view.pick_run(runs, fallback=context.run.id if context.run else None)
     if run_id:
         run = explain_view.loaded_run(str(settings.home), run_id)
-        rows, background, seed = explain_view.settings(len(run.test))
-        result = explain_view.compute(runs, run, rows, background, seed)
+        rows, background, seed, summary = explain_view.settings(len(run.test))
+        result = explain_view.compute(runs, run, rows, background, seed, summary)
         explain_view.summary(result, run)
         explain_view.views(result, run)
         with user_errors():

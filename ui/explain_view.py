@@ -72,7 +72,7 @@ def pick_run(runs: RunStore, fallback: str | None = None) -> str | None:
     return st.selectbox("Run", ids, index=index, key="explain-run", format_func=label)
 
 
-def settings(n_test: int) -> tuple[int, int, int]:
+def settings(n_test: int) -> tuple[int, int, int, str]:
     left, middle, right = st.columns(3)
     rows = left.number_input("Test rows to explain", min_value=1, max_value=max(1, min(100_000, n_test)),
                              value=min(1000, n_test), step=100, key="explain-rows",
@@ -82,10 +82,14 @@ def settings(n_test: int) -> tuple[int, int, int]:
                                      help="Training rows the scores are compared against; SHAP values explain the "
                                           "difference from their average score.")
     seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="explain-seed")
-    return int(rows), int(background), int(seed)
+    kmeans = st.checkbox("Summarise the background by k-means centres", value=False, key="explain-kmeans",
+                         help="Centres of the training rows, weighted by cluster size, instead of a random sample: "
+                              "covers the data with fewer rows. Centres of categories are shares, not real rows.")
+    return int(rows), int(background), int(seed), "kmeans" if kmeans else "sample"
 
 
-def compute(runs: RunStore, run: ExplainableRun, rows: int, background: int, seed: int) -> Attributions:
+def compute(runs: RunStore, run: ExplainableRun, rows: int, background: int, seed: int, summary: str = "sample"
+            ) -> Attributions:
     """The cached explanation, or compute it with a progress bar (rows done, time left once past a second)."""
     started = time.perf_counter()
     holder: dict[str, Any] = {}
@@ -101,7 +105,7 @@ def compute(runs: RunStore, run: ExplainableRun, rows: int, background: int, see
         bar.progress(min(1.0, done / max(1, total)), text=text)
 
     result = explain_run(runs, run.run_id, rows=rows, background=background, seed=seed, on_progress=progress,
-                         run=run)
+                         run=run, summary=summary)
     if "bar" in holder:
         holder["bar"].empty()
     return result
@@ -203,7 +207,7 @@ def whatif(result: Attributions, run: ExplainableRun, background: int, seed: int
     edited = edit_row(original, edits, run.scorer.preprocessor, run.train)
     scores = run.scorer.score(edited).iloc[0]
     pool = run.train.iloc[background_rows(len(run.train), background, seed, 0)]
-    values, _base = run.scorer.explain(edited, pool)
+    values, base = run.scorer.explain(edited, pool)
     shown = [edited.iloc[0][name] for name in result.feature_names]
     decision = run.positive if scores["positive"] else _other(run)
     left, middle, right = st.columns(3)
@@ -213,7 +217,7 @@ def whatif(result: Attributions, run: ExplainableRun, background: int, seed: int
     if edits:
         st.caption(md_escape("Edited: " + ", ".join(f"{k} → {v}" for k, v in edits.items())))
     st.plotly_chart(waterfall_figure(result, position, values=values, shown_values=shown,
-                                     probability=float(scores["probability"]),
+                                     probability=float(scores["probability"]), base_value=base,
                                      threshold_logit=run.scorer.threshold_logit if len(run.classes) == 2 else None),
                     key="whatif-waterfall")
     for line in row_sentences(values, result.feature_names, shown, result.output):

@@ -24,7 +24,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
     store = RunStore(settings_home())
     result = explain_run(store, args.run_id, rows=args.rows, background=args.background, seed=args.seed,
-                         method=args.method)
+                         method=args.method, summary="kmeans" if args.kmeans else "sample")
     body = payload(args.run_id, result)
     if args.json:
         emit_json(body)
@@ -56,4 +56,6 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for the row sample and background draws")
     parser.add_argument("--method", default="auto", choices=("auto", METHOD_DEEPLIFT, METHOD_LINEAR),
                         help="attribution method (default: exact for logistic, DeepLIFT rescale for MLP)")
+    parser.add_argument("--kmeans", action="store_true",
+                        help="summarise the training rows by BACKGROUND k-means centres instead of sampling them")
     parser.set_defaults(func=_cmd_explain)

@@ -136,21 +136,25 @@ def _chunk_rows(n_background: int, widths: list[int], max_elements: int) -> int:
 
 
 def deeplift(plan: list[_Layer], x: Tensor, background: Tensor, *, max_elements: int = DEFAULT_MAX_ELEMENTS,
-             on_chunk=None) -> tuple[Tensor, Tensor, Tensor]:
+             on_chunk=None, weights: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """Attributions ``(n, d)``, outputs ``f(x)`` ``(n,)`` and background outputs ``(B,)``, all on ``x``'s device.
 
-    ``on_chunk(rows_done)`` is called after each chunk (for progress bars).
+    ``weights`` (``(B,)``, summing to 1) weigh the background rows, as for a k-means summary whose centres stand
+    for clusters of different sizes; by default every row counts the same. ``on_chunk(rows_done)`` is called after
+    each chunk (for progress bars).
     """
     if background.shape[0] == 0:
         raise ConfigError(NO_BACKGROUND)
     expected = plan[0].weight.shape[1]
     if x.shape[1] != expected:
         raise ConfigError(WIDTH_MISMATCH.format(got=x.shape[1], expected=expected))
+    if weights is None:
+        weights = torch.full((background.shape[0],), 1.0 / background.shape[0], dtype=x.dtype, device=x.device)
     with torch.no_grad():
         f_bg, saved_bg = forward(plan, background)
         f_bg = f_bg[:, 0]
         if is_linear(plan):
-            return _linear(plan, x, background, f_bg)
+            return _linear(plan, x, background, f_bg, weights)
         widths = [expected] + [layer.weight.shape[0] for layer in plan if layer.kind == "linear"]
         step = _chunk_rows(background.shape[0], widths, max_elements)
         phis, outs = [], []
@@ -158,7 +162,7 @@ def deeplift(plan: list[_Layer], x: Tensor, background: Tensor, *, max_elements:
             chunk = x[start:start + step]
             f_x, saved_x = forward(plan, chunk)
             f_x = f_x[:, 0]
-            phis.append(_chunk(plan, chunk, background, saved_x, saved_bg))
+            phis.append(_chunk(plan, chunk, background, saved_x, saved_bg, weights))
             outs.append(f_x)
             if on_chunk is not None:
                 on_chunk(min(x.shape[0], start + step))
@@ -166,14 +170,15 @@ def deeplift(plan: list[_Layer], x: Tensor, background: Tensor, *, max_elements:
         return (torch.cat(phis) if phis else x.new_zeros((0, expected)), torch.cat(outs) if outs else empty, f_bg)
 
 
-def _linear(plan: list[_Layer], x: Tensor, background: Tensor, f_bg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def _linear(plan: list[_Layer], x: Tensor, background: Tensor, f_bg: Tensor, weights: Tensor
+            ) -> tuple[Tensor, Tensor, Tensor]:
     """Only Linear layers: the product of the weights is one vector w, and phi = w * (x - mean(background))."""
     w = plan[0].weight.T
     for layer in plan[1:]:
         w = w @ layer.weight.T
     w = w[:, 0]
     f_x = forward(plan, x)[0][:, 0]
-    return (x - background.mean(dim=0)) * w, f_x, f_bg
+    return (x - weights @ background) * w, f_x, f_bg
 
 
 def _rescale(delta_out: Tensor, delta_in: Tensor, gradient: Tensor) -> Tensor:
@@ -200,7 +205,8 @@ def _relu_multiplier(z_x: Tensor, z_b: Tensor) -> Tensor:
     return multiplier
 
 
-def _chunk(plan: list[_Layer], x: Tensor, background: Tensor, saved_x: list, saved_bg: list) -> Tensor:
+def _chunk(plan: list[_Layer], x: Tensor, background: Tensor, saved_x: list, saved_bg: list, weights: Tensor
+           ) -> Tensor:
     """Back-propagate multipliers for every (row, background) pair of one chunk and average over the background."""
     g: Tensor = plan[-1].weight[0]  # (h,): d output / d last hidden activation, the same for every pair
     nonlinear = len(saved_x)
@@ -227,10 +233,10 @@ def _chunk(plan: list[_Layer], x: Tensor, background: Tensor, saved_x: list, sav
             g = g - g.mean(dim=-1, keepdim=True)  # through the (linear, symmetric) centring c = z - mean(z)
     first = hidden[0].weight  # (h1, d)
     if g.dim() == 1:  # no nonlinearity at all (handled by _linear, kept for safety)
-        return (x - background.mean(dim=0)) * (g @ first)
-    # phi[r, i] = mean_b sum_k g[r, b, k] W[k, i] (x[r, i] - bg[b, i]), without the (R, B, d) tensor:
-    # x * (mean_b g) @ W  -  sum_k W[k, i] * (g^T bg)[r, k, i] / B
-    n_background = background.shape[0]
-    own = x * (g.mean(dim=1) @ first)
-    mixed = torch.bmm(g.transpose(1, 2), background.expand(g.shape[0], -1, -1))  # (R, h1, d)
-    return own - (mixed * first).sum(dim=1) / n_background
+        return (x - weights @ background) * (g @ first)
+    # phi[r, i] = sum_b w_b sum_k g[r, b, k] W[k, i] (x[r, i] - bg[b, i]), without the (R, B, d) tensor:
+    # x * (sum_b w_b g) @ W  -  sum_k W[k, i] * (g^T (w * bg))[r, k, i]
+    own = x * (torch.matmul(g.transpose(1, 2), weights) @ first)
+    weighted = (background * weights[:, None]).expand(g.shape[0], -1, -1)
+    mixed = torch.bmm(g.transpose(1, 2), weighted)  # (R, h1, d)
+    return own - (mixed * first).sum(dim=1)

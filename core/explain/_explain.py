@@ -63,8 +63,11 @@ def model_device(model: nn.Module) -> torch.device:
 
 def attribute(model: nn.Module, x: np.ndarray, background: np.ndarray, *, output_index: int = 0, sign: float = 1.0,
               dtype: torch.dtype = torch.float32, max_elements: int = DEFAULT_MAX_ELEMENTS,
-              on_rows: Callable[[int], None] | None = None) -> EncodedAttributions:
+              on_rows: Callable[[int], None] | None = None, weights: np.ndarray | None = None
+              ) -> EncodedAttributions:
     """SHAP values of one model output (times ``sign``) for encoded rows ``x`` against ``background``.
+
+    ``weights`` weigh the background rows (a k-means summary); they are normalised to sum to 1.
 
     Runs where the model's weights live and never touches the module itself (no hooks, no ``eval()``, no copies
     of its state written back).
@@ -76,10 +79,14 @@ def attribute(model: nn.Module, x: np.ndarray, background: np.ndarray, *, output
         plan = layer_plan(model, output_index=output_index, sign=sign, dtype=dtype, device=device)
     xs = torch.as_tensor(np.ascontiguousarray(x), dtype=dtype, device=device)
     bg = torch.as_tensor(np.ascontiguousarray(background), dtype=dtype, device=device)
-    phi, f_x, f_bg = deeplift(plan, xs, bg, max_elements=max_elements, on_chunk=on_rows)
+    w = None
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)
+        w = torch.as_tensor(w / w.sum(), dtype=dtype, device=device)
+    phi, f_x, f_bg = deeplift(plan, xs, bg, max_elements=max_elements, on_chunk=on_rows, weights=w)
     values = phi.double().cpu().numpy()
     scores = f_x.double().cpu().numpy()
-    base = float(f_bg.double().mean().cpu())
+    base = float(f_bg.double().mean().cpu()) if w is None else float((f_bg.double() * w.double()).sum().cpu())
     error = float(np.max(np.abs(values.sum(axis=1) + base - scores))) if len(scores) else None
     has_layernorm = any(layer.kind == "layernorm" for layer in plan)
     method = METHOD_LINEAR if is_linear(plan) else METHOD_DEEPLIFT
@@ -114,6 +121,30 @@ def background_rows(n_pool: int, size: int, seed: int, draw: int = 0) -> np.ndar
     rng = np.random.default_rng([int(seed), int(draw)])
     take = min(int(size), int(n_pool))
     return np.sort(rng.choice(n_pool, size=take, replace=False))
+
+
+SUMMARIES = ("sample", "kmeans")
+BAD_SUMMARY = "the background summary must be one of {options}; got {value!r}."
+KMEANS_POOL = 20_000  # rows k-means sees at most (a seeded sample of the training rows)
+
+
+def kmeans_background(pool_encoded: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` k-means centres of the encoded training rows and the share of rows each stands for.
+
+    Like ``shap.kmeans``: a smaller background that still covers the data; the centres of one-hot blocks are
+    shares, not real rows, and each centre is weighted by its cluster's size so the base value stays the mean.
+    """
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng([int(seed), 7])
+    rows = pool_encoded
+    if len(rows) > KMEANS_POOL:
+        rows = rows[np.sort(rng.choice(len(rows), size=KMEANS_POOL, replace=False))]
+    k = min(int(size), len(rows))
+    model = KMeans(n_clusters=k, n_init=1, random_state=int(seed)).fit(rows.astype(np.float64))
+    counts = np.bincount(model.labels_, minlength=k).astype(np.float64)
+    keep = counts > 0
+    return model.cluster_centers_[keep].astype(np.float32), counts[keep] / counts[keep].sum()
 
 
 def positive_probability(model: nn.Module, x: np.ndarray, *, output_index: int, sign: float) -> np.ndarray:
@@ -168,13 +199,17 @@ def explain_rows(model: nn.Module, preprocessor, rows: pd.DataFrame, pool: pd.Da
                  seed: int = 0, draws: int = 3, output_index: int = 0, sign: float = 1.0,
                  output: str = "log-odds of the positive class", row_ids: np.ndarray | None = None,
                  total_rows: int | None = None, on_progress: Progress | None = None,
-                 max_elements: int = DEFAULT_MAX_ELEMENTS) -> Attributions:
+                 max_elements: int = DEFAULT_MAX_ELEMENTS, summary: str = "sample") -> Attributions:
     """Explain ``rows`` (original units) against backgrounds drawn from ``pool`` (training rows, original units).
 
     ``draws`` background draws are attributed (draw 0 gives the values; all give the rank intervals), so the
-    cost is ``draws`` times one attribution. ``on_progress(done, total)`` counts explained rows over all draws.
+    cost is ``draws`` times one attribution. ``summary="kmeans"`` replaces each draw of rows by ``background``
+    k-means centres (seeded per draw), weighted by cluster size. ``on_progress(done, total)`` counts explained
+    rows over all draws.
     """
     _check_sizes(background, draws)
+    if summary not in SUMMARIES:
+        raise ConfigError(BAD_SUMMARY.format(options=", ".join(SUMMARIES), value=summary))
     if len(rows) == 0:
         raise ConfigError(NO_ROWS)
     if len(pool) == 0:
@@ -187,15 +222,19 @@ def explain_rows(model: nn.Module, preprocessor, rows: pd.DataFrame, pool: pd.Da
     importances: list[np.ndarray] = []
     first: EncodedAttributions | None = None
     used = 0
+    pool_encoded = preprocessor.transform(pool) if summary == "kmeans" else None
     for draw in range(draws):
-        picked = background_rows(len(pool), background, seed, draw)
-        used = len(picked)
-        bg = preprocessor.transform(pool.iloc[picked])
+        weights = None
+        if pool_encoded is not None:
+            bg, weights = kmeans_background(pool_encoded, background, seed + draw)
+        else:
+            bg = preprocessor.transform(pool.iloc[background_rows(len(pool), background, seed, draw)])
+        used = len(bg)
         offset = draw * n
         callback = (lambda done, offset=offset: on_progress(offset + done, total)) if on_progress else None
         with cpu_threads(model_device(model)):
             encoded = attribute(model, x, bg, output_index=output_index, sign=sign, max_elements=max_elements,
-                                on_rows=callback)
+                                on_rows=callback, weights=weights)
         grouped, names = group_values(encoded.values, groups)
         importances.append(np.abs(grouped).mean(axis=0))
         if first is None:
@@ -211,4 +250,5 @@ def explain_rows(model: nn.Module, preprocessor, rows: pd.DataFrame, pool: pd.Da
                         scores=first.scores, probabilities=probabilities,
                         rows=np.asarray(row_ids if row_ids is not None else np.arange(n), dtype=np.int64),
                         output=output, total_rows=int(total_rows if total_rows is not None else n),
-                        rank_intervals=rank_intervals(importances, names), draws=draws, note=first.note)
+                        rank_intervals=rank_intervals(importances, names), draws=draws, note=first.note,
+                        summary=summary)

@@ -47,6 +47,7 @@ class Attributions:
     rank_intervals: dict[str, tuple[int, int]] = field(default_factory=dict)
     draws: int = 1
     note: str = ""
+    summary: str = "sample"  # how the background was formed: "sample" (training rows) or "kmeans" (centres)
 
     @property
     def n_rows(self) -> int:
@@ -95,6 +96,7 @@ class Attributions:
                 "seed": int(self.seed), "seconds": float(self.seconds), "output": self.output,
                 "additivity_max_error": None if error is None or not math.isfinite(error) else float(error),
                 "total_rows": int(self.total_rows), "draws": int(self.draws), "note": self.note,
+                "summary": self.summary,
                 "rank_intervals": {k: [int(v[0]), int(v[1])] for k, v in self.rank_intervals.items()}}
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -131,6 +133,7 @@ class Attributions:
                        probabilities=numbers["probability"].to_numpy(dtype=np.float64),
                        rows=numbers["row"].to_numpy(dtype=np.int64), output=str(meta["output"]),
                        total_rows=int(meta["total_rows"]), draws=int(meta["draws"]), note=str(meta["note"]),
+                       summary=str(meta.get("summary", "sample")),
                        rank_intervals={str(k): (int(v[0]), int(v[1])) for k, v in meta["rank_intervals"].items()})
         except (KeyError, TypeError, IndexError) as exc:
             raise ValueError(BAD_PAYLOAD.format(why=f"{type(exc).__name__}: {exc}")) from None

@@ -102,8 +102,9 @@ def _whole(value, low: int, high: int, message: str, **fmt) -> int:
     return int(value)
 
 
-def cache_names(rows: int, background: int, seed: int, method: str) -> tuple[str, str, str]:
-    key = f"explain-r{rows}-b{background}-s{seed}-{method}"
+def cache_names(rows: int, background: int, seed: int, method: str, summary: str = "sample"
+                ) -> tuple[str, str, str]:
+    key = f"explain-r{rows}-b{background}-s{seed}-{method}" + ("-kmeans" if summary == "kmeans" else "")
     return f"{key}.json", f"{key}-values.parquet", f"{key}-data.parquet"
 
 
@@ -126,15 +127,18 @@ def sample_rows(n_test: int, rows: int, seed: int) -> np.ndarray:
 
 def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, seed: int = 0, method: str = "auto",
                 on_progress: Progress | None = None, run: ExplainableRun | None = None,
-                use_cache: bool = True) -> Attributions:
-    """SHAP values for ``rows`` test rows of a stored run (cached; a damaged cache is recomputed)."""
+                use_cache: bool = True, summary: str = "sample") -> Attributions:
+    """SHAP values for ``rows`` test rows of a stored run (cached; a damaged cache is recomputed).
+
+    ``summary="kmeans"`` uses ``background`` k-means centres of the training rows instead of a sample of them.
+    """
     rows = _whole(rows, 1, MAX_ROWS, BAD_ROWS, limit=MAX_ROWS)
     seed = _whole(seed, 0, 2**32 - 1, BAD_SEED)
     run = run or load_run(store, run_id)
     resolved = resolve_method(run, method)
     arts = store.artifacts(run_id)
     n = min(rows, len(run.test))
-    names = cache_names(n, background, seed, resolved)
+    names = cache_names(n, background, seed, resolved, summary)
     if use_cache:
         cached = read_cached(arts, names)
         if cached is not None:
@@ -144,7 +148,7 @@ def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, 
     result = explain_rows(run.scorer.model, run.scorer.preprocessor, chosen, run.train, background=background,
                           seed=seed, output_index=run.scorer.output_index, sign=run.scorer.sign,
                           output=run.scorer.output, row_ids=chosen.index.to_numpy(), total_rows=len(run.test),
-                          on_progress=on_progress)
+                          on_progress=on_progress, summary=summary)
     write_cached(arts, names, result)
     return result
 

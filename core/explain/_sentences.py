@@ -65,9 +65,9 @@ def importance_sentences(result: Any, *, top: int = 3) -> list[str]:
 
 def coverage_sentence(result: Any, n_dataset_rows: int) -> str:
     """How many rows the numbers come from, out of how many."""
+    kind = "k-means centres of the training rows" if result.summary == "kmeans" else "training rows"
     text = (f"Explained {result.n_rows:,} of the run's {result.total_rows:,} test rows against a background of "
-            f"{result.background:,} training rows (seed {result.seed}), in {result.seconds:.2f} s with "
-            f"{result.method}.")
+            f"{result.background:,} {kind} (seed {result.seed}), in {result.seconds:.2f} s with {result.method}.")
     if n_dataset_rows > result.n_rows:
         text += f" The dataset has {n_dataset_rows:,} rows; the views below show the explained sample only."
     return text

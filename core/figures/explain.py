@@ -36,7 +36,8 @@ def _layout(fig: go.Figure, title: str, subtitle: str, x_title: str, y_title: st
 
 
 def _provenance(result: Any) -> str:
-    return (f"{result.n_rows:,} rows explained against a background of {result.background:,} training rows "
+    kind = "k-means centres of training rows" if getattr(result, "summary", "sample") == "kmeans" else "training rows"
+    return (f"{result.n_rows:,} rows explained against a background of {result.background:,} {kind} "
             f"(seed {result.seed}).")
 
 
@@ -179,19 +180,21 @@ def _short(value: Any) -> str:
 
 def waterfall_figure(result: Any, position: int, *, top_k: int = 10, values: Sequence[float] | None = None,
                      shown_values: Sequence[Any] | None = None, threshold_logit: float | None = None,
-                     probability: float | None = None) -> go.Figure:
+                     probability: float | None = None, base_value: float | None = None) -> go.Figure:
     """From the base value (the average score) to this row's score, one step per feature.
 
-    ``values`` / ``shown_values`` override the stored row (the what-if editor draws an edited row this way).
+    ``values`` / ``shown_values`` / ``base_value`` override the stored row (the what-if editor draws an edited row,
+    explained against its own background, this way).
     """
+    base = result.base_value if base_value is None else float(base_value)
     row_values = result.values[position] if values is None else np.asarray(values, dtype=np.float64)
     row_data = result.data.iloc[position].tolist() if shown_values is None else list(shown_values)
-    steps = waterfall_data(row_values, result.feature_names, row_data, base_value=result.base_value, top_k=top_k)
-    score = result.base_value + float(row_values.sum())
+    steps = waterfall_data(row_values, result.feature_names, row_data, base_value=base, top_k=top_k)
+    score = base + float(row_values.sum())
     fig = go.Figure(go.Waterfall(
         orientation="h", measure=["absolute"] + ["relative"] * len(steps) + ["total"],
         y=["average score (base value)", *steps["label"].tolist(), "this row's score"],
-        x=[result.base_value, *steps["shap"].tolist(), score],
+        x=[base, *steps["shap"].tolist(), score],
         increasing={"marker": {"color": PUSH_UP}}, decreasing={"marker": {"color": PUSH_DOWN}},
         totals={"marker": {"color": OTHER}}, connector={"line": {"color": "#bbbbbb"}},
         hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))

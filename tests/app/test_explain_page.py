@@ -85,6 +85,9 @@ def test_settings_recompute_and_say_how_many_rows(trained_run):
     at.number_input(key="explain-rows").set_value(50).run()
     assert not at.exception, at.exception
     assert "Explained 50 of the run's 180 test rows" in texts(at)
+    at.checkbox(key="explain-kmeans").check().run()
+    assert not at.exception, at.exception
+    assert "against a background of 200 k-means centres of the training rows" in texts(at)
 
 
 def test_whatif_edit_and_counterfactual_hints(trained_run):

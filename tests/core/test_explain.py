@@ -249,3 +249,29 @@ def test_units_whose_input_does_not_move_follow_shaps_gradient_rule():
     theirs = np.asarray(reference.shap_values(torch.tensor(x, dtype=torch.float32), check_additivity=False))
     np.testing.assert_allclose(ours.values, theirs.reshape(ours.values.shape), atol=1e-5)
     assert ours.additivity_max_error < 1e-4
+
+
+@pytest.mark.parametrize("kind", ["mlp", "logistic"])
+def test_weighted_background_equals_the_repeated_rows(kind):
+    rng = np.random.default_rng(8)
+    x, centres = rng.standard_normal((15, 5)), rng.standard_normal((4, 5))
+    counts = np.array([1, 3, 2, 6])
+    torch.manual_seed(1)
+    model = _random_mlp(5, seed=4) if kind == "mlp" else LogisticRegression(5, 1)
+    weighted = attribute(model, x, centres, weights=counts)
+    repeated = attribute(model, x, np.repeat(centres, counts, axis=0))
+    np.testing.assert_allclose(weighted.values, repeated.values, atol=1e-6)
+    assert weighted.base_value == pytest.approx(repeated.base_value, abs=1e-6)
+    assert weighted.additivity_max_error < 1e-4
+
+
+def test_kmeans_summary_explains_with_weighted_centres(synthetic):
+    frame, pre, model = synthetic
+    result = explain_rows(model, pre, frame.iloc[2400:2600], frame.iloc[:2400], background=20, seed=0, draws=2,
+                          summary="kmeans")
+    assert result.summary == "kmeans" and result.background == 20
+    assert result.additivity_max_error < 1e-4
+    order = result.importance()["feature"].tolist()
+    assert order.index("income_k") < order.index("tenure_years") < order.index("noise")
+    with pytest.raises(ConfigError, match="background summary must be one of"):
+        explain_rows(model, pre, frame.iloc[:5], frame, summary="median")

@@ -110,7 +110,7 @@ def test_damaged_model_is_reported(trained):
 
 
 def test_cli_prints_the_contract(trained, monkeypatch, capsys):
-    home, _store, run_id, _, _ = trained
+    home, store, run_id, _, _ = trained
     monkeypatch.setenv("RISKBOARD_HOME", str(home))
     assert main(["explain", run_id, "--rows", "90", "--background", "30", "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
@@ -123,6 +123,9 @@ def test_cli_prints_the_contract(trained, monkeypatch, capsys):
     assert all(low <= high for low, high in (item["rank_interval"] for item in body["importance"]))
     assert main(["explain", run_id, "--rows", "90", "--background", "30"]) == 0
     assert "attributions add up to the score within" in capsys.readouterr().out
+    assert main(["explain", run_id, "--rows", "40", "--background", "10", "--kmeans", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["background"] == 10
+    assert store.artifacts(run_id).has(cache_names(40, 10, 0, METHOD_DEEPLIFT, "kmeans")[0])
     assert main(["explain", "nope", "--json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
