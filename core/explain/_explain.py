@@ -40,6 +40,8 @@ MAX_BACKGROUND = 5000
 LAYERNORM_NOTE = ("LayerNorm has no exact DeepLIFT rule: its division by the row's spread is attributed unit by unit "
                   "(elementwise rescale); what this leaves out shows in the additivity error.")
 
+ACCELERATOR_MAX_ELEMENTS = 1 << 26  # 256 MB of float32 per (rows, background, width) tensor on a GPU
+
 Progress = Callable[[int, int], None]
 
 
@@ -73,6 +75,8 @@ def attribute(model: nn.Module, x: np.ndarray, background: np.ndarray, *, output
     of its state written back).
     """
     device = model_device(model)
+    if device.type != "cpu" and max_elements == DEFAULT_MAX_ELEMENTS:
+        max_elements = ACCELERATOR_MAX_ELEMENTS  # a GPU wants big kernels, not cache-sized chunks
     plan = layer_plan(model, output_index=output_index, sign=sign, dtype=dtype, device=device)
     if is_linear(plan) and device.type != "mps":  # the closed form is cheap: do it in float64 (MPS has none)
         dtype = torch.float64
