@@ -70,6 +70,8 @@ def importance_figure(result: Any, *, top_k: int = 15) -> go.Figure:
     fig = go.Figure(go.Bar(x=values[::-1], y=labels[::-1], orientation="h", marker={"color": colors[::-1]},
                            text=ranks[::-1], textposition="outside", cliponaxis=False,
                            hovertemplate="%{y}: mean |SHAP| %{x:.3f} (%{text})<extra></extra>"))
+    if values and max(values) > 0:
+        fig.update_xaxes(range=[0, max(values) * 1.18])  # room for the rank labels beside the longest bar
     if result.n_rows == 0:
         fig.add_annotation(text=NO_ROWS_NOTE, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     stability = (f"Rank ranges over {result.draws} background draws: a range like 2-4 means the order is not "
