@@ -2,6 +2,7 @@
 
 from core.privacy._accountant import (
     ACCOUNTANTS,
+    EpsilonMeter,
     EpsilonResult,
     NoiseResult,
     compute_epsilon,
@@ -17,6 +18,7 @@ from core.privacy._accountant import (
 
 __all__ = [
     "ACCOUNTANTS",
+    "EpsilonMeter",
     "EpsilonResult",
     "NoiseResult",
     "compute_epsilon",

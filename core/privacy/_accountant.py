@@ -85,6 +85,7 @@ def _positive(name: str, value: Any, *, upper: float = math.inf, closed_upper: b
 
 
 def _check(noise: float, rate: float, steps: int, delta: float) -> None:
+    """Raise ConfigError for an unusable (noise, rate, steps, delta)."""
     _positive("noise_multiplier", noise, upper=MAX_NOISE)
     _positive("sampling rate", rate, upper=1.0)
     _positive("delta", delta, upper=1.0, closed_upper=False)
@@ -112,14 +113,23 @@ def rdp_epsilon(noise: float, rate: float, steps: int, delta: float, orders: lis
     return float(eps)
 
 
+@lru_cache(maxsize=1024)
+def _one_step_rdp(noise: float, rate: float) -> tuple[float, ...]:
+    from opacus.accountants.analysis import rdp
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tuple(float(v) for v in rdp.compute_rdp(q=rate, noise_multiplier=noise, steps=1, orders=_rdp_orders()))
+
+
 def _rdp_epsilons(noise: float, rate: float, steps: list[int], delta: float) -> list[float]:
     """RDP epsilon at many step counts from one per-step RDP curve (RDP composes linearly in steps)."""
     from opacus.accountants.analysis import rdp
 
     orders = _rdp_orders()
+    one = np.asarray(_one_step_rdp(float(noise), float(rate)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        one = np.asarray(rdp.compute_rdp(q=rate, noise_multiplier=noise, steps=1, orders=orders))
         return [0.0 if s == 0 else float(rdp.get_privacy_spent(orders=orders, rdp=one * s, delta=delta)[0])
                 for s in steps]
 
@@ -259,3 +269,24 @@ def steps_per_epoch(n_rows: int, batch_size: int) -> int:
 def sample_rate(n_rows: int, batch_size: int) -> float:
     """Each row joins each step's batch independently with probability batch / n (capped at 1)."""
     return min(1.0, max(1, batch_size) / max(1, n_rows))
+
+
+class EpsilonMeter:
+    """Epsilon after any number of steps of one run (fixed noise, rate and delta): the live meter during training.
+
+    RDP composes linearly, so its meter computes the per-step curve once and each reading costs microseconds; a
+    PRV reading is a fresh PRV composition (0.3-1 s), with the usual fallback to RDP.
+    """
+
+    def __init__(self, *, noise_multiplier: float, sample_rate: float, delta: float, accountant: str = "prv") -> None:
+        check_accountant(accountant)
+        _check(noise_multiplier, sample_rate, 0, delta)
+        self.noise_multiplier, self.sample_rate = float(noise_multiplier), float(sample_rate)
+        self.delta, self.accountant = float(delta), accountant
+
+    def epsilon(self, steps: int) -> EpsilonResult:
+        if self.accountant == "rdp":
+            value = _rdp_epsilons(self.noise_multiplier, self.sample_rate, [int(steps)], self.delta)[0]
+            return EpsilonResult(value, self.delta, "rdp", "rdp")
+        return compute_epsilon(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate,
+                               steps=int(steps), delta=self.delta, accountant=self.accountant)

@@ -63,6 +63,7 @@ class EpochRecord:
     val_accuracy: float
     val_auc: float
     seconds: float
+    epsilon: float | None = None  # privacy spent so far (DP-SGD runs only)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; an undefined AUC (one-class validation set) becomes ``None``."""
@@ -222,8 +223,14 @@ def fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.n
     y_train, y_val = np.asarray(y_train), np.asarray(y_val)
     _check_inputs(X_train, y_train, X_val, y_val, n_classes, positive_index)
     device = torch.device(device)
+    if config.private:  # DP-SGD lives in its own module; imported here to keep the plain path free of it
+        from core.training.dp_loop import fit_private
+
+        fit_impl = fit_private
+    else:
+        fit_impl = _fit
     try:
-        return _fit(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config, device=device,
+        return fit_impl(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config, device=device,
                     on_epoch=on_epoch, should_stop=should_stop, positive_index=positive_index)
     except torch.OutOfMemoryError:
         raise _oom_error(device, config.batch_size) from None
