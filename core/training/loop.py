@@ -66,8 +66,11 @@ class EpochRecord:
     epsilon: float | None = None  # privacy spent so far (DP-SGD runs only)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; an undefined AUC (one-class validation set) becomes ``None``."""
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+        """JSON-ready; an undefined AUC (one-class validation set) becomes ``None``; no epsilon key when not private."""
+        data = asdict(self)
+        if data["epsilon"] is None:
+            del data["epsilon"]
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in data.items()}
 
 
 @dataclass
