@@ -50,3 +50,11 @@ class TrainingError(RiskboardError):
 
 class RunCancelledError(TrainingError):
     """The user cancelled a run while it trained."""
+
+
+class WorkspaceError(RiskboardError):
+    """The workspace (``RISKBOARD_HOME``) cannot be written: read-only mount, another user's files, a full disk."""
+
+
+class ArtifactError(RiskboardError):
+    """A run's stored file is missing, torn or altered; the message names the file and says what to do."""

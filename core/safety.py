@@ -27,7 +27,21 @@ def formula_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame.iloc[:, position]
         if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
             safe.isetitem(position, values.map(escape_formula, na_action="ignore"))
-    names = [escape_formula(str(c)) for c in frame.columns]
-    if len(set(names)) == len(names):
-        safe.columns = names
+    safe.columns = _unique([str(escape_formula(str(c))) for c in frame.columns])
     return safe
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Escaped names, made distinct where escaping made two equal (``=A`` and ``'=A``): later ones get `` (2)``.
+
+    Escaping always wins over keeping a name as uploaded: a formula must never reach a spreadsheet.
+    """
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        candidate, n = name, 2
+        while candidate in seen:
+            candidate, n = f"{name} ({n})", n + 1
+        seen.add(candidate)
+        out.append(candidate)
+    return out

@@ -9,10 +9,9 @@ from core.data.demo import ensure_demo, ensure_synthetic_demo
 from core.data.profile import schema_table
 from core.data.spec import (
     MIN_CLASS_ROWS,
-    DatasetSpec,
     SensitiveColumn,
+    build_spec,
     check_target_classes,
-    validate_spec,
 )
 from core.figures.data import class_balance_figure, group_sizes_figure
 from core.safety import formula_safe_frame
@@ -172,8 +171,6 @@ with user_errors():
             st.error(md_escape(f"Cut points for {name!r} must be numbers separated by commas, e.g. 25, 45, 65."))
             st.stop()
 
-    spec = DatasetSpec(dataset_id=dataset_id, target=target, positive_class=positive, features=tuple(features),
-                       sensitive=tuple(sensitive), name=base.name)
 
     chart_a, chart_b = st.columns(2)
     chart_a.plotly_chart(class_balance_figure(counts, positive), width="stretch", key=f"balance-{suffix}")
@@ -185,14 +182,14 @@ with user_errors():
         chart_b.info("Pick sensitive columns to see how many rows each group has.")
 
     with st.form(f"save-spec-{suffix}", border=False):
-        name = st.text_input("Spec name (optional)", value=spec.name or f"{target} = {positive}", max_chars=120)
+        name = st.text_input("Spec name (optional)", value=base.name or f"{target} = {positive}", max_chars=120)
         submitted = st.form_submit_button("Save spec", type="primary")
     if submitted:
-        spec = DatasetSpec(dataset_id=spec.dataset_id, target=spec.target, positive_class=spec.positive_class,
-                           features=spec.features, sensitive=spec.sensitive, name=name.strip())
         try:
-            warnings = validate_spec(frame, spec)
-            spec_id = store.save_spec(spec)
+            built = build_spec(frame, schema, dataset_id, target=target, positive=positive, features=features,
+                               sensitive=sensitive, name=name)
+            warnings = built.warnings
+            spec_id = store.save_spec(built.spec)
         except Exception as exc:  # noqa: BLE001
             show_error(exc)
         else:
@@ -210,6 +207,10 @@ if saved_specs:
 with st.expander("Manage datasets"):
     st.caption("Deleting removes the stored table and its specs; runs already trained keep their records.")
     if st.button("Delete this dataset", key=f"delete-{suffix}"):
-        store.delete(dataset_id)
-        st.session_state.pop(state.DATASET_ID, None)
-        st.rerun()
+        deleted = False
+        with user_errors():
+            store.delete(dataset_id)
+            deleted = True
+        if deleted:
+            st.session_state.pop(state.DATASET_ID, None)
+            st.rerun()

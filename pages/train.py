@@ -130,15 +130,18 @@ with st.expander("New training run", expanded=attached_before is None):
 
 run_id = _attached_run() if attached_before is None else st.session_state.get(state.RUN_ID, attached_before)
 if run_id:
-    record = runs.get(run_id)
-    st.subheader(f"Run {run_id}")
-    if record.is_active:
-        live_panel(run_id)
-    else:
-        evaluation_panel(run_id)
+    with user_errors():
+        record = runs.get(run_id)
+        st.subheader(f"Run {run_id}")
+        if record.is_active:
+            live_panel(run_id)
+        else:
+            evaluation_panel(run_id)
 
 st.subheader("Run history")
-records = runs.list(limit=200)
+records = []
+with user_errors():
+    records = runs.list(limit=200)
 if records:
     table = formula_safe_frame(runs_table(records))
     st.dataframe(table, width="stretch", hide_index=True, column_config={

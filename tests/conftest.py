@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def riskboard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "riskboard-home"
     monkeypatch.setenv("RISKBOARD_HOME", str(home))
+    monkeypatch.setenv("RISKBOARD_EXTRA_TASKS", "tests.core._jobtasks:*")  # the job runner's test tasks
     for name in ("RISKBOARD_MAX_UPLOAD_MB", "RISKBOARD_MAX_ROWS", "RISKBOARD_MAX_COLUMNS", "RISKBOARD_DEVICE",
                  "RISKBOARD_MAX_JOBS", "RISKBOARD_MAX_MATRIX_MB", "RISKBOARD_HEARTBEAT_TIMEOUT_S"):
         monkeypatch.delenv(name, raising=False)

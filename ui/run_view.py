@@ -86,7 +86,7 @@ def evaluation_panel(run_id: str) -> None:
     if record.status != "succeeded":
         return
     with user_errors():
-        evaluation = artifacts.load_evaluation(store.artifact_dir(run_id, create=False))
+        evaluation = artifacts.load_evaluation(store.artifacts(run_id))
         st.markdown("**Test-set evaluation**")
         a, b = st.columns(2)
         a.plotly_chart(roc_figure(evaluation), width="stretch", key=f"roc-{run_id}")

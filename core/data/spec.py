@@ -369,12 +369,57 @@ def sensitive_groups(frame: pd.DataFrame, sensitive: SensitiveColumn) -> pd.Seri
     return binned.astype("object").where(binned.notna(), MISSING_GROUP).rename(sensitive.column)
 
 
-def spec_to_json(spec: DatasetSpec) -> str:
-    return json.dumps(spec.to_dict(), indent=2, sort_keys=True)
+@dataclass(frozen=True)
+class BuiltSpec:
+    """A validated spec, the warnings it carries, and the columns left out of its features by default (and why)."""
+
+    spec: DatasetSpec
+    warnings: list[str]
+    excluded: dict[str, str]
+
+
+def build_spec(frame: pd.DataFrame, schema, dataset_id: str, *, target: str, positive: str | None = None,
+               features: Sequence[str] | None = None,
+               sensitive: Sequence[str | SensitiveColumn] | None = None, name: str | None = None) -> BuiltSpec:
+    """The one way a spec is assembled from user choices, shared by the Data page and ``python -m core train``.
+
+    ``None`` means "the suggested default": features from :func:`suggest_spec` (identifiers, constants, free text
+    and leaky columns left out, each with its reason in ``excluded``), the rarest class as positive, sensitive
+    columns suggested by name. Explicit choices are checked (unknown columns, a positive class that does not
+    occur) and the spec is validated, so an invalid one never reaches training.
+    """
+    _require_columns(frame, [target], "target")
+    check_target_classes(target, class_counts(frame, target))
+    suggestion = suggest_spec(frame, schema, dataset_id, target=target)
+    kinds = {c.name: c.kind for c in schema.columns}
+    if features is None:
+        chosen = suggestion.spec.features
+        if not chosen:
+            reasons = "; ".join(list(suggestion.excluded.values())[:5]) or "the table has no other column"
+            raise SpecError(f"No usable feature columns: {reasons}. Name the columns to use explicitly (--features on "
+                            "the command line, the Features box on the Data page).")
+        excluded = {c: r for c, r in suggestion.excluded.items() if c != target}
+    else:
+        _require_columns(frame, features, "feature")
+        chosen = tuple(dict.fromkeys(str(f) for f in features))
+        excluded = {c: r for c, r in suggestion.excluded.items() if c != target and c not in chosen}
+    if sensitive is None:
+        audited = suggestion.spec.sensitive
+    else:
+        names = [s.column if isinstance(s, SensitiveColumn) else str(s) for s in sensitive]
+        _require_columns(frame, names, "sensitive")
+        audited = tuple(s if isinstance(s, SensitiveColumn) else
+                        SensitiveColumn(s, binning="quantile" if kinds.get(s) == "numeric" else "none")
+                        for s in sensitive)
+    chosen_positive = (suggestion.spec.positive_class if positive is None
+                       else resolve_positive_class(frame, target, str(positive)))
+    spec = DatasetSpec(dataset_id=dataset_id, target=target, positive_class=chosen_positive, features=chosen,
+                       sensitive=audited, name=(name or "").strip() or f"{target} = {chosen_positive}")
+    return BuiltSpec(spec=spec, warnings=validate_spec(frame, spec), excluded=excluded)
 
 
 __all__ = [
-    "MIN_CLASS_ROWS", "MISSING_GROUP", "DatasetSpec", "Labels", "SensitiveColumn", "SpecSuggestion",
-    "class_counts", "encode_labels", "label_text", "sensitive_groups", "spec_to_json", "suggest_sensitive",
+    "MIN_CLASS_ROWS", "MISSING_GROUP", "BuiltSpec", "DatasetSpec", "Labels", "SensitiveColumn", "SpecSuggestion",
+    "build_spec", "class_counts", "encode_labels", "label_text", "sensitive_groups", "suggest_sensitive",
     "suggest_spec", "validate_spec",
 ]

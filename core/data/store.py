@@ -12,26 +12,30 @@ upload named ``../../etc/passwd`` is just a label.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from core import jsonsafe
 from core.config import Settings, get_settings
 from core.data.ingest import read_table
 from core.data.schema import DatasetSchema, infer_schema
 from core.data.spec import DatasetSpec
-from core.errors import DatasetNotFoundError, SpecError
+from core.errors import DatasetNotFoundError, SpecError, WorkspaceError
+from core.storage import atomic_write_bytes, atomic_write_text, ensure_dir, workspace_error, workspace_errors
 
-_DATASET_ID = re.compile(r"^[0-9a-f]{64}$")
-_SPEC_ID = re.compile(r"^[0-9a-f]{16}$")
+_DATASET_ID = re.compile(r"[0-9a-f]{64}")
+_SPEC_ID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -69,19 +73,16 @@ class DatasetMeta:
 
 
 def validate_dataset_id(dataset_id: str) -> str:
-    if not isinstance(dataset_id, str) or not _DATASET_ID.match(dataset_id):
+    if not isinstance(dataset_id, str) or not _DATASET_ID.fullmatch(dataset_id):
         raise DatasetNotFoundError(f"{str(dataset_id)[:80]!r} is not a dataset id (64 hex characters); pick a dataset "
                                    "from the list.")
     return dataset_id
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write then rename, so a crash never leaves half a JSON file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+DATASET_DAMAGED = ("the stored files of dataset {short} are damaged: {name}; delete the dataset and upload the file "
+                   "again.")
+DELETE_FAILED = ("dataset {short} could not be deleted: {why}. Nothing was removed; fix the folder's permissions "
+                 "(or free the disk) and retry.")
 
 
 class DatasetStore:
@@ -109,23 +110,24 @@ class DatasetStore:
                            uploaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
                            schema=schema.to_dict(), warnings=list(result.warnings) + list(schema.warnings))
         target = self._dir(dataset_id)
-        staging = Path(tempfile.mkdtemp(dir=self._ensure(self.datasets_dir), prefix=".upload-"))
+        staging = ensure_dir(self.datasets_dir) / f".upload-{secrets.token_hex(8)}"
         try:
-            frame.to_parquet(staging / "data.parquet", index=False)
-            _atomic_write(staging / "meta.json", json.dumps(meta.to_dict(), indent=1))
-            try:
-                os.replace(staging, target)
-            except OSError:  # another process stored the same bytes first: theirs is identical
-                shutil.rmtree(staging, ignore_errors=True)
+            with workspace_errors(self.datasets_dir):
+                staging.mkdir()
+                buffer = io.BytesIO()
+                frame.to_parquet(buffer, index=False)
+                atomic_write_bytes(staging / "data.parquet", buffer.getvalue())
+                atomic_write_text(staging / "meta.json", jsonsafe.dumps(meta.to_dict(), indent=1))
+                try:
+                    os.replace(staging, target)
+                except OSError:  # another process stored the same bytes first: theirs is identical
+                    if not self.exists(dataset_id):
+                        raise
+                    shutil.rmtree(staging, ignore_errors=True)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return meta
-
-    @staticmethod
-    def _ensure(path: Path) -> Path:
-        path.mkdir(parents=True, exist_ok=True)
-        return path
 
     def exists(self, dataset_id: str) -> bool:
         return (self._dir(dataset_id) / "meta.json").is_file()
@@ -134,13 +136,19 @@ class DatasetStore:
         path = self._dir(dataset_id) / "meta.json"
         if not path.is_file():
             raise DatasetNotFoundError(f"Dataset {dataset_id[:12]} is not in the store (deleted?); upload it again.")
-        return DatasetMeta.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            return DatasetMeta.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DatasetNotFoundError(DATASET_DAMAGED.format(short=dataset_id[:12], name="meta.json")) from exc
 
     def load(self, dataset_id: str) -> pd.DataFrame:
         path = self._dir(dataset_id) / "data.parquet"
         if not path.is_file():
             raise DatasetNotFoundError(f"Dataset {dataset_id[:12]} is not in the store (deleted?); upload it again.")
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:
+            raise DatasetNotFoundError(DATASET_DAMAGED.format(short=dataset_id[:12], name="data.parquet")) from exc
 
     def list(self) -> list[DatasetMeta]:
         """All stored datasets, newest first."""
@@ -148,7 +156,7 @@ class DatasetStore:
             return []
         metas = []
         for child in self.datasets_dir.iterdir():
-            if _DATASET_ID.match(child.name) and (child / "meta.json").is_file():
+            if _DATASET_ID.fullmatch(child.name) and (child / "meta.json").is_file():
                 try:
                     metas.append(self.meta(child.name))
                 except (OSError, ValueError, KeyError):
@@ -156,14 +164,36 @@ class DatasetStore:
         return sorted(metas, key=lambda m: m.uploaded_at, reverse=True)
 
     def delete(self, dataset_id: str) -> None:
-        """Remove a dataset and the specs saved for it."""
-        for spec in self.list_specs(dataset_id):
-            self.delete_spec(spec.spec_id)
-        shutil.rmtree(self._dir(dataset_id), ignore_errors=True)
+        """Remove a dataset and the specs saved for it, all or nothing.
+
+        The dataset folder and its specs are first moved (renamed, atomic on one file system) into a trash folder
+        inside the workspace; if any move fails, the ones done are moved back and :class:`WorkspaceError` says why,
+        so a failure never leaves the dataset listed without its specs. Only then is the trash removed.
+        """
+        self.meta(dataset_id)  # unknown id: DatasetNotFoundError before anything moves
+        folder = self._dir(dataset_id)
+        short = dataset_id[:12]
+        trash = self.home / f".trash-{secrets.token_hex(8)}"
+        moved: list[tuple[Path, Path]] = []
+        try:
+            trash.mkdir()
+            for source in [folder, *(self._spec_path(s.spec_id) for s in self.list_specs(dataset_id))]:
+                parked = trash / (source.name if source != folder else "dataset")
+                os.replace(source, parked)
+                moved.append((source, parked))
+        except OSError as exc:
+            for source, parked in reversed(moved):
+                with contextlib.suppress(OSError):
+                    os.replace(parked, source)
+            with contextlib.suppress(OSError):
+                trash.rmdir()
+            error = workspace_error(exc, self.home)
+            raise WorkspaceError(DELETE_FAILED.format(short=short, why=str(error).split(";")[0])) from exc
+        shutil.rmtree(trash, ignore_errors=True)  # logically deleted already; leftovers are only disk space
 
     # specs ----------------------------------------------------------------------------------------------------------
     def _spec_path(self, spec_id: str) -> Path:
-        if not isinstance(spec_id, str) or not _SPEC_ID.match(spec_id):
+        if not isinstance(spec_id, str) or not _SPEC_ID.fullmatch(spec_id):
             raise SpecError(f"{str(spec_id)[:80]!r} is not a spec id; pick a saved spec from the list.")
         return self.specs_dir / f"{spec_id}.json"
 
@@ -171,7 +201,7 @@ class DatasetStore:
         """Save a spec (validate it first with :func:`core.data.spec.validate_spec`); returns its id."""
         self.meta(spec.dataset_id)  # the dataset must exist
         body = spec.to_dict() | {"saved_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        _atomic_write(self._spec_path(spec.spec_id), json.dumps(body, indent=1))
+        atomic_write_text(self._spec_path(spec.spec_id), jsonsafe.dumps(body, indent=1))
         return spec.spec_id
 
     def load_spec(self, spec_id: str) -> DatasetSpec:
@@ -196,4 +226,6 @@ class DatasetStore:
         return [spec for _, spec in sorted(found, key=lambda item: item[0], reverse=True)]
 
     def delete_spec(self, spec_id: str) -> None:
-        self._spec_path(spec_id).unlink(missing_ok=True)
+        path = self._spec_path(spec_id)
+        with workspace_errors(self.specs_dir):
+            path.unlink(missing_ok=True)

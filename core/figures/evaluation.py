@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.figures._text import plot_text, wrap_lines
+from core.jsonsafe import finite
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_accuracy", "val_auc", "seconds")
 TRAIN_COLOR = "#1f77b4"
@@ -27,16 +28,7 @@ TEMPLATE = "plotly_white"
 
 def _clean(values: Sequence[Any]) -> list[Any]:
     """Plain Python values with NaN/inf as None, so traces hold exactly what was stored and gaps show as gaps."""
-    out: list[Any] = []
-    for v in values:
-        if v is None or (isinstance(v, float) and not math.isfinite(v)):
-            out.append(None)
-        elif hasattr(v, "item"):
-            item = v.item()
-            out.append(None if isinstance(item, float) and not math.isfinite(item) else item)
-        else:
-            out.append(v)
-    return out
+    return finite(list(values))
 
 
 def _history(history: Sequence[Mapping[str, Any]] | pd.DataFrame) -> dict[str, list[Any]]:
@@ -115,8 +107,9 @@ def _positive(evaluation: Mapping[str, Any]) -> str:
 
 def _no_curve_note(fig: go.Figure, evaluation: Mapping[str, Any]) -> None:
     notes = evaluation.get("notes") or []
-    _empty_note(fig, "No curve: the evaluated rows hold a single class." if not notes else
-                "No curve: " + next((n for n in notes if "undefined" in n), notes[0]))
+    note = next((n for n in notes if "undefined" in n), notes[0]) if notes else None
+    _empty_note(fig, "No curve: the evaluated rows hold a single class." if note is None else
+                "No curve: " + wrap_lines(plot_text(note)))
 
 
 def roc_figure(evaluation: Mapping[str, Any] | Any) -> go.Figure:

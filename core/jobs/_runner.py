@@ -58,6 +58,31 @@ class WorkerTerminated(BaseException):  # BaseException: a task cannot swallow i
     """Raised in the worker's main thread by its SIGTERM handler, so the run is recorded as cancelled."""
 
 
+#: The tasks a worker may run. A run's row names its task, and a worker imports only names listed here (or added
+#: with :func:`register_task`, or listed in ``RISKBOARD_EXTRA_TASKS`` by a test suite), so a tampered run store
+#: cannot make a worker import arbitrary code. Each feature that adds a background job adds its task here.
+REGISTERED_TASKS: set[str] = {
+    "core.training.pipeline:execute_run",
+}
+EXTRA_TASKS_ENV = "RISKBOARD_EXTRA_TASKS"
+UNKNOWN_TASK = "task {task!r} is not a registered Riskboard task; a worker runs only the tasks in REGISTERED_TASKS"
+
+
+def register_task(task: str) -> str:
+    """Allow ``task`` to run in this process (``run_inline``); background workers know only REGISTERED_TASKS."""
+    REGISTERED_TASKS.add(check_task_path(task))
+    return task
+
+
+def is_registered(task: str) -> bool:
+    """True for a registered task; ``RISKBOARD_EXTRA_TASKS`` may add exact names or ``module:*`` (tests only)."""
+    if task in REGISTERED_TASKS:
+        return True
+    module = task.partition(":")[0]
+    extras = {item.strip() for item in os.environ.get(EXTRA_TASKS_ENV, "").split(",") if item.strip()}
+    return task in extras or f"{module}:*" in extras
+
+
 def check_task_path(task: str) -> str:
     """Return ``task`` if it looks like ``module:function``; raise ``ValueError`` (a programming error) if not."""
     if not isinstance(task, str) or not TASK_PATTERN.fullmatch(task):
@@ -66,8 +91,10 @@ def check_task_path(task: str) -> str:
 
 
 def load_task(task: str) -> Task:
-    """Import ``"package.module:function"`` (the function part may be dotted: ``Class.method``)."""
-    module_name, _, attr_path = check_task_path(task).partition(":")
+    """Import a registered ``"package.module:function"`` (the function part may be dotted: ``Class.method``)."""
+    if not is_registered(check_task_path(task)):
+        raise ValueError(UNKNOWN_TASK.format(task=task))
+    module_name, _, attr_path = task.partition(":")
     obj: Any = importlib.import_module(module_name)
     for attr in attr_path.split("."):
         obj = getattr(obj, attr)

@@ -1,5 +1,6 @@
 """Run store: SQLite (WAL) rows plus an artifact folder per run. See :mod:`core.runs._store` for the design."""
 
+from core.runs._artifacts import MANIFEST, RunArtifacts
 from core.runs._record import (
     ACTIVE_STATUSES,
     CANCELLED,
@@ -27,6 +28,7 @@ __all__ = [
     "CANCELLED",
     "CANCELLED_BEFORE_START",
     "FAILED",
+    "MANIFEST",
     "QUEUED",
     "RUNNING",
     "RUN_ACTIVE",
@@ -37,6 +39,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "WORKER_LOST",
     "WORKER_LOST_QUEUED",
+    "RunArtifacts",
     "RunRecord",
     "RunStore",
     "validate_run_id",

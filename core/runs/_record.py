@@ -92,6 +92,12 @@ class RunRecord:
     error: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     cancel_requested: bool = False
+    parent_id: str | None = None
+
+    @property
+    def is_imported(self) -> bool:
+        """True for a run whose scores came from a model trained elsewhere (no model, no training split)."""
+        return self.kind == "import"
 
     @property
     def is_finished(self) -> bool:
@@ -133,4 +139,5 @@ class RunRecord:
             error=row["error"],
             metrics=loads(row["metrics"]) or {},
             cancel_requested=bool(row["cancel_requested"]),
+            parent_id=row["parent_id"] if "parent_id" in row.keys() else None,  # noqa: SIM118 - Row iterates values
         )

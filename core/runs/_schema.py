@@ -63,8 +63,14 @@ CREATE TABLE metrics (
 ) WITHOUT ROWID;
 """
 
+#: Version 2: a mitigated run names the run it was derived from.
+_V2 = """
+ALTER TABLE runs ADD COLUMN parent_id TEXT;
+CREATE INDEX runs_by_parent ON runs (parent_id);
+"""
+
 #: ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``. Append; never edit a released step.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -99,6 +105,62 @@ def transaction(path: Path) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+
+def _read_only_connect(path: Path) -> sqlite3.Connection:
+    """A connection that never writes: plain ``mode=ro``, or ``immutable=1`` when the folder is read-only.
+
+    A WAL database needs its ``-shm`` file to be read; on a read-only mount that file cannot be created, and
+    ``immutable=1`` (no locking, no shared memory) is the documented way to read such a file.
+    """
+    uri = path.resolve().as_uri()
+    for query in ("mode=ro", "immutable=1"):
+        conn = sqlite3.connect(f"{uri}?{query}", uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            if query == "immutable=1":
+                raise
+            continue
+        return conn
+    raise sqlite3.OperationalError("unable to open database file")  # pragma: no cover
+
+
+@contextmanager
+def read_connection(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection for reading; falls back to a read-only open when the workspace cannot be written."""
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = connect(path)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        if conn is not None:
+            conn.close()
+        conn = _read_only_connect(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def empty_connection() -> sqlite3.Connection:
+    """An in-memory store with the current schema: what reads see before the first run was ever created."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for step in MIGRATIONS:
+        for statement in step.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    return conn
+
+
+def schema_version(path: Path) -> int:
+    """The stored ``user_version``, read without writing anything."""
+    with read_connection(path) as conn:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def migrate(path: Path) -> None:

@@ -17,12 +17,15 @@ import logging
 import math
 import shutil
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core import jsonsafe
 from core.errors import RiskboardError, RunNotFoundError
+from core.runs._artifacts import RunArtifacts
 from core.runs._host import hostname, pid_alive
 from core.runs._record import (
     ACTIVE_STATUSES,
@@ -38,7 +41,17 @@ from core.runs._record import (
     now_iso,
     validate_run_id,
 )
-from core.runs._schema import connection, migrate, transaction
+from core.runs._schema import (
+    NEWER_SCHEMA,
+    SCHEMA_VERSION,
+    connection,
+    empty_connection,
+    migrate,
+    read_connection,
+    schema_version,
+)
+from core.runs._schema import transaction as _transaction
+from core.storage import ensure_dir, workspace_errors
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +66,9 @@ CANCELLED_BEFORE_START = "cancelled by the user before it started"
 _MAX_ERROR_CHARS = 4000
 
 
-def _json_default(value: Any) -> Any:
-    """Make numpy scalars/arrays and paths JSON-serialisable (the training code returns numpy floats)."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot store a {type(value).__name__} in the run store as JSON")
-
-
 def _dumps(value: Mapping[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(dict(value), default=_json_default)
+    """Strict JSON for the store's JSON columns: numpy values as Python, non-finite floats as null."""
+    return None if value is None else jsonsafe.dumps(dict(value))
 
 
 def _loads(text: str | None) -> Any:
@@ -75,16 +78,59 @@ def _loads(text: str | None) -> Any:
 class RunStore:
     """Runs and their per-epoch metrics under ``home`` (the Riskboard workspace).
 
-    Cheap to construct (it only creates folders and migrates the schema if needed) and holds no open connection, so
-    it can live in ``st.cache_resource`` and be used from any thread or process.
+    Cheap to construct: it touches nothing on disk, and holds no open connection, so it can live in
+    ``st.cache_resource`` and be used from any thread or process. Reading never needs write access (a read-only
+    workspace still lists its runs); the schema is created or migrated by the first write, or by a read that finds
+    an old schema. Every write failure (read-only mount, full disk, another user's files) is a
+    :class:`~core.errors.WorkspaceError` naming the folder.
     """
 
     def __init__(self, home: Path | str) -> None:
         self.home = Path(home)
         self.db_path = self.home / "runs.sqlite"
         self.runs_dir = self.home / "runs"
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        migrate(self.db_path)
+        self._schema_ready = False
+
+    # -- connections ------------------------------------------------------------------------------------------------
+
+    def _prepare_write(self) -> None:
+        if not self._schema_ready:
+            ensure_dir(self.runs_dir)
+            with workspace_errors(self.home):
+                migrate(self.db_path)
+            self._schema_ready = True
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading; an empty in-memory store when no run was ever created here."""
+        if not self._schema_ready:
+            if not self.db_path.is_file():
+                conn = empty_connection()
+                try:
+                    yield conn
+                finally:
+                    conn.close()
+                return
+            with workspace_errors(self.home):
+                found = schema_version(self.db_path)
+            if found > SCHEMA_VERSION:
+                raise RiskboardError(NEWER_SCHEMA.format(path=self.db_path, found=found, known=SCHEMA_VERSION))
+            if found < SCHEMA_VERSION:
+                self._prepare_write()  # an old schema is the one case where a read has to write
+        with workspace_errors(self.home), read_connection(self.db_path) as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._prepare_write()
+        with workspace_errors(self.home), connection(self.db_path) as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._prepare_write()
+        with workspace_errors(self.home), _transaction(self.db_path) as conn:
+            yield conn
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.home)!r})"
@@ -92,17 +138,20 @@ class RunStore:
     # -- creating and reading -------------------------------------------------------------------------------------
 
     def create_run(self, *, kind: str, dataset_id: str, spec: Mapping[str, Any], config: Mapping[str, Any],
-                   task: str, name: str | None = None) -> str:
-        """Insert a ``queued`` run and return its new id. ``task`` is the ``module:function`` a worker will call."""
+                   task: str, name: str | None = None, parent_id: str | None = None) -> str:
+        """Insert a ``queued`` run and return its new id. ``task`` is the ``module:function`` a worker will call;
+        ``parent_id`` links a derived run (a mitigation) to the run it came from."""
+        if parent_id is not None:
+            self.get(parent_id)
         created = now_iso()
-        values = (kind, name, dataset_id, _dumps(spec), _dumps(config), task, QUEUED, created)
+        values = (kind, name, dataset_id, _dumps(spec), _dumps(config), task, QUEUED, created, parent_id)
         for _ in range(5):  # a clash needs the same second and the same 24 random bits: retry, never fail
             run_id = new_run_id(datetime.fromisoformat(created))
             try:
-                with connection(self.db_path) as conn:
+                with self._write() as conn:
                     conn.execute(
-                        "INSERT INTO runs (id, kind, name, dataset_id, spec, config, task, status, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *values))
+                        "INSERT INTO runs (id, kind, name, dataset_id, spec, config, task, status, created_at, "
+                        "parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *values))
             except sqlite3.IntegrityError:
                 continue
             return run_id
@@ -111,7 +160,7 @@ class RunStore:
     def get(self, run_id: str) -> RunRecord:
         """The run ``run_id``; :class:`RunNotFoundError` if the id is malformed or unknown."""
         validate_run_id(run_id)
-        with connection(self.db_path) as conn:
+        with self._read() as conn:
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise self._not_found(run_id)
@@ -131,14 +180,14 @@ class RunStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        with connection(self.db_path) as conn:
+        with self._read() as conn:
             rows = conn.execute(sql, params).fetchall()
         return [RunRecord.from_row(row, _loads) for row in rows]
 
     def delete(self, run_id: str) -> None:
         """Remove a finished run: its row, its metrics and its artifact folder. Queued or running runs are refused."""
         validate_run_id(run_id)
-        with transaction(self.db_path) as conn:
+        with self._transaction() as conn:
             status = self._status(conn, run_id)
             if status in ACTIVE_STATUSES:
                 raise RiskboardError(RUN_ACTIVE.format(run_id=run_id, status=status))
@@ -151,14 +200,28 @@ class RunStore:
             except OSError as exc:  # the row is gone; a leftover folder is harmless but worth a line in the log
                 log.warning("run %s deleted but its folder %s could not be removed: %s", run_id, folder, exc)
 
+    def artifacts(self, run_id: str) -> RunArtifacts:
+        """The run's files (see :class:`RunArtifacts`); the run must exist in the store, its folder need not."""
+        validate_run_id(run_id)
+        with self._read() as conn:
+            self._status(conn, run_id)
+        return RunArtifacts(self.runs_dir / run_id, run_id)
+
+    def children(self, run_id: str) -> builtins.list[RunRecord]:
+        """Runs derived from ``run_id`` (mitigations), oldest first."""
+        validate_run_id(run_id)
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM runs WHERE parent_id = ? ORDER BY created_at, id", (run_id,)).fetchall()
+        return [RunRecord.from_row(row, _loads) for row in rows]
+
     def artifact_dir(self, run_id: str, create: bool = True) -> Path:
         """``<home>/runs/<run_id>``; created on demand, but only for a run that exists (no orphan folders)."""
         validate_run_id(run_id)
         folder = self.runs_dir / run_id
         if create and not folder.is_dir():
-            with connection(self.db_path) as conn:
+            with self._read() as conn:
                 self._status(conn, run_id)
-            folder.mkdir(parents=True, exist_ok=True)
+            ensure_dir(folder)
         return folder
 
     # -- the worker's side -----------------------------------------------------------------------------------------
@@ -166,7 +229,7 @@ class RunStore:
     def set_worker(self, run_id: str, pid: int) -> None:
         """Record the pid (and host) of the process that will run a queued run, so a dead one can be reaped."""
         validate_run_id(run_id)
-        with connection(self.db_path) as conn:
+        with self._write() as conn:
             conn.execute("UPDATE runs SET pid = ?, host = ? WHERE id = ? AND status = ?",
                          (pid, hostname(), run_id, QUEUED))
 
@@ -177,7 +240,7 @@ class RunStore:
         fewer than ``max_jobs``. ``BEGIN IMMEDIATE`` makes check-and-set atomic across processes.
         """
         validate_run_id(run_id)
-        with transaction(self.db_path) as conn:
+        with self._transaction() as conn:
             row = conn.execute("SELECT status, created_at FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise self._not_found(run_id)
@@ -197,14 +260,14 @@ class RunStore:
     def set_device(self, run_id: str, device: str) -> None:
         """Record the device (``cuda``, ``mps``, ``cpu``, possibly with a reason) the run trains on."""
         validate_run_id(run_id)
-        with connection(self.db_path) as conn:
+        with self._write() as conn:
             if conn.execute("UPDATE runs SET device = ? WHERE id = ?", (device, run_id)).rowcount == 0:
                 raise self._not_found(run_id)
 
     def heartbeat(self, run_id: str) -> bool:
         """Mark the worker of an active run as alive now; False if the run is no longer queued or running."""
         validate_run_id(run_id)
-        with connection(self.db_path) as conn:
+        with self._write() as conn:
             cur = conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status IN ('queued', 'running')",
                                (now_iso(), run_id))
             return cur.rowcount == 1
@@ -223,7 +286,7 @@ class RunStore:
             if not isinstance(name, str) or not name:
                 raise ValueError(f"metric names must be non-empty strings, got {name!r}")
             rows.append((run_id, epoch, name, float(value)))
-        with transaction(self.db_path) as conn:
+        with self._transaction() as conn:
             if self._status(conn, run_id) in TERMINAL_STATUSES:
                 return False
             conn.executemany("INSERT OR REPLACE INTO metrics (run_id, epoch, name, value) VALUES (?, ?, ?, ?)", rows)
@@ -240,7 +303,7 @@ class RunStore:
         if after is not None:
             sql += " AND epoch > ?"
             params.append(int(after))
-        with connection(self.db_path) as conn:
+        with self._read() as conn:
             rows = conn.execute(sql + " ORDER BY epoch, name", params).fetchall()
             if not rows:
                 self._status(conn, run_id)
@@ -263,7 +326,7 @@ class RunStore:
             raise ValueError(f"finish() needs one of {', '.join(TERMINAL_STATUSES)}, got {status!r}")
         if error is not None and len(error) > _MAX_ERROR_CHARS:
             error = error[: _MAX_ERROR_CHARS - 3] + "..."
-        with connection(self.db_path) as conn:
+        with self._write() as conn:
             cur = conn.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, metrics = ?, error = ? "
                 "WHERE id = ? AND status IN ('queued', 'running')", (status, now_iso(), _dumps(metrics), error, run_id))
@@ -281,7 +344,7 @@ class RunStore:
         worker stops at the next check; a finished run is left as it is.
         """
         validate_run_id(run_id)
-        with transaction(self.db_path) as conn:
+        with self._transaction() as conn:
             status = self._status(conn, run_id)
             if status == QUEUED:
                 conn.execute("UPDATE runs SET status = ?, cancel_requested = 1, finished_at = ?, error = ? "
@@ -294,7 +357,7 @@ class RunStore:
     def cancel_requested(self, run_id: str) -> bool:
         """True if the user asked to cancel this run."""
         validate_run_id(run_id)
-        with connection(self.db_path) as conn:
+        with self._read() as conn:
             row = conn.execute("SELECT cancel_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise self._not_found(run_id)
@@ -304,7 +367,7 @@ class RunStore:
         """True if a worker should stop this run: cancel requested, or the run already finished elsewhere
         (force-stopped, or reaped while its worker was merely slow), or the run was deleted."""
         validate_run_id(run_id)
-        with connection(self.db_path) as conn:
+        with self._read() as conn:
             row = conn.execute("SELECT cancel_requested, status FROM runs WHERE id = ?", (run_id,)).fetchone()
         return row is None or bool(row[0]) or row[1] in TERMINAL_STATUSES
 
@@ -318,7 +381,14 @@ class RunStore:
         cutoff = iso(datetime.now(UTC) - timedelta(seconds=timeout_s))
         here = hostname()
         reaped: builtins.list[str] = []
-        with transaction(self.db_path) as conn:
+        with self._read() as conn:  # the common case, nothing to reap, must not need write access
+            candidates = conn.execute(
+                "SELECT id, pid, host, heartbeat_at, created_at FROM runs WHERE status IN ('queued', 'running')"
+            ).fetchall()
+        if not any((r["pid"] is not None and r["host"] == here and not pid_alive(r["pid"]))
+                   or (r["heartbeat_at"] or r["created_at"]) < cutoff for r in candidates):
+            return reaped
+        with self._transaction() as conn:
             rows = conn.execute("SELECT id, status, pid, host, heartbeat_at, created_at FROM runs "
                                 "WHERE status IN ('queued', 'running')").fetchall()
             for row in rows:

@@ -1,28 +1,34 @@
 """What a finished training run leaves on disk, and how later pages load it back safely.
 
-Files in the run's artifact folder (JSON, Parquet and safetensors only; nothing is ever unpickled):
+Files in the run's artifact folder (JSON, Parquet and safetensors only; nothing is ever unpickled), each written
+atomically and listed with its SHA-256 in ``manifest.json`` by :class:`~core.runs.RunArtifacts`:
 
 - ``model.safetensors`` weights, ``model.json`` the architecture to rebuild the module
 - ``preprocessor.json`` the fitted preprocessing, ``labels.json`` class names and the positive class
 - ``split.json`` original row numbers of the train/validation/test rows
 - ``test_scores.parquet`` per test row: original row, true class, positive-class score, predicted class
 - ``evaluation.json`` test metrics and curves
+
+Every loader raises :class:`~core.errors.ArtifactError` naming the file when it is missing, torn or does not parse.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
-from core.errors import RunNotFoundError
+from core.errors import ArtifactError, RiskboardError
 from core.models.modules import build_model
 from core.models.preprocess import TabularPreprocessor
+from core.models.split import SplitIndices
+from core.runs import RunArtifacts
+from core.runs._artifacts import DAMAGED
 from core.training.config import TrainConfig
 
 MODEL_WEIGHTS = "model.safetensors"
@@ -33,93 +39,104 @@ SPLIT_JSON = "split.json"
 TEST_SCORES = "test_scores.parquet"
 EVALUATION_JSON = "evaluation.json"
 
+#: What every succeeded run trained here has; ``runs RUN_ID`` reports the run damaged when one is missing.
+TRAINED_RUN_FILES = (MODEL_WEIGHTS, MODEL_JSON, PREPROCESSOR_JSON, LABELS_JSON, SPLIT_JSON, TEST_SCORES,
+                     EVALUATION_JSON)
 
-def _write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=1, allow_nan=True), encoding="utf-8")
-
-
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise RunNotFoundError(f"The run has no {path.name}; it did not finish training. Pick a succeeded run.")
-    return json.loads(path.read_text(encoding="utf-8"))
+Artifacts = RunArtifacts | Path
 
 
-def save_model(folder: Path, model: torch.nn.Module, *, config: TrainConfig, n_inputs: int, n_outputs: int) -> None:
+def _arts(where: Artifacts) -> RunArtifacts:
+    return where if isinstance(where, RunArtifacts) else RunArtifacts(where)
+
+
+def _damaged(name: str) -> ArtifactError:
+    return ArtifactError(DAMAGED.format(names=name))
+
+
+def save_model(where: Artifacts, model: torch.nn.Module, *, config: TrainConfig, n_inputs: int,
+               n_outputs: int) -> None:
+    arts = _arts(where)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / MODEL_WEIGHTS))
-    _write_json(folder / MODEL_JSON, {"config": config.to_dict(), "n_inputs": n_inputs, "n_outputs": n_outputs})
+    arts.write_bytes(MODEL_WEIGHTS, save_safetensors(state))
+    arts.write_json(MODEL_JSON, {"config": config.to_dict(), "n_inputs": n_inputs, "n_outputs": n_outputs})
 
 
-def load_model(folder: Path) -> torch.nn.Module:
+def load_model(where: Artifacts) -> torch.nn.Module:
     """Rebuild the module from its JSON description and load weights from safetensors (no pickle involved)."""
-    spec = _read_json(folder / MODEL_JSON)
-    config = TrainConfig.from_dict(spec["config"])
-    model = build_model(config, int(spec["n_inputs"]), int(spec["n_outputs"]))
-    model.load_state_dict(load_file(str(folder / MODEL_WEIGHTS)))
+    arts = _arts(where)
+    spec = arts.read_json(MODEL_JSON)
+    try:
+        config = TrainConfig.from_dict(spec["config"])
+        model = build_model(config, int(spec["n_inputs"]), int(spec["n_outputs"]))
+    except (KeyError, TypeError, ValueError, RiskboardError) as exc:
+        raise _damaged(MODEL_JSON) from exc
+    try:
+        state = load_safetensors(arts.read_bytes(MODEL_WEIGHTS))
+        model.load_state_dict(state)
+    except (SafetensorError, RuntimeError, ValueError) as exc:
+        raise _damaged(MODEL_WEIGHTS) from exc
     return model.eval()
 
 
-def save_preprocessor(folder: Path, preprocessor: TabularPreprocessor) -> None:
-    (folder / PREPROCESSOR_JSON).write_text(preprocessor.to_json(), encoding="utf-8")
+def save_preprocessor(where: Artifacts, preprocessor: TabularPreprocessor) -> None:
+    _arts(where).write_text(PREPROCESSOR_JSON, preprocessor.to_json())
 
 
-def load_preprocessor(folder: Path) -> TabularPreprocessor:
-    path = folder / PREPROCESSOR_JSON
-    if not path.is_file():
-        raise RunNotFoundError("The run has no saved preprocessing; it did not finish training.")
-    return TabularPreprocessor.from_json(path.read_text(encoding="utf-8"))
+def load_preprocessor(where: Artifacts) -> TabularPreprocessor:
+    text = _arts(where).read_text(PREPROCESSOR_JSON)
+    try:
+        return TabularPreprocessor.from_json(text)
+    except (RiskboardError, ValueError, KeyError, TypeError) as exc:
+        raise _damaged(PREPROCESSOR_JSON) from exc
 
 
-@dataclass(frozen=True)
-class RunSplit:
-    """Original row numbers (positions in the stored dataset) of each split."""
-
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k).astype(int).tolist() for k in ("train", "val", "test")}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> RunSplit:
-        return cls(**{k: np.asarray(data[k], dtype=np.int64) for k in ("train", "val", "test")})
+def save_split(where: Artifacts, split: SplitIndices) -> None:
+    _arts(where).write_json(SPLIT_JSON, split.to_dict())
 
 
-def save_split(folder: Path, split: RunSplit) -> None:
-    _write_json(folder / SPLIT_JSON, split.to_dict())
+def load_split(where: Artifacts) -> SplitIndices:
+    """The run's split, checked disjoint (members and non-members never overlap)."""
+    data = _arts(where).read_json(SPLIT_JSON)
+    try:
+        return SplitIndices.from_dict(data)
+    except RiskboardError as exc:
+        raise _damaged(SPLIT_JSON) from exc
 
 
-def load_split(folder: Path) -> RunSplit:
-    return RunSplit.from_dict(_read_json(folder / SPLIT_JSON))
+def save_labels(where: Artifacts, classes: tuple[str, ...], positive_index: int) -> None:
+    _arts(where).write_json(LABELS_JSON, {"classes": list(classes), "positive_index": positive_index})
 
 
-def save_labels(folder: Path, classes: tuple[str, ...], positive_index: int) -> None:
-    _write_json(folder / LABELS_JSON, {"classes": list(classes), "positive_index": positive_index})
+def load_labels(where: Artifacts) -> tuple[tuple[str, ...], int]:
+    data = _arts(where).read_json(LABELS_JSON)
+    try:
+        return tuple(str(c) for c in data["classes"]), int(data["positive_index"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _damaged(LABELS_JSON) from exc
 
 
-def load_labels(folder: Path) -> tuple[tuple[str, ...], int]:
-    data = _read_json(folder / LABELS_JSON)
-    return tuple(data["classes"]), int(data["positive_index"])
-
-
-def save_test_scores(folder: Path, rows: np.ndarray, y_true: np.ndarray, proba: np.ndarray, *,
+def save_test_scores(where: Artifacts, rows: np.ndarray, y_true: np.ndarray, proba: np.ndarray, *,
                      positive_index: int, predicted: np.ndarray) -> None:
-    pd.DataFrame({"row": rows.astype(np.int64), "y_true": y_true.astype(np.int64),
-                  "score": proba[:, positive_index].astype(np.float64),
-                  "predicted": predicted.astype(np.int64)}).to_parquet(folder / TEST_SCORES, index=False)
+    frame = pd.DataFrame({"row": rows.astype(np.int64), "y_true": y_true.astype(np.int64),
+                          "score": proba[:, positive_index].astype(np.float64),
+                          "predicted": predicted.astype(np.int64)})
+    _arts(where).write_parquet(TEST_SCORES, frame)
 
 
-def load_test_scores(folder: Path) -> pd.DataFrame:
-    path = folder / TEST_SCORES
-    if not path.is_file():
-        raise RunNotFoundError("The run has no test scores; it did not finish training.")
-    return pd.read_parquet(path)
+def load_test_scores(where: Artifacts) -> pd.DataFrame:
+    frame = _arts(where).read_parquet(TEST_SCORES)
+    if not {"row", "y_true", "score", "predicted"} <= set(frame.columns):
+        raise _damaged(TEST_SCORES)
+    return frame
 
 
-def save_evaluation(folder: Path, evaluation: dict) -> None:
-    _write_json(folder / EVALUATION_JSON, evaluation)
+def save_evaluation(where: Artifacts, evaluation: dict) -> None:
+    _arts(where).write_json(EVALUATION_JSON, evaluation)
 
 
-def load_evaluation(folder: Path) -> dict:
-    return _read_json(folder / EVALUATION_JSON)
+def load_evaluation(where: Artifacts) -> dict:
+    data = _arts(where).read_json(EVALUATION_JSON)
+    if not isinstance(data, dict) or "metrics" not in data:
+        raise _damaged(EVALUATION_JSON)
+    return data

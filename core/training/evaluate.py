@@ -34,6 +34,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from core.jsonsafe import finite
+
 METRIC_KEYS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss",
                "brier")
 N_BINS = 10
@@ -54,7 +56,7 @@ def _thin(n: int, max_points: int) -> np.ndarray:
 
 def _floats(values: np.ndarray) -> list[float | None]:
     """JSON-safe floats: non-finite (the +inf first ROC threshold, NaN) become None."""
-    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
+    return finite(np.asarray(values, dtype=np.float64).tolist())
 
 
 def _restore(values: Sequence[float | None], missing: float = math.nan) -> list[float]:
@@ -84,7 +86,7 @@ class Evaluation:
     def to_dict(self) -> dict[str, Any]:
         """Strict-JSON-ready: NaN metrics and infinite thresholds become ``None``."""
         return {
-            "metrics": {k: (v if math.isfinite(v) else None) for k, v in self.metrics.items()},
+            "metrics": finite(dict(self.metrics)),
             "confusion": {"labels": list(self.class_names), "matrix": [list(r) for r in self.confusion]},
             "class_names": list(self.class_names),
             "roc": {k: _floats(np.asarray(v)) for k, v in self.roc.items()},

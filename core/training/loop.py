@@ -24,7 +24,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from sklearn.metrics import roc_auc_score
 from torch import Tensor, nn
 
 from core.errors import RunCancelledError, TrainingError
+from core.jsonsafe import finite
 from core.models.modules import build_model, n_outputs_for
 from core.training.config import TrainConfig
 
@@ -70,7 +71,7 @@ class EpochRecord:
         data = asdict(self)
         if data["epsilon"] is None:
             del data["epsilon"]
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in data.items()}
+        return finite(data)
 
 
 @dataclass
@@ -83,10 +84,6 @@ class FitResult:
     stopped_early: bool
     device: str
     seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def history_dicts(self) -> list[dict[str, Any]]:
-        return [record.to_dict() for record in self.history]
 
 
 def _check_inputs(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,

@@ -21,7 +21,7 @@ from core.data.store import DatasetStore
 from core.device import select_device, training_threads
 from core.errors import TrainingError
 from core.models.preprocess import TabularPreprocessor
-from core.models.split import stratified_split
+from core.models.split import SplitIndices, stratified_split
 from core.runs import RunStore
 from core.training import artifacts
 from core.training.config import TrainConfig
@@ -107,7 +107,7 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     rows = np.flatnonzero(labels.kept)
     split = stratified_split(labels.y, val_fraction=config.val_fraction, test_fraction=config.test_fraction,
                              seed=config.seed)
-    run_split = artifacts.RunSplit(train=rows[split.train], val=rows[split.val], test=rows[split.test])
+    run_split = SplitIndices(train=rows[split.train], val=rows[split.val], test=rows[split.test])
 
     prepared = prepare_features(frame, spec.features, kinds)
     del frame  # only the prepared features are needed from here on; frees the raw table on big uploads
@@ -138,7 +138,7 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
                           class_names=list(labels.classes))
     predicted = predicted_classes(proba, positive_index=labels.positive_index, threshold=config.threshold)
 
-    folder = store.artifact_dir(run_id)
+    folder = store.artifacts(run_id)
     n_outputs = 1 if labels.n_classes == 2 else labels.n_classes
     artifacts.save_model(folder, result.model, config=config, n_inputs=x_train.shape[1], n_outputs=n_outputs)
     artifacts.save_preprocessor(folder, preprocessor)

@@ -185,7 +185,9 @@ def test_an_unexpected_exception_is_an_internal_error_with_the_traceback_in_erro
 
 @pytest.mark.parametrize(("task", "expected"), [
     (f"{T}:wrong_return", "internal error: TypeError: task tests.core._jobtasks:wrong_return returned a list"),
-    ("tests.core.no_such_module:run", "internal error: ModuleNotFoundError: No module named"),
+    ("tests.core.no_such_module:run", "internal error: ValueError: task 'tests.core.no_such_module:run' is not a "
+                                      "registered Riskboard task"),
+    ("os:system", "internal error: ValueError: task 'os:system' is not a registered Riskboard task"),
     (f"{T}:no_such_function", "internal error: AttributeError:"),
 ])
 def test_bad_tasks_fail_as_internal_errors(store: RunStore, task: str, expected: str):

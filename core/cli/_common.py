@@ -1,0 +1,56 @@
+"""Helpers every command module shares: the parser class, the ``--json`` flag, JSON output, reading user files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from core import jsonsafe
+from core.config import get_settings
+from core.errors import FileTooLargeError, InputError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that prints usage errors as one ``error:`` line (exit 2), as the contract asks."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def json_flag() -> argparse.ArgumentParser:
+    """A parent parser adding ``--json``: ``sub.add_parser(name, parents=[json_flag()])``."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    return parent
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    """Print exactly one strict-JSON object (non-finite floats as null) on stdout."""
+    print(jsonsafe.dumps(payload))
+
+
+def warn(message: str) -> None:
+    """A ``warning:`` line on stderr, so ``--json`` output on stdout stays one object."""
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def settings_home() -> Path:
+    return get_settings().home
+
+
+def read_file_bytes(path: str) -> tuple[bytes, str]:
+    """Read a file the CLI user named, with the same size cap as uploads, before reading it whole."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{path!r} is not a file; check the path.")
+    limit = get_settings().max_upload_bytes
+    size = file.stat().st_size
+    if size > limit:
+        raise FileTooLargeError(f"{file.name} is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit; raise "
+                                "RISKBOARD_MAX_UPLOAD_MB or upload a smaller sample.")
+    try:
+        return file.read_bytes(), file.name
+    except OSError as exc:
+        raise InputError(f"Cannot read {path!r}: {exc.strerror}.") from None

@@ -1,0 +1,102 @@
+"""``runs [RUN_ID]`` and ``cancel RUN_ID``: the run store, read-only unless a run is cancelled."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from core.cli._common import emit_json, json_flag, settings_home
+from core.errors import RunNotFoundError
+
+_RUN_FIELDS = ("id", "status", "kind", "dataset_id", "device", "created_at", "started_at", "finished_at", "error",
+               "parent_id")
+
+
+def _record_dict(record) -> dict:
+    out = {name: getattr(record, name, None) for name in _RUN_FIELDS}
+    out = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in out.items()}
+    out["run_id"] = record.id  # the same key `train --json` prints
+    out["metrics"] = dict(record.metrics or {})
+    return out
+
+
+def files_state(store, record) -> dict:
+    """``{"state": "ok" | "damaged" | "missing" | "none", "files": [...]}`` for the run's artifacts."""
+    from core.training.artifacts import TRAINED_RUN_FILES
+
+    if record.status != "succeeded":
+        return {"state": "none", "files": []}
+    arts = store.artifacts(record.id)
+    if not arts.exists():
+        return {"state": "missing", "files": []}
+    required = TRAINED_RUN_FILES if record.kind == "train" else ()
+    bad = arts.damaged(required)
+    return {"state": "damaged" if bad else "ok", "files": bad}
+
+
+def _files_line(state: dict, run_id: str) -> str:
+    from core.runs._artifacts import DAMAGED, FOLDER_MISSING
+
+    if state["state"] == "missing":
+        return FOLDER_MISSING.format(run_id=run_id)
+    return DAMAGED.format(names=", ".join(state["files"])) if state["state"] == "damaged" else state["state"]
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from core import jobs
+    from core.config import get_settings
+    from core.runs import RunStore
+
+    store = RunStore(settings_home())
+    jobs.refresh(store, get_settings())
+    if args.run_id:
+        record = store.get(args.run_id)
+        state = files_state(store, record)
+        payload = _record_dict(record) | {"epochs": store.epochs(args.run_id), "config": record.config,
+                                           "spec": record.spec, "files": state}
+        if args.json:
+            emit_json(payload)
+            return 0
+        for key, value in payload.items():
+            if key not in ("epochs", "config", "spec", "metrics", "run_id", "files"):
+                print(f"{key:<12} {'' if value is None else value}")
+        if state["state"] != "none":
+            print(f"{'files':<12} {_files_line(state, record.id)}")
+        for key, value in payload["metrics"].items():
+            print(f"  {key:<18} {'undefined' if value is None else f'{value:.4g}'}")
+        return 0
+    records = store.list(status=args.status)
+    if args.json:
+        emit_json({"runs": [_record_dict(r) for r in records]})
+        return 0
+    if not records:
+        print("no runs yet; train one with `python -m core train FILE --target COLUMN`")
+    for r in records:
+        auc = (r.metrics or {}).get("roc_auc")
+        auc_text = f"AUC {auc:.3f}" if isinstance(auc, float) and math.isfinite(auc) else ""
+        print(f"{r.id}  {r.status:<9} {r.device or '':<10} {auc_text}  {r.error or ''}")
+    return 0
+
+
+def _cmd_cancel(args: argparse.Namespace) -> int:
+    from core import jobs
+    from core.runs import RunStore
+
+    store = RunStore(settings_home())
+    record = store.get(args.run_id)
+    if record.is_finished:
+        raise RunNotFoundError(f"Run {args.run_id} already finished ({record.status}); there is nothing to cancel.")
+    jobs.cancel(store, args.run_id)
+    print(f"cancel requested for {args.run_id}; status now {store.get(args.run_id).status}")
+    return 0
+
+
+def register(sub) -> None:
+    runs = sub.add_parser("runs", parents=[json_flag()], help="list runs, or show one")
+    runs.add_argument("run_id", nargs="?")
+    runs.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    runs.set_defaults(func=_cmd_runs)
+
+    cancel = sub.add_parser("cancel", help="ask a queued or running run to stop")
+    cancel.add_argument("run_id")
+    cancel.set_defaults(func=_cmd_cancel)

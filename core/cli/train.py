@@ -1,0 +1,86 @@
+"""``train FILE --target T``: the Train page's twin. Training runs in this process through the worker's own code."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+from core.cli._common import emit_json, json_flag, read_file_bytes, settings_home, warn
+from core.errors import TrainingError
+
+
+def _config(args: argparse.Namespace):
+    from core.training.config import TrainConfig
+
+    overrides = {"model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+                 "learning_rate": args.learning_rate}
+    known = {f.name for f in fields(TrainConfig)}
+    config = TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None and k in known})
+    config.validate()
+    return config
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from core import jobs
+    from core.data.spec import build_spec
+    from core.data.store import DatasetStore
+    from core.runs import CANCELLED, SUCCEEDED, RunStore
+    from core.training.pipeline import TASK
+
+    home = settings_home()
+    datasets = DatasetStore(home)
+    data, name = read_file_bytes(args.file)
+    meta = datasets.add(data, name)
+    frame = datasets.load(meta.id)
+    built = build_spec(frame, meta.schema_obj(), meta.id, target=args.target, positive=args.positive,
+                       features=args.features, sensitive=args.sensitive)
+    config = _config(args)
+    del frame  # the run loads its own copy; two copies of a big table would double peak memory
+    excluded = [{"column": column, "reason": reason} for column, reason in built.excluded.items()]
+    for warning in built.warnings:
+        warn(warning)
+    for item in excluded:
+        warn(f"left out of the features: {item['reason']} (name it with --features to use it)")
+    spec = built.spec
+    datasets.save_spec(spec)
+    runs = RunStore(home)
+    run_id = runs.create_run(kind="train", dataset_id=meta.id, spec=spec.to_dict(), config=config.to_dict(),
+                             task=TASK)
+    jobs.run_inline(runs, run_id, TASK)
+    record = runs.get(run_id)
+    if record.status != SUCCEEDED:
+        if record.status == CANCELLED:
+            raise TrainingError(f"Run {run_id} was cancelled.")
+        raise TrainingError(f"Run {run_id} failed: {record.error}")
+    metrics = dict(record.metrics or {})
+    payload = {"run_id": run_id, "status": record.status, "device": record.device or "",
+               "seconds": float(record.duration_s or metrics.get("seconds") or 0.0), "metrics": metrics,
+               "dataset_id": meta.id, "spec_id": spec.spec_id, "features": list(spec.features),
+               "warnings": list(built.warnings), "excluded": excluded}
+    if args.json:
+        emit_json(payload)
+        return 0
+    print(f"run {run_id} {record.status} on {payload['device']} in {payload['seconds']:.1f} s")
+    for key in ("accuracy", "balanced_accuracy", "roc_auc", "pr_auc", "f1", "log_loss", "brier"):
+        value = metrics.get(key)
+        if isinstance(value, float):
+            print(f"  {key:<18} {value:.4f}")
+    return 0
+
+
+def register(sub) -> None:
+    train = sub.add_parser("train", parents=[json_flag()],
+                           help="train a model on a file, store the run, print its test metrics")
+    train.add_argument("file")
+    train.add_argument("--target", required=True, help="column to predict")
+    train.add_argument("--positive", help="positive class (default: the rarest class)")
+    train.add_argument("--sensitive", nargs="*", default=None, help="columns to audit by (default: suggested)")
+    train.add_argument("--features", nargs="+", default=None,
+                       help="columns the model may use (default: all but the target, identifiers, constants and "
+                            "columns that leak the target)")
+    train.add_argument("--model", choices=["logistic", "mlp"], default=None)
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--learning-rate", type=float, default=None)
+    train.add_argument("--seed", type=int, default=None)
+    train.set_defaults(func=_cmd_train)

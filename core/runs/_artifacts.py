@@ -1,0 +1,217 @@
+"""A run's artifact folder: atomic writes, a SHA-256 manifest, and reads that name a damaged file.
+
+Every file a run keeps (weights, preprocessing, split, scores, evaluation, and cached analyses such as SHAP values
+or audits) is written through :class:`RunArtifacts`. Each write is atomic (:func:`core.storage.atomic_write_bytes`)
+and then recorded in ``manifest.json`` (name, size, SHA-256). Each read checks the file against the manifest before
+parsing it, so a truncated ``model.safetensors``, a hand-edited ``evaluation.json`` or a missing file is an
+:class:`~core.errors.ArtifactError` that names the file and says what to do, never a ``JSONDecodeError`` or
+``SafetensorError`` on screen. A crash between a file's rename and its manifest entry leaves the file unlisted,
+which reads as damaged: the run did not finish writing it.
+
+Runs written before manifests existed have no ``manifest.json``; their files are read and parsed without a hash
+check, and a file that does not parse is still an :class:`ArtifactError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core import jsonsafe
+from core.errors import ArtifactError
+from core.storage import atomic_write_bytes, ensure_dir, workspace_errors
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "riskboard.manifest"
+_LOCK = ".manifest.lock"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+DAMAGED = "this run's files are damaged: {names}; retrain the run or delete it."
+FOLDER_MISSING = ("the files of run {run_id} are missing (its folder was deleted or moved); retrain the run or "
+                  "delete it.")
+BAD_NAME = "artifact names are plain file names (letters, digits, '.', '_', '-'); got {name!r}"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name == MANIFEST:
+        raise ValueError(BAD_NAME.format(name=name))
+    return name
+
+
+class RunArtifacts:
+    """The files of one run, in ``folder``. Cheap to construct; holds no open file."""
+
+    def __init__(self, folder: Path | str, run_id: str | None = None) -> None:
+        self.folder = Path(folder)
+        self.run_id = run_id or self.folder.name
+
+    def __repr__(self) -> str:
+        return f"RunArtifacts({str(self.folder)!r})"
+
+    # -- manifest -------------------------------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.folder.is_dir()
+
+    def require_folder(self) -> None:
+        if not self.folder.is_dir():
+            raise ArtifactError(FOLDER_MISSING.format(run_id=self.run_id))
+
+    def manifest(self) -> dict[str, dict[str, Any]] | None:
+        """``{name: {"size", "sha256"}}``, or None for a run written before manifests (or with none yet)."""
+        path = self.folder / MANIFEST
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ArtifactError(DAMAGED.format(names=MANIFEST)) from exc
+        try:
+            body = json.loads(text)
+            files = body["files"]
+            if not isinstance(files, dict):
+                raise TypeError("files is not an object")
+            return {str(k): dict(v) for k, v in files.items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ArtifactError(DAMAGED.format(names=MANIFEST)) from exc
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock on the run's manifest, so two processes adding files never lose an entry."""
+        with workspace_errors(self.folder):
+            fd = os.open(self.folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _record(self, name: str, entry: dict[str, Any] | None) -> None:
+        with self._locked():
+            files = self.manifest() or {}
+            if entry is None:
+                files.pop(name, None)
+            else:
+                files[name] = entry
+            body = {"format": MANIFEST_FORMAT, "version": 1, "run_id": self.run_id,
+                    "files": dict(sorted(files.items()))}
+            atomic_write_bytes(self.folder / MANIFEST, jsonsafe.dumps(body, indent=1).encode("utf-8"))
+
+    # -- writing ----------------------------------------------------------------------------------------------------
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        """Write one file atomically and list it (size, SHA-256) in the manifest."""
+        _check_name(name)
+        ensure_dir(self.folder)
+        atomic_write_bytes(self.folder / name, data)
+        self._record(name, {"size": len(data), "sha256": sha256_bytes(data)})
+
+    def write_text(self, name: str, text: str) -> None:
+        self.write_bytes(name, text.encode("utf-8"))
+
+    def write_json(self, name: str, payload: Any) -> None:
+        """Strict JSON (non-finite floats become null), indented so a person can read it."""
+        self.write_bytes(name, jsonsafe.dumps(payload, indent=1).encode("utf-8"))
+
+    def write_parquet(self, name: str, frame: pd.DataFrame) -> None:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        self.write_bytes(name, buffer.getvalue())
+
+    def discard(self, name: str) -> None:
+        """Remove a file and its manifest entry (a damaged cache that will be recomputed)."""
+        _check_name(name)
+        with workspace_errors(self.folder):
+            (self.folder / name).unlink(missing_ok=True)
+        if self.manifest() is not None:
+            self._record(name, None)
+
+    # -- reading ----------------------------------------------------------------------------------------------------
+
+    def has(self, name: str) -> bool:
+        """True when the file is present and listed (or present, for a run without a manifest)."""
+        _check_name(name)
+        if not (self.folder / name).is_file():
+            return False
+        files = self.manifest()
+        return files is None or name in files
+
+    def read_bytes(self, name: str) -> bytes:
+        """The file's bytes after checking size and SHA-256 against the manifest; ArtifactError if they differ."""
+        _check_name(name)
+        self.require_folder()
+        try:
+            data = (self.folder / name).read_bytes()
+        except OSError as exc:
+            raise ArtifactError(DAMAGED.format(names=name)) from exc
+        files = self.manifest()
+        if files is not None:
+            entry = files.get(name)
+            if entry is None or entry.get("size") != len(data) or entry.get("sha256") != sha256_bytes(data):
+                raise ArtifactError(DAMAGED.format(names=name))
+        return data
+
+    def read_text(self, name: str) -> str:
+        try:
+            return self.read_bytes(name).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ArtifactError(DAMAGED.format(names=name)) from exc
+
+    def read_json(self, name: str) -> Any:
+        try:
+            return json.loads(self.read_text(name))
+        except ValueError as exc:
+            raise ArtifactError(DAMAGED.format(names=name)) from exc
+
+    def read_parquet(self, name: str) -> pd.DataFrame:
+        data = self.read_bytes(name)
+        try:
+            return pd.read_parquet(io.BytesIO(data))
+        except Exception as exc:
+            raise ArtifactError(DAMAGED.format(names=name)) from exc
+
+    def damaged(self, required: tuple[str, ...] = ()) -> list[str]:
+        """Names of files that are missing or do not match the manifest (``required`` must be present too)."""
+        if not self.folder.is_dir():
+            return list(required) or [self.folder.name]
+        try:
+            files = self.manifest()
+        except ArtifactError:
+            return [MANIFEST]
+        bad: list[str] = []
+        names = list(dict.fromkeys([*(files or {}), *required]))
+        for name in names:
+            path = self.folder / name
+            if not path.is_file():
+                bad.append(name)
+            elif files is not None:
+                entry = files.get(name)
+                if (entry is None or entry.get("size") != path.stat().st_size
+                        or entry.get("sha256") != sha256_file(path)):
+                    bad.append(name)
+        return bad
+
+    def damaged_error(self, names: list[str]) -> ArtifactError:
+        return ArtifactError(DAMAGED.format(names=", ".join(names)))
