@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.datasets",
     "core.cli.train",
     "core.cli.runs",
+    "core.cli.budget",
+    "core.cli.audit",
 )
 
 

@@ -29,6 +29,7 @@ from core.errors import ConfigError
 ACCOUNTANTS = ("prv", "rdp")
 PRV_RELIABLE_UP_TO = 100.0
 MAX_NOISE = 1e6
+FAST_ORDERS = tuple(float(a) for a in (*range(2, 65), 80, 96, 128, 256))  # integer orders: 10x faster than default
 SEARCH_TOLERANCE = 0.01  # relative: the found epsilon lies in [target * (1 - tol), target]
 
 BAD_ACCOUNTANT = "accountant must be one of {options}; got {value!r}."
@@ -142,20 +143,27 @@ def prv_epsilon(noise: float, rate: float, steps: int, delta: float) -> float:
         return 0.0
     accountant = PRVAccountant()
     accountant.history = [(float(noise), float(rate), int(steps))]
-    return float(accountant.get_epsilon(delta=delta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PRV sizes its domain with RDP, which warns about its largest order
+        return float(accountant.get_epsilon(delta=delta))
 
 
 def _prv_or_rdp(noise: float, rate: float, steps: int, delta: float, rdp_value: float | None = None
                 ) -> tuple[float, str, str | None]:
-    rdp_value = rdp_epsilon(noise, rate, steps, delta) if rdp_value is None else rdp_value
-    if rdp_value > PRV_RELIABLE_UP_TO:
-        return rdp_value, "rdp", PRV_TOO_LARGE.format(limit=PRV_RELIABLE_UP_TO)
+    def full_rdp() -> float:
+        return rdp_epsilon(noise, rate, steps, delta) if rdp_value is None else rdp_value
+
+    # integer-order RDP (fast, never below the default orders' value) decides whether PRV is worth trying
+    if rdp_epsilon(noise, rate, steps, delta, orders=list(FAST_ORDERS)) > PRV_RELIABLE_UP_TO:
+        value = full_rdp()
+        if value > PRV_RELIABLE_UP_TO:
+            return value, "rdp", PRV_TOO_LARGE.format(limit=PRV_RELIABLE_UP_TO)
     try:
         value = prv_epsilon(noise, rate, steps, delta)
     except (ValueError, RuntimeError, ArithmeticError, IndexError) as exc:
-        return rdp_value, "rdp", PRV_FAILED.format(why=type(exc).__name__)
+        return full_rdp(), "rdp", PRV_FAILED.format(why=type(exc).__name__)
     if not math.isfinite(value) or value < 0:
-        return rdp_value, "rdp", PRV_FAILED.format(why=f"it returned {value}")
+        return full_rdp(), "rdp", PRV_FAILED.format(why=f"it returned {value}")
     return value, "prv", None
 
 
@@ -197,47 +205,93 @@ def epsilon_grid(*, noise_multipliers: list[float], epochs: list[int], sample_ra
                      for noise in noise_multipliers], dtype=np.float64)
 
 
-def _search(target: float, rate: float, steps: int, delta: float, epsilon_of) -> float:
-    """Smallest-found noise with epsilon_of(noise) <= target; the returned noise was evaluated, never guessed."""
-    low, high = 0.0, 1.0
-    while epsilon_of(high) > target:
-        low, high = high, high * 2
+def _bracket(target: float, epsilon_of) -> tuple[float, float, float]:
+    """(low, high, eps(high)) with eps(low) > target >= eps(high), by doubling / halving from 1."""
+    high, eps_high = 1.0, epsilon_of(1.0)
+    while eps_high > target:
+        high *= 2
         if high > MAX_NOISE:
             raise ConfigError(BUDGET_TOO_SMALL.format(cap=MAX_NOISE, target=target))
-    eps_high = epsilon_of(high)
-    for _ in range(60):
-        if target - eps_high <= SEARCH_TOLERANCE * target or high - low < 1e-6:
+        eps_high = epsilon_of(high)
+    low = high / 2
+    while epsilon_of(low) <= target:
+        high, eps_high, low = low, epsilon_of(low), low / 2
+        if low < 1e-3:
+            return 0.0, high, eps_high
+    return low, high, eps_high
+
+
+def _solve(target: float, epsilon_of, low: float, high: float, eps_high: float, eps_low: float | None = None,
+           max_evals: int = 40) -> tuple[float, float]:
+    """Smallest-found noise in (low, high] with epsilon <= target, within SEARCH_TOLERANCE of the target.
+
+    Illinois regula falsi on log epsilon against log noise (smooth and nearly linear there), falling back to
+    bisection; the returned noise is always one whose epsilon was computed and found at or below the target.
+    """
+    if low <= 0.0:
+        return high, eps_high
+    eps_low = epsilon_of(low) if eps_low is None else eps_low
+    while eps_low <= target:  # the bracket came from a looser accountant: move it down until it brackets
+        high, eps_high, low = low, eps_low, low / 2
+        if low < 1e-3:
+            return high, eps_high
+        eps_low = epsilon_of(low)
+    f_low, f_high = math.log(eps_low / target), math.log(max(eps_high, 1e-300) / target)
+    x_low, x_high = math.log(low), math.log(high)
+    side = 0
+    for _ in range(max_evals):
+        if target - eps_high <= SEARCH_TOLERANCE * target or x_high - x_low < 1e-9:
             break
-        mid = (low + high) / 2
-        eps_mid = epsilon_of(mid)
-        if eps_mid <= target:
-            high, eps_high = mid, eps_mid
+        if math.isfinite(f_low) and math.isfinite(f_high) and f_low != f_high:
+            x = x_high - f_high * (x_high - x_low) / (f_high - f_low)
+            if not x_low < x < x_high:
+                x = (x_low + x_high) / 2
         else:
-            low = mid
-    return high
+            x = (x_low + x_high) / 2
+        eps = epsilon_of(math.exp(x))
+        f = math.log(max(eps, 1e-300) / target) if math.isfinite(eps) else math.inf
+        if eps <= target:
+            x_high, f_high, eps_high = x, f, eps
+            if side == -1:
+                f_low /= 2
+            side = -1
+        else:
+            x_low, f_low = x, f
+            if side == 1:
+                f_high /= 2
+            side = 1
+    return math.exp(x_high), eps_high
 
 
 @lru_cache(maxsize=512)
 def _noise_cached(target: float, rate: float, steps: int, delta: float, accountant: str) -> NoiseResult:
-    noise_rdp = _search(target, rate, steps, delta, lambda s: rdp_epsilon(s, rate, steps, delta))
-    eps_rdp = rdp_epsilon(noise_rdp, rate, steps, delta)
+    def fast(noise: float) -> float:
+        return rdp_epsilon(noise, rate, steps, delta, orders=list(FAST_ORDERS))
+
+    # integer-order RDP brackets the answer cheaply (its epsilon is >= the default orders' and >= PRV's)
+    low, high, _ = _bracket(target, fast)
     if accountant == "rdp":
-        return NoiseResult(noise_rdp, eps_rdp, delta, "rdp", "rdp")
-    # PRV is tighter than RDP, so RDP's answer is an upper bracket; bisect below it with PRV
-    eps_prv, used, note = _prv_or_rdp(noise_rdp, rate, steps, delta, eps_rdp)
-    if used != "prv" or eps_prv > target:
-        return NoiseResult(noise_rdp, eps_rdp, delta, "rdp", "prv", note or PRV_FAILED.format(why="no bracket"))
-    low, high, eps_high = noise_rdp / 2, noise_rdp, eps_prv
-    for _ in range(12):
-        if target - eps_high <= SEARCH_TOLERANCE * target:
-            break
-        mid = (low + high) / 2
-        value, used_mid, _ = _prv_or_rdp(mid, rate, steps, delta)
-        if used_mid == "prv" and value <= target:
-            high, eps_high = mid, value
-        else:
-            low = mid
-    return NoiseResult(high, eps_high, delta, "prv", "prv")
+        def exact(noise: float) -> float:
+            return rdp_epsilon(noise, rate, steps, delta)
+        eps_high = exact(high)
+        if eps_high > target:  # cannot happen (more orders only lower RDP's epsilon); stay safe anyway
+            low, high, eps_high = _bracket(target, exact)
+        noise, eps = _solve(target, exact, low, high, eps_high)
+        return NoiseResult(noise, eps, delta, "rdp", "rdp")
+
+    def prv(noise: float) -> float:
+        value, used, _ = _prv_or_rdp(noise, rate, steps, delta)
+        return value if used == "prv" else math.inf
+
+    eps_high = prv(high)
+    if not math.isfinite(eps_high) or eps_high > target:  # PRV failed at this budget: RDP's answer, said so
+        noise, eps = _solve(target, lambda s: rdp_epsilon(s, rate, steps, delta), low, high,
+                            rdp_epsilon(high, rate, steps, delta))
+        _, _, note = _prv_or_rdp(high, rate, steps, delta)
+        return NoiseResult(noise, eps, delta, "rdp", "prv", note or PRV_FAILED.format(why="no bracket"))
+    # PRV is tighter than RDP: the noise it needs is below RDP's; search down from there
+    noise, eps = _solve(target, prv, high / 2, high, eps_high)
+    return NoiseResult(noise, eps, delta, "prv", "prv")
 
 
 def find_noise_multiplier(*, target_epsilon: float, sample_rate: float, steps: int, delta: float,

@@ -67,7 +67,8 @@ def _counts(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> tuple[np
 
 @dataclass(frozen=True)
 class EpsilonBound:
-    """Empirical epsilon at the best threshold: point estimate and its 95% Clopper-Pearson interval."""
+    """Empirical epsilon at the best threshold: the point estimate, and its 95% Clopper-Pearson interval whose low
+    end ``ci_low`` is the certified lower bound (what :class:`AttackReport` reports as ``epsilon_lower_bound``)."""
 
     estimate: float
     ci_low: float
@@ -136,9 +137,10 @@ class AttackReport:
     n_nonmembers: int
     auc: float
     tpr_at_fpr: dict[str, float]
-    epsilon_lower_bound: float
+    epsilon_lower_bound: float  # certified at 95%: the low end of the interval
     epsilon_lower_bound_ci: tuple[float, float]
     epsilon_ceiling: float
+    epsilon_estimate: float = 0.0  # point estimate at the same threshold (continuity-corrected)
     roc_fpr: list[float] = field(default_factory=list)
     roc_tpr: list[float] = field(default_factory=list)
     warning: str | None = None
@@ -167,7 +169,12 @@ def _roc_points(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> tupl
 
 def attack_report(attack: str, member_scores: np.ndarray, nonmember_scores: np.ndarray, *,
                   delta: float = 0.0) -> AttackReport:
-    """AUC, TPR at 0.1% and 1% FPR, the ROC, the empirical epsilon bound and the audit's ceiling."""
+    """AUC, TPR at 0.1% and 1% FPR, the ROC, the empirical epsilon bound and the audit's ceiling.
+
+    ``epsilon_lower_bound`` is the certified value (95%): with probability at least 0.95 the model's true epsilon is
+    at least this, and it can never exceed ``epsilon_ceiling``. ``epsilon_lower_bound_ci`` is the interval at the
+    chosen threshold; its upper end and ``epsilon_estimate`` show what the attack suggests, not what it proves.
+    """
     member_scores = np.asarray(member_scores, dtype=np.float64)
     nonmember_scores = np.asarray(nonmember_scores, dtype=np.float64)
     m, n = len(member_scores), len(nonmember_scores)
@@ -182,7 +189,8 @@ def attack_report(attack: str, member_scores: np.ndarray, nonmember_scores: np.n
     warning = SMALL_AUDIT.format(m=m, n=n, ceiling=ceiling) if min(m, n) < MIN_AUDIT_ROWS else None
     return AttackReport(attack=attack, n_members=m, n_nonmembers=n, auc=auc,
                         tpr_at_fpr={str(t): tpr_at_fpr(member_scores, nonmember_scores, t) for t in FPR_TARGETS},
-                        epsilon_lower_bound=bound.estimate, epsilon_lower_bound_ci=(bound.ci_low, bound.ci_high),
+                        epsilon_lower_bound=bound.ci_low, epsilon_estimate=bound.estimate,
+                        epsilon_lower_bound_ci=(bound.ci_low, bound.ci_high),
                         epsilon_ceiling=ceiling, roc_fpr=fpr, roc_tpr=tpr, warning=warning)
 
 

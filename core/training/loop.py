@@ -24,7 +24,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -84,6 +84,7 @@ class FitResult:
     stopped_early: bool
     device: str
     seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)  # DP-SGD: epsilon, delta, accountant, noise, clipping
 
 
 def _check_inputs(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,

@@ -78,23 +78,30 @@ def test_zero_steps_spend_nothing():
     assert compute_epsilon(noise_multiplier=1.0, sample_rate=0.1, steps=0, delta=1e-5).epsilon == 0.0
 
 
-@settings(max_examples=8, deadline=None)
+FAST = list(_accountant.FAST_ORDERS)  # integer orders: the same code path, 10x quicker per call
+
+
+def _eps(noise, rate, steps):
+    return rdp_epsilon(noise, rate, steps, 1e-5, orders=FAST)
+
+
+@settings(max_examples=12, deadline=None)
 @given(noise=st.floats(0.6, 5.0), rate=st.floats(0.001, 0.5), steps=st.integers(1, 2000),
        more=st.integers(1, 2000))
 def test_epsilon_grows_with_steps(noise, rate, steps, more):
-    assert rdp_epsilon(noise, rate, steps + more, 1e-5) >= rdp_epsilon(noise, rate, steps, 1e-5) - 1e-12
+    assert _eps(noise, rate, steps + more) >= _eps(noise, rate, steps) - 1e-12
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(noise=st.floats(0.6, 5.0), rate=st.floats(0.001, 0.4), factor=st.floats(1.01, 2.0),
        steps=st.integers(1, 2000))
 def test_epsilon_grows_with_rate_and_falls_with_noise(noise, rate, factor, steps):
-    base = rdp_epsilon(noise, rate, steps, 1e-5)
-    assert rdp_epsilon(noise, min(1.0, rate * factor), steps, 1e-5) >= base - 1e-12
-    assert rdp_epsilon(noise * factor, rate, steps, 1e-5) <= base + 1e-12
+    base = _eps(noise, rate, steps)
+    assert _eps(noise, min(1.0, rate * factor), steps) >= base - 1e-12
+    assert _eps(noise * factor, rate, steps) <= base + 1e-12
 
 
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(target=st.floats(0.3, 20.0), rate=st.floats(0.005, 0.2), steps=st.integers(10, 3000))
 def test_rdp_noise_search_never_overshoots(target, rate, steps):
     found = find_noise_multiplier(target_epsilon=target, sample_rate=rate, steps=steps, delta=1e-5,
