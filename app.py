@@ -9,6 +9,7 @@ st.set_page_config(page_title="Riskboard", page_icon=":material/shield:", layout
 PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/privacy.py", title="Privacy", icon=":material/lock:"),
 ]
 
 st.navigation(PAGES).run()

@@ -37,6 +37,7 @@ from core.privacy._mia import (
     loss_scores,
     tpr_at_fpr,
 )
+from core.privacy._reading import audit_reading
 from core.privacy._record import PRIVACY_JSON, load_privacy, privacy_metrics, save_privacy
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "attack_report",
     "audit_arrays",
     "audit_ceiling",
+    "audit_reading",
     "audit_run",
     "cached_audit",
     "choose_audit_rows",

@@ -133,7 +133,8 @@ def test_epsilon_over_epochs_and_grid_agree():
     grid = epsilon_grid(noise_multipliers=[1.0, 2.0], epochs=[1, 2, 3], sample_rate=0.05, steps_per_epoch=20,
                         delta=1e-5)
     assert grid.shape == (2, 3)
-    assert [r.epsilon for r in curve] == pytest.approx(list(grid[0]), rel=1e-12)
+    assert [r.epsilon for r in curve] == pytest.approx(list(grid[0]), rel=0.05)  # grid: integer orders
+    assert all(g >= r.epsilon - 1e-12 for g, r in zip(grid[0], curve, strict=True))  # fewer orders: looser
     assert (grid[1] < grid[0]).all() and (grid[:, 1:] > grid[:, :-1]).all()
 
 
