@@ -38,6 +38,7 @@ test: install-test lint
 
 bench: install-test
 	$(PY) bench/bench_training.py
+	$(PY) bench/bench_privacy.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

@@ -13,7 +13,8 @@ On the Adult demo data (MLP (64, 32), expected batch 1,024, noise multiplier 1.0
   with scikit-learn 1.7+: it reads ``sklearn.tree._tree.DOUBLE``, which is gone);
 * seconds for the membership audit with K = 4 reference models (offline LiRA) and for the loss attack alone.
 
-Usage: ``python bench/bench_privacy.py [--epochs 5] [--repeats 3] [--threads 1] [--skip-accuracy]``
+Usage: ``python bench/bench_privacy.py [--epochs 5] [--repeats 3] [--threads 1] [--skip-speed] [--skip-accuracy]
+[--skip-audit]``
 """
 
 from __future__ import annotations
@@ -128,22 +129,29 @@ def speed(Xtr, ytr, Xte, yte, epochs: int, repeats: int) -> None:
     print(f"\nAccounting per epoch reading (not in the figures above): PRV {prv:.2f} s, RDP (cached curve) < 1 ms.")
 
 
+DP_RECIPE = {"optimizer": "sgd", "learning_rate": 0.5, "momentum": 0.9, "batch_size": BATCH, "epochs": 10,
+             "early_stopping_patience": 0}
+
+
 def accuracy(Xtr, ytr, Xva, yva, Xte, yte) -> None:
-    print("\n## Test accuracy at a target epsilon (delta 1e-5, PRV), Adult MLP (64, 32), batch 1024, 10 epochs")
+    print("\n## Test accuracy at a target epsilon (delta 1e-5, PRV), Adult MLP (64, 32)")
+    print("Private runs: SGD with momentum 0.9, learning rate 0.5, batch 1024, 10 epochs, clipping norm 1 (AdamW at "
+          "its default 5e-3 plateaued near 0.82-0.83 at every epsilon in a first pass).")
     print("| model | epsilon spent | noise | test accuracy | test AUC | seconds |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    base = {"batch_size": BATCH, "epochs": 10, "early_stopping_patience": 3}
-    for eps in (None, *EPSILONS):
-        config = TrainConfig(**base) if eps is None else TrainConfig(**base, target_epsilon=eps, delta=1e-5)
+    runs = [("MLP, non-private (defaults: AdamW, early stopping)", TrainConfig(batch_size=BATCH, epochs=10)),
+            ("MLP, non-private (the private recipe, no noise)", TrainConfig(**DP_RECIPE))]
+    runs += [(f"MLP, DP target {eps:g}", TrainConfig(**DP_RECIPE, target_epsilon=eps, delta=1e-5)) for eps in EPSILONS]
+    for name, config in runs:
         started = time.perf_counter()
         result = fit(Xtr, ytr, Xva, yva, n_classes=2, config=config, device=torch.device("cpu"))
         seconds = time.perf_counter() - started
         p = predict_proba(result.model, Xte, n_classes=2)[:, 1]
         acc, auc = accuracy_score(yte, p >= 0.5), roc_auc_score(yte, p)
-        spent = "none" if eps is None else f"{result.extra['epsilon']:.3f}"
-        noise = "–" if eps is None else f"{result.extra['noise_multiplier']:.3f}"
-        print(f"| {'MLP, non-private' if eps is None else f'MLP, DP target {eps:g}'} | {spent} | {noise} | "
-              f"{acc:.4f} | {auc:.4f} | {seconds:.1f} |")
+        private = bool(result.extra)
+        spent = f"{result.extra['epsilon']:.3f}" if private else "none"
+        noise = f"{result.extra['noise_multiplier']:.3f}" if private else "–"
+        print(f"| {name} | {spent} | {noise} | {acc:.4f} | {auc:.4f} | {seconds:.1f} |")
     try:
         from diffprivlib.models import LogisticRegression as DPLogistic  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - report why the peer is missing, keep the bench going
@@ -178,13 +186,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-audit", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     frame, y, numeric, categorical = load_adult()
     Xtr, ytr, Xte, yte, _ = encode(frame, y, numeric, categorical)
-    speed(Xtr, ytr, Xte, yte, args.epochs, args.repeats)
+    if not args.skip_speed:
+        speed(Xtr, ytr, Xte, yte, args.epochs, args.repeats)
     if not args.skip_accuracy:
         n_val = len(Xtr) // 8  # validation rows for early stopping come out of the training rows
         accuracy(Xtr[n_val:], ytr[n_val:], Xtr[:n_val], ytr[:n_val], Xte, yte)
