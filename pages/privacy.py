@@ -3,11 +3,11 @@ privacy-utility chart over the dataset's runs. Numbers come from ``core.privacy`
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import streamlit as st
 
+from core import jobs
+from core.config import get_settings
 from core.errors import ConfigError
 from core.figures.privacy import (
     audit_roc_figure,
@@ -18,15 +18,18 @@ from core.figures.privacy import (
 )
 from core.privacy import (
     DEFAULT_REFERENCE_MODELS,
+    audit_progress,
     audit_reading,
     audit_run,
     cached_audit,
     epsilon_grid,
     epsilon_over_epochs,
     plan_budget,
+    submit_audit,
     utility_points,
 )
 from core.safety import formula_safe_frame
+from core.training.progress import format_seconds
 from ui import state
 from ui.feedback import user_errors
 from ui.loaders import run_store
@@ -141,7 +144,7 @@ def audit_section() -> None:
     st.header("Membership-inference audit")
     st.caption("Members are the run's training rows, non-members its held-out rows (balanced, never overlapping). "
                "The loss attack is instant; the reference attack (offline LiRA) trains K reference models with the "
-               "run's own settings on spare rows, so it takes a few trainings' time.")
+               "run's own settings on spare rows in a background job, so it takes a few trainings' time.")
     records = []
     with user_errors():
         records = [r for r in runs.list(limit=200, status="succeeded") if getattr(r, "kind", "train") == "train"]
@@ -162,22 +165,47 @@ def audit_section() -> None:
     result = None
     with user_errors():
         result = cached_audit(runs, run_id, attack=attack, reference_models=int(k))
-    if result is None and st.button("Run audit", type="primary", key="audit-go"):
-        bar = st.progress(0.0, text="starting the audit")
-        started = time.perf_counter()
-
-        def progress(fraction: float, message: str) -> None:
-            elapsed = time.perf_counter() - started
-            left = elapsed * (1 - fraction) / fraction if fraction > 0.05 else None
-            bar.progress(min(1.0, fraction), text=message + (f" · about {left:.0f} s left" if left else ""))
-
+    job = st.session_state.get(state.AUDIT_JOB)
+    if result is None and job is None and st.button("Run audit", type="primary", key="audit-go"):
         with user_errors():
-            result = audit_run(runs, run_id, attack=attack, reference_models=int(k), progress=progress)
+            if attack == "loss":  # no training involved: well under a second, so no job
+                result = audit_run(runs, run_id, attack="loss")
+            else:
+                st.session_state[state.AUDIT_JOB] = submit_audit(runs, run_id, attack=attack,
+                                                                 reference_models=int(k), settings=get_settings())
+                st.rerun()
+    if st.session_state.get(state.AUDIT_JOB):
+        audit_job_panel(st.session_state[state.AUDIT_JOB])
     if result is None:
         st.caption("Not audited with these settings yet.")
         return by_id[run_id]
     show_audit(result)
     return by_id[run_id]
+
+
+def job_text(progress) -> str:
+    """The progress line of an audit job (tested directly: fragments do not run inside AppTest)."""
+    left = f" · about {format_seconds(progress.remaining_s)} left" if progress.remaining_s is not None else ""
+    return f"audit {progress.status}: {progress.fraction:.0%} done{left}"
+
+
+@st.fragment(run_every=1.0)
+def audit_job_panel(job_id: str) -> None:
+    """Polls the audit job each second; reruns the page once it ends so the cached result shows."""
+    with user_errors():
+        progress = audit_progress(runs, job_id)
+        if progress.status not in ("queued", "running"):
+            st.session_state.pop(state.AUDIT_JOB, None)
+            if progress.status != "succeeded":
+                st.error(md_escape(f"The audit stopped: {progress.error or progress.status}"))
+                return
+            st.rerun(scope="app")
+        st.progress(progress.fraction, text=job_text(progress))
+        st.caption("Training the reference models in the background: you can leave this page and come back.")
+        if st.button("Cancel audit", key="audit-cancel"):
+            jobs.cancel(runs, job_id)
+            st.session_state.pop(state.AUDIT_JOB, None)
+            st.rerun(scope="app")
 
 
 def show_audit(result) -> None:

@@ -146,7 +146,7 @@ if run_id:
 st.subheader("Run history")
 records = []
 with user_errors():
-    records = runs.list(limit=200)
+    records = [r for r in runs.list(limit=200) if r.kind != "audit"]  # audit jobs live on the Privacy page
 if records:
     table = formula_safe_frame(runs_table(records))
     st.dataframe(table, width="stretch", hide_index=True, column_config={

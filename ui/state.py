@@ -7,3 +7,4 @@ FLASH = "flash_message"            # one-shot success message shown after a reru
 RUN_ID = "run_id"                  # run the Train page is attached to (mirrored in the URL query params)
 RUN_QUERY_PARAM = "run"
 PRIVACY_RUN = "privacy_run_id"    # run the Privacy page audits
+AUDIT_JOB = "privacy_audit_job"   # background audit job the Privacy page is watching

@@ -63,6 +63,7 @@ class WorkerTerminated(BaseException):  # BaseException: a task cannot swallow i
 #: cannot make a worker import arbitrary code. Each feature that adds a background job adds its task here.
 REGISTERED_TASKS: set[str] = {
     "core.training.pipeline:execute_run",
+    "core.privacy._audit_job:execute_audit",
 }
 EXTRA_TASKS_ENV = "RISKBOARD_EXTRA_TASKS"
 UNKNOWN_TASK = "task {task!r} is not a registered Riskboard task; a worker runs only the tasks in REGISTERED_TASKS"

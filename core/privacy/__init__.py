@@ -25,6 +25,7 @@ from core.privacy._audit import (
     cached_audit,
     choose_audit_rows,
 )
+from core.privacy._audit_job import AUDIT_KIND, AUDIT_TASK, AuditProgress, audit_progress, submit_audit, wait_audit
 from core.privacy._budget import BudgetPlan, plan_budget, utility_points
 from core.privacy._mia import (
     AttackReport,
@@ -43,9 +44,12 @@ from core.privacy._record import PRIVACY_JSON, load_privacy, privacy_metrics, sa
 __all__ = [
     "ACCOUNTANTS",
     "ATTACKS",
+    "AUDIT_KIND",
+    "AUDIT_TASK",
     "DEFAULT_REFERENCE_MODELS",
     "PRIVACY_JSON",
     "AttackReport",
+    "AuditProgress",
     "AuditResult",
     "AuditRows",
     "BudgetPlan",
@@ -56,6 +60,7 @@ __all__ = [
     "attack_report",
     "audit_arrays",
     "audit_ceiling",
+    "audit_progress",
     "audit_reading",
     "audit_run",
     "cached_audit",
@@ -77,6 +82,8 @@ __all__ = [
     "sample_rate",
     "save_privacy",
     "steps_per_epoch",
+    "submit_audit",
     "tpr_at_fpr",
     "utility_points",
+    "wait_audit",
 ]

@@ -143,3 +143,30 @@ def test_private_run_summary(riskboard_home, spec):
     values = metrics(at)
     assert values["Accountant"] == "RDP" and values["Clipping norm"] == "0.5"
     assert values["Noise multiplier"] == "1.200" and float(values["Epsilon spent"]) > 0
+
+
+def test_reference_audit_runs_as_a_background_job(riskboard_home, spec):
+    from core.privacy import AUDIT_KIND, audit_progress, wait_audit
+
+    run_id = train(riskboard_home, spec, epochs=2)
+    at = open_page(PRIVACY)
+    at.selectbox(key="audit-run").set_value(run_id)
+    at.number_input(key="audit-k").set_value(1).run()
+    next(b for b in at.button if b.label == "Run audit").click().run()
+    assert not at.exception, at.exception
+    runs = RunStore(riskboard_home)
+    [job] = [r for r in runs.list() if r.kind == AUDIT_KIND]
+    assert job.config == {"target_run": run_id, "attack": "reference", "reference_models": 1}
+    bars = at.get("progress")
+    assert bars and "audit" in bars[0].proto.text
+    final = wait_audit(runs, job.id, timeout_s=240)
+    assert final.status == "succeeded", final.error
+    assert final.fraction == 1.0 and audit_progress(runs, job.id).remaining_s is None
+    again = open_page(PRIVACY)
+    again.selectbox(key="audit-run").set_value(run_id)
+    again.number_input(key="audit-k").set_value(1).run()
+    assert "Attack AUC" in metrics(again)
+    assert any("Reference models" in (c.proto.spec or "") for c in again.get("plotly_chart"))
+    # audit jobs stay off the Train page's run history
+    train_page = open_page(TRAIN)
+    assert job.id not in " ".join(train_page.dataframe[0].value["run"].tolist())
