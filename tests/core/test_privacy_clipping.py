@@ -77,3 +77,19 @@ def test_batchnorm_and_groupnorm_are_refused():
     for layer in (nn.BatchNorm1d(4), nn.GroupNorm(2, 4)):
         with pytest.raises(TrainingError, match="supports Linear, LayerNorm, ReLU and Dropout"):
             layer_chain(nn.Sequential(nn.Linear(3, 4), layer, nn.Linear(4, 1)))
+
+
+def test_per_sample_norms_match_opacus_grad_samples():
+    """Opacus (the reference implementation) computes the same per-row gradient norms for our MLP."""
+    from opacus import GradSampleModule
+
+    torch.manual_seed(5)
+    model = build_model(ModelConfig(model="mlp", hidden=(16, 8), layernorm=True), 6, 1).double()
+    x, y = torch.randn(30, 6, dtype=torch.float64), torch.randint(0, 2, (30,))
+    loss_fn = per_row_loss_fn(2, None)
+    _, ours = clipped_grad_step(layer_chain(model), x, lambda logits: loss_fn(logits, y), 1.0)
+    wrapped = GradSampleModule(model, loss_reduction="sum")
+    loss_fn(wrapped(x), y).sum().backward()
+    samples = [p.grad_sample.reshape(30, -1) for p in wrapped.parameters() if p.requires_grad]
+    theirs = torch.cat(samples, dim=1).norm(dim=1)
+    torch.testing.assert_close(ours, theirs, atol=1e-8, rtol=1e-8)
