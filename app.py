@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Riskboard", page_icon=":material/shield:", layout="wide")
+# a local image, served by this app: an emoji or icon name makes the browser fetch the favicon from a CDN
+ICON = Path(__file__).resolve().parent / "assets" / "riskboard-icon.png"
+st.set_page_config(page_title="Riskboard", page_icon=str(ICON), layout="wide")
 
 PAGES = [
-    st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/table:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/fairness.py", title="Fairness", icon=":material/balance:"),
     st.Page("pages/privacy.py", title="Privacy", icon=":material/lock:"),
 ]
 

@@ -58,3 +58,11 @@ class WorkspaceError(RiskboardError):
 
 class ArtifactError(RiskboardError):
     """A run's stored file is missing, torn or altered; the message names the file and says what to do."""
+
+
+class FairnessError(RiskboardError):
+    """A fairness audit, threshold or mitigation choice that cannot be computed (unknown column, one group only)."""
+
+
+class ScoreImportError(InputError):
+    """An uploaded table of outside model scores that cannot become a run (bad scores, labels or lengths)."""

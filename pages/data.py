@@ -9,22 +9,29 @@ from core.data.demo import ensure_demo, ensure_synthetic_demo
 from core.data.profile import schema_table
 from core.data.spec import (
     MIN_CLASS_ROWS,
+    DatasetSpec,
     SensitiveColumn,
     build_spec,
     check_target_classes,
 )
+from core.data.spec_names import default_spec_name, unique_spec_name
+from core.errors import SpecError
 from core.figures.data import class_balance_figure, group_sizes_figure
 from core.safety import formula_safe_frame
+from core.text import plural
 from ui import state
 from ui.feedback import show_error, show_warnings, user_errors
+from ui.header import next_step_link, page_header
 from ui.loaders import current_frame, dataset_store, group_sizes_for, suggestion_for, target_profile
 from ui.router import require_app_router
 from ui.text import md_escape
+from ui.workflow import STEPS
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "xlsx", "gz"]
 
 require_app_router()
 st.title("Data")
+page_header("data")
 st.caption("Upload a table (CSV, TSV, Parquet, Excel) or use the UCI Adult demo, check its schema, then tell "
            "Riskboard what to predict and whom to audit.")
 
@@ -39,6 +46,9 @@ def _handle_upload() -> None:
     if upload is None:
         return
     marker = (upload.name, upload.size, getattr(upload, "file_id", ""))
+    failed = st.session_state.get(state.UPLOAD_ERROR)
+    if failed and failed[0] == marker:
+        _upload_failed(failed[1])  # still the file that failed: keep saying so, not the old dataset's warnings
     if st.session_state.get(state.LAST_UPLOAD) == marker:
         return
     st.session_state[state.LAST_UPLOAD] = marker
@@ -46,10 +56,20 @@ def _handle_upload() -> None:
         with st.spinner("Reading the file…"):
             meta = store.add(upload.getvalue(), upload.name, settings=settings)
     except Exception as exc:  # noqa: BLE001 - shown to the user, the page keeps working
-        show_error(exc)
-        return
+        st.session_state[state.UPLOAD_ERROR] = (marker, exc)
+        _upload_failed(exc)
+    st.session_state.pop(state.UPLOAD_ERROR, None)
     st.session_state[state.DATASET_ID] = meta.id
-    st.session_state[state.FLASH] = f"Stored {meta.name}: {meta.rows:,} rows × {meta.columns} columns."
+    st.session_state[state.FLASH] = (f"Stored {meta.name}: {plural(meta.rows, 'row')} × "
+                                     f"{plural(meta.columns, 'column')}.")
+
+
+def _upload_failed(exc: BaseException) -> None:
+    """Show why the upload failed and nothing of the previously shown dataset (its warnings would read as if they
+    were about the new file); the stored datasets come back once the file is removed from the uploader."""
+    show_error(exc)
+    st.caption("Remove the file from the uploader above to go back to your stored datasets.")
+    st.stop()
 
 
 with user_errors():
@@ -96,47 +116,81 @@ with overview:
     st.dataframe(formula_safe_frame(frame.head(200)), width="stretch", height=300)
     show_warnings(meta.warnings)
 with schema_tab:
-    st.dataframe(formula_safe_frame(schema_table(schema)), width="stretch", hide_index=True, column_config={
+    table = schema_table(schema)
+    notes = [(c.name, w) for c in schema.columns for w in c.warnings]
+    table["warnings"] = [len(c.warnings) for c in schema.columns]  # the text goes below, where it can wrap
+    st.dataframe(formula_safe_frame(table), width="stretch", hide_index=True, column_config={
         "missing": st.column_config.ProgressColumn("missing", format="percent", min_value=0.0, max_value=1.0),
         "unique": st.column_config.NumberColumn("unique", format="%d"),
+        "warnings": st.column_config.NumberColumn("warnings", format="%d", help="details below the table"),
     })
+    if notes:
+        with st.expander(f"Column warnings ({len(notes)})"):
+            for column_name, note in notes:
+                st.markdown(f"- **{md_escape(column_name)}**: {md_escape(note)}")
 
 st.subheader("What to predict and whom to audit")
 saved_specs = store.list_specs(dataset_id)
 with user_errors():
     home = str(settings.home)
     suggestion = suggestion_for(home, dataset_id, None)
-    base = saved_specs[0] if saved_specs else suggestion.spec
+    # reopening a dataset starts from its most recent saved spec, so Save again saves the same spec
+    initial = saved_specs[0] if saved_specs else suggestion.spec
     columns = [str(c) for c in frame.columns]
 
-    target = st.selectbox("Target column (what the model predicts)", columns, index=columns.index(base.target),
+    target = st.selectbox("Target column (what the model predicts)", columns, index=columns.index(initial.target),
                           key=f"target-{suffix}")
+    restored = next((s for s in saved_specs if s.target == target), None)
+    guessed = suggestion.guess is not None and target == suggestion.guess.column and restored is None
     if target != suggestion.spec.target:
         suggestion = suggestion_for(home, dataset_id, target)
-        base = suggestion.spec
+    base = restored or suggestion.spec
+    if restored is not None:
+        st.caption(md_escape(f"Restored your most recent saved spec for this target: "
+                             f"{restored.name or restored.spec_id}."))
+    elif guessed:
+        st.info(md_escape(f"Target guessed: {target!r}, because {suggestion.guess.explanation}. This is a guess: "
+                          "confirm it or pick the column you want to predict."), icon=":material/help:")
     counts, leaks = target_profile(home, dataset_id, target)
-    check_target_classes(target, counts)  # a continuous target stops here with one short message
-    for leak in leaks:
-        st.warning(md_escape(f"Possible target leakage: {leak}"))
-    classes = [str(c) for c in counts.index]
-    if not classes:
-        st.error(md_escape(f"{target!r} has no values; pick another target."))
-        st.stop()
-    positive_default = classes.index(base.positive_class) if base.positive_class in classes else len(classes) - 1
-    positive = st.selectbox("Positive class (the outcome risk views focus on)", classes,
-                            index=positive_default, key=f"positive-{suffix}-{target}")
-    if len(classes) > 2:
-        st.caption(f"{len(classes)} classes: the model learns all of them; risk views treat "
-                   f"{md_escape(positive)} as positive and the rest as negative.")
+    target_problem = None
+    try:
+        check_target_classes(target, counts)
+    except SpecError as exc:  # a continuous target: say how to fix it and keep the rest of the form
+        target_problem = f"{exc} The rest of the form stays open; saving waits for a usable target."
+        st.warning(md_escape(target_problem), icon=":material/warning:")
+    classes = [] if target_problem else [str(c) for c in counts.index]
+    if not classes and not target_problem:
+        target_problem = f"{target!r} has no values; pick another target."
+        st.warning(md_escape(target_problem))
+    positive = ""
+    if classes:
+        positive_default = (classes.index(base.positive_class) if base.positive_class in classes
+                            else len(classes) - 1)
+        positive = st.selectbox("Positive class (the outcome risk views focus on)", classes,
+                                index=positive_default, key=f"positive-{suffix}-{target}")
+        if len(classes) > 2:
+            st.caption(f"{len(classes)} classes: the model learns all of them; risk views treat "
+                       f"{md_escape(positive)} as positive and the rest as negative.")
 
     candidates = [c for c in columns if c != target]
     features = st.multiselect("Features (what the model may use)", candidates,
                               default=[c for c in base.features if c in candidates], key=f"features-{suffix}-{target}")
     excluded = {c: r for c, r in suggestion.excluded.items() if c != target}
+    leaky = [w.split("'")[1] for w in leaks if w.count("'") >= 2]
+    left_out = [c for c in leaky if c not in features]
+    if left_out:
+        st.warning(md_escape(f"{plural(len(left_out), 'column')} may give the target away and "
+                             f"{'is' if len(left_out) == 1 else 'are'} left out of the features: "
+                             f"{', '.join(left_out)} (reasons below)."), icon=":material/policy:")
+    for leak in leaks:
+        if any(leak.startswith(f"column {c!r}") for c in features):
+            st.warning(md_escape(f"You selected a column that may leak the target: {leak}"),
+                       icon=":material/warning:")
     if excluded:
-        with st.expander(f"{len(excluded)} column(s) left out by default, and why"):
-            for reason in excluded.values():
-                st.text(reason)
+        with st.expander(f"{plural(len(excluded), 'column')} left out by default, and why"):
+            for column_name, reason in excluded.items():
+                st.markdown(f"- **{md_escape(column_name)}**: {md_escape(reason)}")
+            st.caption("Add a column back to the features above if you know it is fair to use.")
 
     sensitive_names = st.multiselect(
         "Sensitive columns (groups to audit fairness and privacy by)", candidates,
@@ -171,9 +225,13 @@ with user_errors():
             st.error(md_escape(f"Cut points for {name!r} must be numbers separated by commas, e.g. 25, 45, 65."))
             st.stop()
 
+    # what the form shows, compared with the saved specs (build_spec validates it on Save)
+    spec = DatasetSpec(dataset_id=dataset_id, target=target, positive_class=positive, features=tuple(features),
+                       sensitive=tuple(sensitive), name=base.name)
 
     chart_a, chart_b = st.columns(2)
-    chart_a.plotly_chart(class_balance_figure(counts, positive), width="stretch", key=f"balance-{suffix}")
+    if classes:
+        chart_a.plotly_chart(class_balance_figure(counts, positive), width="stretch", key=f"balance-{suffix}")
     if sensitive:
         sizes = group_sizes_for(home, dataset_id, tuple(sensitive))
         chart_b.plotly_chart(group_sizes_figure(sizes, min_size=MIN_CLASS_ROWS), width="stretch",
@@ -181,10 +239,13 @@ with user_errors():
     else:
         chart_b.info("Pick sensitive columns to see how many rows each group has.")
 
+    same_as_saved = restored is not None and restored.spec_id == spec.spec_id
     with st.form(f"save-spec-{suffix}", border=False):
-        name = st.text_input("Spec name (optional)", value=base.name or f"{target} = {positive}", max_chars=120)
-        submitted = st.form_submit_button("Save spec", type="primary")
+        name = st.text_input("Spec name (optional)", value=base.name if same_as_saved else default_spec_name(spec),
+                             max_chars=120)
+        submitted = st.form_submit_button("Save spec", type="primary", disabled=target_problem is not None)
     if submitted:
+        name = unique_spec_name(name, spec, saved_specs)
         try:
             built = build_spec(frame, schema, dataset_id, target=target, positive=positive, features=features,
                                sensitive=sensitive, name=name)
@@ -194,13 +255,18 @@ with user_errors():
             show_error(exc)
         else:
             st.session_state[state.SPEC_ID] = spec_id
-            st.success(md_escape(f"Saved spec {spec_id}: predict {target} = {positive} from {len(features)} "
-                                 f"features, audited by {len(sensitive)} sensitive column(s)."))
+            same_as_saved = True
+            st.success(md_escape(f"Saved spec {built.spec.name!r} ({spec_id}): predict {target} = {positive} from "
+                                 f"{plural(len(features), 'feature')}, audited by "
+                                 f"{plural(len(sensitive), 'sensitive column')}."))
             show_warnings(warnings)
+    if same_as_saved:
+        st.session_state[state.SPEC_ID] = spec.spec_id  # the Train page opens on the spec shown here
+        next_step_link(STEPS[1], label="Train on this spec")
 
 if saved_specs:
-    with st.expander(f"Saved specs for this dataset ({len(saved_specs)})"):
-        for saved in saved_specs:
+    with st.expander(f"Saved specs for this dataset ({len(store.list_specs(dataset_id))})"):
+        for saved in store.list_specs(dataset_id):
             st.text(f"{saved.spec_id}  {saved.name or '(unnamed)'}: {saved.target} = {saved.positive_class}, "
                     f"{len(saved.features)} features, sensitive: {', '.join(saved.sensitive_columns) or 'none'}")
 

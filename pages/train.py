@@ -9,13 +9,15 @@ from core.config import get_settings
 from core.data.demo import ensure_demo
 from core.device import select_device
 from core.errors import RiskboardError
-from core.runs import validate_run_id
+from core.runs import ACTIVE_STATUSES, validate_run_id
 from core.safety import formula_safe_frame
 from core.training.config import TrainConfig
 from core.training.pipeline import TASK
 from core.training.progress import runs_table
 from ui import state
+from ui.caution import leakage_caution_box
 from ui.feedback import show_error, user_errors
+from ui.header import page_header
 from ui.loaders import dataset_store, run_store
 from ui.privacy_view import privacy_fields, privacy_options
 from ui.router import require_app_router
@@ -27,6 +29,7 @@ DEFAULTS = TrainConfig()
 
 require_app_router()
 st.title("Train")
+page_header("train")
 st.caption("Train a classifier on a saved dataset spec. Training runs in the background: you can refresh the page, "
            "open it in another tab, or cancel.")
 
@@ -46,7 +49,11 @@ def _attached_run() -> str | None:
     """The run in the URL wins (refresh or a second tab re-attaches to it), then the one this session started."""
     candidate = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID)
     if not candidate:
-        return None
+        training = runs.list(limit=1, status=ACTIVE_STATUSES)  # a new session shows the run training now
+        if not training:
+            return None
+        candidate = training[0].id
+        _attach(candidate)
     try:
         validate_run_id(candidate)
         runs.get(candidate)
@@ -69,6 +76,8 @@ def _settings_form() -> None:
     if not specs:
         st.info("No saved dataset spec yet: save one on the Data page first.")
         return
+    with user_errors():
+        jobs.prewarm(runs, settings)  # a worker imports the engine now, so pressing Train starts at once
     ids = [s.spec_id for s in specs]
     by_id = {s.spec_id: s for s in specs}
     preferred = st.session_state.get(state.SPEC_ID)
@@ -141,6 +150,7 @@ if run_id:
         if record.is_active:
             live_panel(run_id)
         else:
+            leakage_caution_box(run_id)
             evaluation_panel(run_id)
 
 st.subheader("Run history")

@@ -17,4 +17,6 @@ def riskboard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("RISKBOARD_MAX_UPLOAD_MB", "RISKBOARD_MAX_ROWS", "RISKBOARD_MAX_COLUMNS", "RISKBOARD_DEVICE",
                  "RISKBOARD_MAX_JOBS", "RISKBOARD_MAX_MATRIX_MB", "RISKBOARD_HEARTBEAT_TIMEOUT_S"):
         monkeypatch.delenv(name, raising=False)
+    # workers start cold unless a test is about standbys: a standby imports torch (seconds of CPU) per workspace
+    monkeypatch.setenv("RISKBOARD_WARM_WORKER", "0")
     return home

@@ -21,6 +21,7 @@ from ui.feedback import user_errors
 from ui.loaders import run_store
 from ui.privacy_view import live_meter, run_summary
 from ui.text import md_escape
+from ui.tiles import metric_tiles
 
 POLL_SECONDS = 1.0
 METRIC_LABELS = {"roc_auc": "ROC AUC", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
@@ -31,11 +32,10 @@ def render_progress(progress: RunProgress, run_id: str, config: dict | None = No
     st.progress(progress.fraction, text=f"{progress.status}: {progress.summary}")
     if progress.history:
         last = progress.history[-1]
-        cols = st.columns(4)
-        cols[0].metric("Train loss", f"{last.get('train_loss', float('nan')):.4f}")
-        cols[1].metric("Validation loss", f"{last.get('val_loss', float('nan')):.4f}")
-        cols[2].metric("Validation accuracy", f"{last.get('val_accuracy', float('nan')):.3f}")
-        cols[3].metric("Validation AUC", f"{last.get('val_auc', float('nan')):.3f}")
+        metric_tiles([("Train loss", f"{last.get('train_loss', float('nan')):.4f}"),
+                      ("Validation loss", f"{last.get('val_loss', float('nan')):.4f}"),
+                      ("Validation accuracy", f"{last.get('val_accuracy', float('nan')):.3f}"),
+                      ("Validation AUC", f"{last.get('val_auc', float('nan')):.3f}")])
     private = bool(config) and (config.get("target_epsilon") is not None or config.get("noise_multiplier") is not None)
     left, right, *meter = st.columns([2, 2, 1.4] if private else [1, 1])
     left.plotly_chart(loss_curve_figure(progress.history), width="stretch", key=f"loss-{run_id}")
@@ -79,10 +79,8 @@ def evaluation_panel(run_id: str) -> None:
                          f"{len(history)} epochs" + _batch_note(record.metrics or {})))
     if record.status == "succeeded":
         metrics = record.metrics or {}
-        cols = st.columns(len(METRIC_LABELS))
-        for col, (key, label) in zip(cols, METRIC_LABELS.items(), strict=True):
-            value = metrics.get(key)
-            col.metric(label, "–" if value is None else f"{value:.3f}")
+        metric_tiles((label, "–" if metrics.get(key) is None else f"{metrics[key]:.3f}")
+                     for key, label in METRIC_LABELS.items())
     if history:
         left, right = st.columns(2)
         left.plotly_chart(loss_curve_figure(history), width="stretch", key=f"loss-done-{run_id}")

@@ -27,6 +27,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.datasets",
     "core.cli.train",
     "core.cli.runs",
+    "core.cli.fairness",
+    "core.cli.import_scores",
+    "core.cli.mitigate",
     "core.cli.budget",
     "core.cli.audit",
 )

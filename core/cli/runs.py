@@ -29,7 +29,9 @@ def files_state(store, record) -> dict:
     arts = store.artifacts(record.id)
     if not arts.exists():
         return {"state": "missing", "files": []}
-    required = TRAINED_RUN_FILES if record.kind == "train" else ()
+    # a reductions mitigation is a mixture of models: it has member files instead of one model.safetensors
+    mixture = arts.has("reductions.json")
+    required = TRAINED_RUN_FILES if record.kind == "train" and not mixture else ()
     bad = arts.damaged(required)
     return {"state": "damaged" if bad else "ok", "files": bad}
 
@@ -40,6 +42,25 @@ def _files_line(state: dict, run_id: str) -> str:
     if state["state"] == "missing":
         return FOLDER_MISSING.format(run_id=run_id)
     return DAMAGED.format(names=", ".join(state["files"])) if state["state"] == "damaged" else state["state"]
+
+
+def run_caution_dict(home, record) -> dict | None:
+    """The run's "too good to be true" caution (see :mod:`core.training.caution`), or None for an ordinary run."""
+    from core.data.store import DatasetStore
+    from core.errors import RiskboardError
+    from core.training.caution import run_caution
+
+    if record.status != "succeeded" or record.kind != "train":
+        return None
+    datasets = DatasetStore(home)
+    frame = None
+    try:
+        if datasets.exists(record.dataset_id):
+            frame = datasets.load(record.dataset_id)
+    except (RiskboardError, OSError):
+        frame = None  # named as unavailable in the caution
+    caution = run_caution(record, frame)
+    return None if caution is None else caution.to_dict()
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
@@ -53,17 +74,20 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         record = store.get(args.run_id)
         state = files_state(store, record)
         payload = _record_dict(record) | {"epochs": store.epochs(args.run_id), "config": record.config,
-                                           "spec": record.spec, "files": state}
+                                           "spec": record.spec, "files": state,
+                                           "caution": run_caution_dict(store.home, record)}
         if args.json:
             emit_json(payload)
             return 0
         for key, value in payload.items():
-            if key not in ("epochs", "config", "spec", "metrics", "run_id", "files"):
+            if key not in ("epochs", "config", "spec", "metrics", "run_id", "files", "caution"):
                 print(f"{key:<12} {'' if value is None else value}")
         if state["state"] != "none":
             print(f"{'files':<12} {_files_line(state, record.id)}")
         for key, value in payload["metrics"].items():
             print(f"  {key:<18} {'undefined' if value is None else f'{value:.4g}'}")
+        if payload["caution"]:
+            print(f"caution: {payload['caution']['message']}")
         return 0
     records = store.list(status=args.status)
     if args.json:

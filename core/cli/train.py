@@ -23,6 +23,7 @@ def _config(args: argparse.Namespace):
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from core import jobs
+    from core.cli.runs import run_caution_dict
     from core.data.spec import build_spec
     from core.data.store import DatasetStore
     from core.runs import CANCELLED, SUCCEEDED, RunStore
@@ -54,10 +55,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise TrainingError(f"Run {run_id} was cancelled.")
         raise TrainingError(f"Run {run_id} failed: {record.error}")
     metrics = dict(record.metrics or {})
+    caution = run_caution_dict(home, record)
+    if caution:
+        warn(caution["message"])
     payload = {"run_id": run_id, "status": record.status, "device": record.device or "",
                "seconds": float(record.duration_s or metrics.get("seconds") or 0.0), "metrics": metrics,
                "dataset_id": meta.id, "spec_id": spec.spec_id, "features": list(spec.features),
-               "warnings": list(built.warnings), "excluded": excluded}
+               "warnings": list(built.warnings), "excluded": excluded, "caution": caution}
     payload |= _privacy_fields(runs, run_id, metrics)
     if args.json:
         emit_json(payload)

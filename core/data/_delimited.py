@@ -24,6 +24,7 @@ from core.config import Settings
 from core.data import _limits
 from core.data._columns import NA_TOKENS, assemble
 from core.errors import EmptyInputError, InputError
+from core.text import plural
 
 DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -45,7 +46,7 @@ RAGGED_NO_LINE = ("A row has more fields than the header ({detail}). Check for a
                   "in double quotes, or a header that is missing a column name.")
 UNCLOSED_QUOTE = ("A value that starts with a double quote {where}is never closed. Check the file for a stray \" "
                   "character.")
-BLANK_ROWS = "{count:,} row(s) with no values (every cell empty or missing) were skipped"
+BLANK_ROWS = "{count} with no values (every cell empty or missing) {verb} skipped"
 NOT_UTF8 = ("The file is not UTF-8; it was read as {encoding}. If accented letters look wrong, save the file as "
             "UTF-8 and upload it again.")
 
@@ -279,7 +280,8 @@ def read_delimited(data: bytes, settings: Settings, *, prefer_tab: bool = False)
     blank = _blank_rows(body)
     if blank is not None:
         body = body[~blank]
-        warnings.append(BLANK_ROWS.format(count=int(blank.sum())))
+        n_blank = int(blank.sum())
+        warnings.append(BLANK_ROWS.format(count=plural(n_blank, "row"), verb="was" if n_blank == 1 else "were"))
         if body.empty:
             raise EmptyInputError(HEADER_ONLY)
     frame, notes = assemble([body[c] for c in body.columns], raw.iloc[0].tolist(), decimal_comma=delimiter == ";")

@@ -11,17 +11,22 @@ import pyarrow.parquet as pq
 from core.config import Settings
 from core.data import _limits
 from core.data._columns import assemble
-from core.errors import EmptyInputError
+from core.errors import EmptyInputError, InputError
 
 NO_ROWS = "The Parquet file has no data rows."
 NO_COLUMNS = "The Parquet file has no columns."
+NOT_PARQUET = ("This is not a valid Parquet file: it may be truncated or damaged (an interrupted download or copy). "
+               "Export or download it again and upload the new file.")
 _UNNAMED_INDEX = re.compile(r"^__index_level_\d+__$")
 
 
 def read_parquet(data: bytes, settings: Settings) -> tuple[pd.DataFrame, list[str]]:
     """Read every column of a Parquet file; a named pandas index is kept as the first column(s), an unnamed one
     (``__index_level_0__``) dropped."""
-    parquet = pq.ParquetFile(pa.BufferReader(data))
+    try:
+        parquet = pq.ParquetFile(pa.BufferReader(data))
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:  # "Parquet magic bytes not found in footer"
+        raise InputError(NOT_PARQUET) from exc  # the library's words stay chained for the server log
     meta = parquet.metadata
     names = parquet.schema_arrow.names
     _limits.check_columns(len(names), settings)
@@ -32,7 +37,10 @@ def read_parquet(data: bytes, settings: Settings) -> tuple[pd.DataFrame, list[st
         raise EmptyInputError(NO_COLUMNS)
     if meta.num_rows == 0:
         raise EmptyInputError(NO_ROWS)
-    table = parquet.read(use_pandas_metadata=False)
+    try:
+        table = parquet.read(use_pandas_metadata=False)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:  # a valid footer over damaged column data
+        raise InputError(NOT_PARQUET) from exc
     index = [c for c in (table.schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)]
     order = sorted(range(table.num_columns), key=lambda i: table.column_names[i] not in index)  # index first
     keep = [i for i in order if not _UNNAMED_INDEX.match(table.column_names[i])]

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import SpecError
+from core.text import plural
 
 SCHEMA_VERSION = 1
 DATE_SHARE = 0.95
@@ -55,7 +56,7 @@ W_ID = "looks like an identifier (every value is different); leave it out of the
 W_PER_ROW = "every row has a different value, so a model cannot learn from it"
 W_MISSING = "{share:.0%} of the values are missing"
 W_CARDINALITY = "{count:,} different values; consider grouping rare values or leaving it out"
-W_FEW_ROWS = "only {rows:,} row(s); results on so few rows are mostly noise"
+W_FEW_ROWS = "only {rows}; results on so few rows are mostly noise"
 W_WIDE = "more columns ({columns:,}) than rows ({rows:,}); a model will overfit"
 NO_COLUMN = "There is no column named {name!r}. The columns are: {names}."
 
@@ -252,7 +253,7 @@ def infer_schema(frame: pd.DataFrame) -> DatasetSchema:
     columns = [describe_column(str(name), frame.iloc[:, i]) for i, name in enumerate(frame.columns)]
     warnings = []
     if rows < FEW_ROWS:
-        warnings.append(W_FEW_ROWS.format(rows=rows))
+        warnings.append(W_FEW_ROWS.format(rows=plural(rows, "row")))
     if n_columns > rows:
         warnings.append(W_WIDE.format(columns=n_columns, rows=rows))
     return DatasetSchema(rows=rows, columns=columns, warnings=warnings)
@@ -267,15 +268,21 @@ L_SEPARATES = ("column {column!r} splits the classes of {target!r} perfectly at 
                "{threshold:g}); it is probably derived from the target: check it before using it")
 L_CORRELATED = ("column {column!r} is almost perfectly correlated with the target {target!r} (r = {r:+.3f}); check "
                 "that it is not derived from it")
+L_PREDICTS = ("column {column!r} alone ranks the classes of {target!r} almost perfectly (ROC AUC {auc:.3f} on "
+              "{rows:,} rows); it is probably derived from the target: check it before using it")
 LEAKAGE_MIN_ROWS = 10
 LEAKAGE_CORRELATION = 0.98
+LEAKAGE_AUC = 0.99
 DETERMINES_MAX_LEVELS = 20
+AUC_MAX_LEVELS = 50
+AUC_ROWS_PER_LEVEL = 20
+AUC_SAMPLE = 20_000
 
 
 @dataclass(frozen=True)
 class LeakageWarning:
     """A column that may give the target away: ``reason`` is one of identical, relabelled, determines, separates,
-    correlated."""
+    correlated, predicts."""
 
     column: str
     reason: str
@@ -331,7 +338,59 @@ def _leak(column: str, x: pd.Series, y_codes: np.ndarray, n_y: int, y: pd.Series
                 return LeakageWarning(column, "correlated", L_CORRELATED.format(column=column, target=target, r=r))
     if few_levels and determined and n_x > n_y:  # each of a few values goes with one class
         return LeakageWarning(column, "determines", L_DETERMINES.format(column=column, target=target))
+    if n_y == 2:
+        auc = single_column_auc(x, y_codes, codes=x_codes if not numeric else None)
+        if auc is not None and auc >= LEAKAGE_AUC:
+            rows = min(n, AUC_SAMPLE)
+            return LeakageWarning(column, "predicts", L_PREDICTS.format(column=column, target=target, auc=auc,
+                                                                         rows=rows))
     return None
+
+
+def _rank_auc(score: np.ndarray, positive: np.ndarray) -> float | None:
+    """ROC AUC of ``score`` for the 0/1 labels ``positive`` (Mann-Whitney U with average ranks for ties)."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = pd.Series(score).rank(method="average").to_numpy()
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def single_column_auc(x: pd.Series, y_codes: np.ndarray, *, codes: np.ndarray | None = None) -> float | None:
+    """How well one column alone ranks a two-class target: ROC AUC in [0.5, 1] (direction-free), or None.
+
+    A numeric column is its own score. A column of few levels (``codes``: 0..k-1, at most :data:`AUC_MAX_LEVELS`
+    levels and :data:`AUC_ROWS_PER_LEVEL` rows per level, so the in-sample level rates are not overfitted) scores
+    each row with its level's share of class 1. Other columns (many text levels) give None. Tables over
+    :data:`AUC_SAMPLE` rows are judged on a fixed random sample, which keeps the check fast on a million rows.
+    """
+    n = len(x)
+    if n < LEAKAGE_MIN_ROWS:
+        return None
+    take = None
+    if n > AUC_SAMPLE:
+        take = np.sort(np.random.default_rng(0).choice(n, AUC_SAMPLE, replace=False))
+    labels = np.asarray(y_codes)[take] if take is not None else np.asarray(y_codes)
+    positive = labels == 1
+    if codes is not None:
+        n_levels = int(codes.max()) + 1 if len(codes) else 0
+        if n_levels < 2 or n_levels > AUC_MAX_LEVELS or n_levels * AUC_ROWS_PER_LEVEL > n:
+            return None
+        picked = codes[take] if take is not None else codes
+        counts = np.bincount(picked, minlength=n_levels)
+        hits = np.bincount(picked, weights=positive.astype(float), minlength=n_levels)
+        rate = np.divide(hits, counts, out=np.zeros(n_levels), where=counts > 0)
+        score = rate[picked]
+    elif _is_number(x):
+        score = x.to_numpy(dtype=float)
+        score = score[take] if take is not None else score
+        if not np.all(np.isfinite(score)):
+            return None
+    else:
+        return None
+    auc = _rank_auc(score, positive)
+    return None if auc is None else max(auc, 1.0 - auc)
 
 
 def leakage_candidates(frame: pd.DataFrame, target: str) -> list[LeakageWarning]:

@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.data._target import TargetGuess
+from core.data._target import guess_target as _guess
+from core.data.schema import leakage_candidates
 from core.errors import SpecError
+from core.text import plural
 
 MIN_CLASS_ROWS = 20
 MAX_CLASSES = 50
@@ -30,7 +34,6 @@ SENSITIVE_HINTS = (
     "sex", "gender", "race", "ethnic", "age", "religion", "nationality", "native country", "country of birth",
     "marital", "disab",
 )
-TARGET_HINTS = ("target", "label", "class", "outcome", "income", "y", "default", "churn", "response")
 EXCLUDED_KINDS = {
     "id": "looks like an identifier (one value per row), which a model can only memorise",
     "constant": "has a single value, so it carries no information",
@@ -111,6 +114,7 @@ class DatasetSpec:
 class SpecSuggestion:
     spec: DatasetSpec
     excluded: dict[str, str] = field(default_factory=dict)
+    guess: TargetGuess | None = None  # set when the target was guessed rather than given
 
 
 @dataclass(frozen=True)
@@ -216,29 +220,36 @@ def suggest_sensitive(columns: Iterable[str]) -> list[str]:
     return found
 
 
-def _guess_target(columns: Sequence[str], kinds: dict[str, str]) -> str:
-    usable = [c for c in columns if kinds.get(c) in ("categorical", "boolean", "numeric")]
-    for hint in TARGET_HINTS:
-        for column in usable:
-            if _normalise_name(column) == hint:
-                return column
-    binary = [c for c in usable if kinds.get(c) == "boolean"]
-    if binary:
-        return binary[-1]
-    return usable[-1] if usable else columns[-1]
+def guess_target(frame: pd.DataFrame, schema) -> TargetGuess:
+    """The column this table was most likely collected to predict, with the evidence (see :mod:`core.data._target`)."""
+    columns = [str(c) for c in frame.columns]
+    info = {c.name: c for c in schema.columns}
+    return _guess(columns, {c: info[c].kind for c in columns if c in info},
+                  {c: info[c].unique for c in columns if c in info},
+                  {c: info[c].missing for c in columns if c in info}, set(suggest_sensitive(columns)))
 
 
 def suggest_spec(frame: pd.DataFrame, schema, dataset_id: str, *, target: str | None = None) -> SpecSuggestion:
-    """A sensible starting spec: guessed target, minority class positive, unusable columns excluded with reasons."""
+    """A sensible starting spec: guessed target, minority class positive, unusable columns excluded with reasons.
+
+    Every column :func:`core.data.schema.leakage_candidates` flags is left out too: a default must never hand the
+    model the answer (a leaked column gives ROC AUC 1.0 that looks like a result). The Data page and the CLI both
+    start from this spec, so the exclusions and their reasons are the same in both; a user who knows a flagged
+    column is fair can still select it (``--features`` in the CLI).
+    """
     columns = [str(c) for c in frame.columns]
     kinds = {c.name: c.kind for c in schema.columns}
-    target = target if target is not None else _guess_target(columns, kinds)
+    guess = guess_target(frame, schema) if target is None else None
+    target = target if target is not None else guess.column
     _require_columns(frame, [target], "target")
     counts = class_counts(frame, target)
     positive = str(counts.index[-1]) if len(counts) else ""
     excluded = {c: f"{c!r} {EXCLUDED_KINDS[kinds[c]]}" for c in columns
                 if c != target and kinds.get(c) in EXCLUDED_KINDS}
     target_text = label_text(frame[target])
+    for leak in leakage_candidates(frame, target):
+        if leak.column not in excluded:
+            excluded[leak.column] = f"possible target leakage: {leak.message}"
     for column in columns:
         if column != target and column not in excluded and _same_information(frame[column], target_text):
             excluded[column] = f"{column!r} holds the same information as the target (target leakage)"
@@ -251,7 +262,7 @@ def suggest_spec(frame: pd.DataFrame, schema, dataset_id: str, *, target: str | 
         sensitive.append(SensitiveColumn(column, binning="quantile" if numeric else "none"))
     spec = DatasetSpec(dataset_id=dataset_id, target=target, positive_class=positive, features=features,
                        sensitive=tuple(sensitive))
-    return SpecSuggestion(spec=spec, excluded=excluded)
+    return SpecSuggestion(spec=spec, excluded=excluded, guess=guess)
 
 
 def _require_columns(frame: pd.DataFrame, names: Iterable[str], role: str) -> None:
@@ -329,14 +340,16 @@ def validate_spec(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
     warnings = []
     missing_target = int(frame[spec.target].isna().sum())
     if missing_target:
-        warnings.append(f"{missing_target} rows have no value in {spec.target!r}; they are left out of training.")
+        warnings.append(f"{plural(missing_target, 'row')} {'has' if missing_target == 1 else 'have'} no value in "
+                        f"{spec.target!r}; {'it is' if missing_target == 1 else 'they are'} left out of training.")
     for sensitive in spec.sensitive:
         sizes = sensitive_groups(frame, sensitive).value_counts()
         tiny = sizes[sizes < MIN_CLASS_ROWS]
         if len(tiny):
-            warnings.append(f"{sensitive.column!r}: {len(tiny)} group(s) have fewer than {MIN_CLASS_ROWS} rows "
-                            f"({', '.join(map(repr, tiny.index[:3]))}); their fairness numbers will be flagged as "
-                            "unreliable.")
+            verb, whose = ("has", "its") if len(tiny) == 1 else ("have", "their")
+            warnings.append(f"{sensitive.column!r}: {plural(len(tiny), 'group')} {verb} fewer than {MIN_CLASS_ROWS} "
+                            f"rows ({', '.join(map(repr, tiny.index[:3]))}); {whose} fairness numbers will be flagged "
+                            "as unreliable.")
         if len(sizes) > 50:
             warnings.append(f"{sensitive.column!r} has {len(sizes)} groups; consider binning or a coarser column.")
     return warnings
@@ -420,6 +433,6 @@ def build_spec(frame: pd.DataFrame, schema, dataset_id: str, *, target: str, pos
 
 __all__ = [
     "MIN_CLASS_ROWS", "MISSING_GROUP", "BuiltSpec", "DatasetSpec", "Labels", "SensitiveColumn", "SpecSuggestion",
-    "build_spec", "class_counts", "encode_labels", "label_text", "sensitive_groups", "suggest_sensitive",
-    "suggest_spec", "validate_spec",
+    "TargetGuess", "build_spec", "class_counts", "encode_labels", "guess_target", "label_text", "sensitive_groups",
+    "suggest_sensitive", "suggest_spec", "validate_spec",
 ]

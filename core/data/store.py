@@ -200,7 +200,7 @@ class DatasetStore:
     def save_spec(self, spec: DatasetSpec) -> str:
         """Save a spec (validate it first with :func:`core.data.spec.validate_spec`); returns its id."""
         self.meta(spec.dataset_id)  # the dataset must exist
-        body = spec.to_dict() | {"saved_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        body = spec.to_dict() | {"saved_at": datetime.now(UTC).isoformat(timespec="microseconds")}
         atomic_write_text(self._spec_path(spec.spec_id), jsonsafe.dumps(body, indent=1))
         return spec.spec_id
 

@@ -50,8 +50,12 @@ def _empty_note(fig: go.Figure, text: str) -> None:
 
 def _layout(fig: go.Figure, title: str, subtitle: str, x_title: str, y_title: str, **extra: Any) -> go.Figure:
     """Short title, one plain-language reading hint as subtitle, labelled axes, legend above the plot."""
-    settings: dict[str, Any] = {"hovermode": "x unified", "margin": {"t": 110, "b": 110}} | extra
-    fig.update_layout(title={"text": title, "subtitle": {"text": wrap_lines(subtitle, 75)}}, xaxis_title=x_title,
+    # Charts sit two to a row: at a 1024-px projector each is about 400 px wide, so lines stay short and the top
+    # margin grows with the number of lines instead of cutting the title off.
+    title_text, subtitle_text = wrap_lines(title, 44), wrap_lines(subtitle, 58)
+    lines = title_text.count("<br>") + subtitle_text.count("<br>") + 2
+    settings: dict[str, Any] = {"hovermode": "x unified", "margin": {"t": 40 + 22 * lines, "b": 110}} | extra
+    fig.update_layout(title={"text": title_text, "subtitle": {"text": subtitle_text}}, xaxis_title=x_title,
                       yaxis_title=y_title, template=TEMPLATE,
                       legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}, **settings)
     return fig
@@ -90,7 +94,7 @@ def val_metrics_figure(history: Sequence[Mapping[str, Any]] | pd.DataFrame) -> g
     if not data["epoch"]:
         _empty_note(fig, "Waiting for the first epoch to finish...")
     _epoch_axis(fig, data["epoch"])
-    return _layout(fig, "Validation accuracy and ROC AUC per epoch", "Higher is better; measured on rows held out "
+    return _layout(fig, "Validation accuracy and AUC per epoch", "Higher is better; measured on rows held out "
                    "from training.", "Epoch", "Score (0 to 1)")
 
 
@@ -175,9 +179,10 @@ def calibration_figure(evaluation: Mapping[str, Any] | Any) -> go.Figure:
         _empty_note(fig, "No rows to show.")
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(range=[0, 1.02])
-    return _layout(fig, f"Calibration for '{_positive(ev)}' (Brier score {_metric(ev, 'brier')})",
-                   "Points on the diagonal mean the predicted probabilities can be taken at face value; hover for "
-                   "the rows in each bin.", "Predicted probability (mean within each bin)",
+    return _layout(fig, f"Calibration for '{_positive(ev)}'",
+                   f"Brier score {_metric(ev, 'brier')}. Points on the diagonal mean the predicted probabilities "
+                   "can be taken at face value; hover for the rows in each bin.",
+                   "Predicted probability (mean within each bin)",
                    "Observed share of positives in the bin",
                    hovermode="closest")
 

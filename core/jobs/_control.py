@@ -32,6 +32,7 @@ from typing import Any
 import core
 from core.config import Settings, get_settings
 from core.errors import RiskboardError, TrainingError, WorkspaceError
+from core.jobs import _standby
 from core.jobs._runner import UNKNOWN_TASK, WORKER_LOG, check_task_path, is_registered
 from core.runs import CANCELLED, FAILED, RunRecord, RunStore
 from core.runs._host import WORKER_MODULE, hostname, is_worker_of, pid_alive
@@ -59,29 +60,47 @@ def _worker_env(store: RunStore, settings: Settings) -> dict[str, str]:
 
 
 def submit(store: RunStore, *, kind: str, dataset_id: str, spec: Mapping[str, Any], config: Mapping[str, Any],
-           task: str, settings: Settings | None = None, name: str | None = None) -> str:
+           task: str, settings: Settings | None = None, name: str | None = None, parent_id: str | None = None,
+           files: Mapping[str, Any] | None = None) -> str:
     """Create a queued run and start its worker process; return the run id at once.
 
     The worker waits for a slot (``settings.max_jobs``), then calls ``task`` (a ``"module:function"`` path).
+    ``parent_id`` links a derived run (a mitigation) to its parent; ``files`` are JSON artifacts written before the
+    worker starts (a task's inputs that are not training settings, such as the mitigation to apply).
     """
     if not is_registered(check_task_path(task)):
         raise ValueError(UNKNOWN_TASK.format(task=task))
     settings = settings or get_settings()
-    run_id = store.create_run(kind=kind, dataset_id=dataset_id, spec=spec, config=config, task=task, name=name)
+    run_id = store.create_run(kind=kind, dataset_id=dataset_id, spec=spec, config=config, task=task, name=name,
+                              parent_id=parent_id)
+    for file_name, payload in (files or {}).items():
+        store.artifacts(run_id).write_json(file_name, payload)
     folder = store.artifact_dir(run_id)
-    argv = [sys.executable, "-m", WORKER_MODULE, str(store.home.resolve()), run_id]
-    try:
-        with open(folder / WORKER_LOG, "ab") as out:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    env=_worker_env(store, settings), start_new_session=True, close_fds=True)
-    except OSError as exc:
-        message = START_FAILED.format(error=exc)
-        store.finish(run_id, FAILED, error=message)
-        raise TrainingError(message) from exc
+    env = _worker_env(store, settings)
+    proc = _standby.take(env)  # a warm worker that has already imported the engine, if one is waiting
+    warm = proc is not None and _standby.hand_over(proc, run_id)
+    if not warm:
+        argv = [sys.executable, "-m", WORKER_MODULE, str(store.home.resolve()), run_id]
+        try:
+            with open(folder / WORKER_LOG, "ab") as out:
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                        env=env, start_new_session=True, close_fds=True)
+        except OSError as exc:
+            message = START_FAILED.format(error=exc)
+            store.finish(run_id, FAILED, error=message)
+            raise TrainingError(message) from exc
+        threading.Thread(target=proc.wait, name=f"reap-worker-{run_id}", daemon=True).start()
     store.set_worker(run_id, proc.pid)
-    threading.Thread(target=proc.wait, name=f"reap-worker-{run_id}", daemon=True).start()
-    log.info("run %s submitted: worker pid %d, task %s", run_id, proc.pid, task)
+    log.info("run %s submitted: %s worker pid %d, task %s", run_id, "warm" if warm else "cold", proc.pid, task)
+    if warm:
+        _standby.prewarm(store.home.resolve(), env)  # and the next click finds one waiting too
     return run_id
+
+
+def prewarm(store: RunStore, settings: Settings | None = None) -> int | None:
+    """Start a standby worker for this workspace if none is waiting, so the next :func:`submit` starts at once
+    (see :mod:`core.jobs._standby`); the Train page calls it when it shows the form. Returns its pid or None."""
+    return _standby.prewarm(store.home.resolve(), _worker_env(store, settings or get_settings()))
 
 
 def wait_for(store: RunStore, run_id: str, *, timeout_s: float | None = None, poll_s: float = 0.2) -> RunRecord:
@@ -132,7 +151,7 @@ def force_stop(store: RunStore, run_id: str, *, grace_s: float = 3.0) -> bool:
     if not pid_alive(pid):
         store.finish(run_id, CANCELLED, error=WORKER_GONE)
         return False
-    if not is_worker_of(pid, run_id):
+    if not is_worker_of(pid, run_id, store.runs_dir / run_id):
         raise RiskboardError(NOT_OUR_WORKER.format(run_id=run_id, pid=pid))
     store.finish(run_id, CANCELLED, error=FORCE_STOPPED)
     _signal_group(pid, signal.SIGTERM)

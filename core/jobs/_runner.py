@@ -64,6 +64,10 @@ class WorkerTerminated(BaseException):  # BaseException: a task cannot swallow i
 REGISTERED_TASKS: set[str] = {
     "core.training.pipeline:execute_run",
     "core.privacy._audit_job:execute_audit",
+    "core.fairness._imports:execute_import",
+    "core.fairness._mitigation:execute_postprocess",
+    "core.fairness._mitigation:execute_reweight",
+    "core.fairness._reductions:execute_reductions",
 }
 EXTRA_TASKS_ENV = "RISKBOARD_EXTRA_TASKS"
 UNKNOWN_TASK = "task {task!r} is not a registered Riskboard task; a worker runs only the tasks in REGISTERED_TASKS"

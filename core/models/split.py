@@ -17,11 +17,12 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from core.errors import SpecError
+from core.text import plural
 
 EMPTY_TARGET = "the target column has no rows to split."
 ONE_CLASS = "the target has only one class ({label!r}); a classifier needs at least two classes to learn from."
 TARGET_MISSING = "the target column has {count} missing value(s); drop those rows or fill them before training."
-TOO_FEW_ROWS = ("class {label!r} of the target has only {count} row(s); each class needs at least {needed} rows so "
+TOO_FEW_ROWS = ("class {label!r} of the target has only {count}; each class needs at least {needed} rows so "
                 "that the validation ({val:.0%}) and test ({test:.0%}) sets each get some. Merge rare classes, drop "
                 "them, or add data.")
 BAD_FRACTIONS = ("the validation ({val}) and test ({test}) fractions must each be above 0 and together below 0.9, "
@@ -98,7 +99,8 @@ def stratified_split(y: np.ndarray, *, val_fraction: float = 0.15, test_fraction
     order = np.argsort(counts, kind="stable")
     for i in order:
         if counts[i] < needed:
-            raise SpecError(TOO_FEW_ROWS.format(label=_plain(classes[i]), count=int(counts[i]), needed=needed,
+            raise SpecError(TOO_FEW_ROWS.format(label=_plain(classes[i]), count=plural(int(counts[i]), "row"),
+                                                needed=needed,
                                                 val=val_fraction, test=test_fraction))
     positions = np.arange(labels.size, dtype=np.int64)
     try:

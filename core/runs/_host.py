@@ -56,7 +56,39 @@ def command_line(pid: int) -> list[str] | None:
     return out.stdout.split() or None  # pragma: no cover
 
 
-def is_worker_of(pid: int, run_id: str) -> bool:
-    """True if ``pid`` is a ``python -m core.jobs.worker ... <run_id>`` process (checked before we kill it)."""
+CLAIM_FILE = "worker.claim"
+
+
+def process_started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, field 22 of ``/proc/<pid>/stat``), as text; with the
+    pid it names one process for good, since a pid is reused only by a later process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def write_claim(folder: Path) -> None:
+    """Record in a run's folder that this process (pid and start time) runs it: how a warm standby worker, whose
+    command line was written before it had a run, is recognised as the run's worker."""
+    from core.storage import atomic_write_text
+
+    atomic_write_text(folder / CLAIM_FILE, f"{os.getpid()} {process_started(os.getpid()) or ''}\n")
+
+
+def _claimed(folder: Path, pid: int) -> bool:
+    try:
+        recorded = (folder / CLAIM_FILE).read_text().split()
+    except OSError:
+        return False
+    started = process_started(pid)
+    return len(recorded) == 2 and recorded[0] == str(pid) and started is not None and recorded[1] == started
+
+
+def is_worker_of(pid: int, run_id: str, folder: Path | None = None) -> bool:
+    """True if ``pid`` is this run's ``core.jobs.worker`` (checked before we kill it): its command line names the
+    run, or (a standby that took the run) the run's ``folder`` holds its claim with the same pid and start time."""
     argv = command_line(pid)
-    return argv is not None and WORKER_MODULE in argv and run_id in argv
+    if argv is None or WORKER_MODULE not in argv:
+        return False
+    return run_id in argv or (folder is not None and _claimed(folder, pid))

@@ -89,8 +89,13 @@ def _noisy_average(params: list[nn.Parameter], noise_std: float, expected_batch:
 
 def fit_private(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, n_classes: int,
                 config: TrainConfig, device: torch.device, on_epoch: Callable[[EpochRecord], None] | None,
-                should_stop: Callable[[], bool] | None, positive_index: int) -> FitResult:
-    """DP-SGD version of :func:`core.training.loop.fit` (same inputs, same result, plus privacy in ``extra``)."""
+                should_stop: Callable[[], bool] | None, positive_index: int,
+                sample_weight: np.ndarray | None = None) -> FitResult:
+    """DP-SGD version of :func:`core.training.loop.fit` (same inputs, same result, plus privacy in ``extra``).
+
+    ``sample_weight`` (mean 1, from ``fit``) scales each row's loss before clipping, so a reweighting mitigation
+    still trains privately: clipping bounds every row's contribution whatever its weight.
+    """
     started = time.perf_counter()
     Xt = _to_device(X_train, torch.float32, device)
     Xv = _to_device(X_val, torch.float32, device)
@@ -100,6 +105,7 @@ def fit_private(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_v
         raise TrainingError(NON_FINITE_INPUT.format(part="validation"))
     yt = _to_device(y_train.astype(np.int64, copy=False), torch.int64, device)
     yv = _to_device(y_val.astype(np.int64, copy=False), torch.int64, device)
+    row_weight = None if sample_weight is None else _to_device(sample_weight, torch.float32, device)
 
     n, batch = Xt.shape[0], config.batch_size
     noise, delta, rate, per_epoch = plan_noise(config, n, batch)
@@ -135,8 +141,12 @@ def fit_private(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_v
                 empty_batches += 1
             else:
                 y_batch = yt.index_select(0, index)
-                losses, _ = clipped_grad_step(chain, Xt.index_select(0, index),
-                                              lambda logits, yb=y_batch: row_loss(logits, yb), clip)
+                w_batch = None if row_weight is None else row_weight.index_select(0, index)
+
+                def batch_loss(logits: Tensor, yb: Tensor = y_batch, wb: Tensor | None = w_batch) -> Tensor:
+                    return row_loss(logits, yb) if wb is None else row_loss(logits, yb) * wb
+
+                losses, _ = clipped_grad_step(chain, Xt.index_select(0, index), batch_loss, clip)
                 total = losses.sum()
                 if not bool(torch.isfinite(total)):
                     raise TrainingError(NON_FINITE_LOSS.format(what=_what(float(total)), where=f"epoch {epoch} "

@@ -154,8 +154,12 @@ def _check(y_true: np.ndarray, proba: np.ndarray, positive_index: int, threshold
 
 
 def evaluate(y_true: np.ndarray, proba: np.ndarray, *, positive_index: int, threshold: float = 0.5,
-             class_names: Sequence[str] | None = None, max_curve_points: int = 200) -> Evaluation:
+             class_names: Sequence[str] | None = None, max_curve_points: int = 200,
+             predicted: np.ndarray | None = None) -> Evaluation:
     """Compute the metrics and curves of ``proba`` (n x K class probabilities) against class indices ``y_true``.
+
+    ``predicted`` (class indices) replaces the thresholded decisions of a binary model when a run decides by
+    another rule (per-group thresholds of a fairness mitigation, an imported decision column).
 
     ``metrics`` has exactly the keys of :data:`METRIC_KEYS`. Raises ``ValueError`` for inconsistent inputs (a
     programming error, not a user one).
@@ -170,7 +174,11 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, *, positive_index: int, thre
     score = p[:, positive_index]
     truth = y == positive_index
     notes: list[str] = []
-    if k == 2:
+    if k == 2 and predicted is not None:
+        predicted = np.asarray(predicted)
+        if predicted.shape != y.shape:
+            raise ValueError(BAD_INPUT.format(why=f"{predicted.size} decisions for {y.size} rows"))
+    elif k == 2:
         predicted = np.where(score >= threshold, positive_index, 1 - positive_index)
     else:
         predicted = p.argmax(axis=1)

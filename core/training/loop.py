@@ -48,6 +48,7 @@ OUT_OF_MEMORY = ("the {device} ran out of memory while training with batch size 
 CANCELLED = "the run was cancelled by the user during epoch {epoch}."
 BAD_SHAPES = "training data shapes do not fit: {why}"
 BAD_LABELS = "{part} labels must be class indices from 0 to {last}; found {found!r}."
+BAD_WEIGHTS = "sample weights must be one finite, non-negative number per training row, not all zero."
 
 STOP_POLL_SECONDS = 0.5
 ACCELERATOR_CHECK_EVERY = 32
@@ -129,8 +130,15 @@ class _Objective:
     def target(self, y: Tensor) -> Tensor:
         return y.to(torch.float32) if self.binary else y
 
-    def __call__(self, logits: Tensor, target: Tensor) -> Tensor:
-        return self.step_loss(logits.squeeze(1) if self.binary else logits, target)
+    def __call__(self, logits: Tensor, target: Tensor, row_weight: Tensor | None = None) -> Tensor:
+        if row_weight is None:
+            return self.step_loss(logits.squeeze(1) if self.binary else logits, target)
+        if self.binary:
+            terms = nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), target,
+                                                                   pos_weight=self.pos_weight, reduction="none")
+        else:
+            terms = nn.functional.cross_entropy(logits, target, weight=self.weights, reduction="none")
+        return (terms * row_weight).mean()
 
     def sums(self, logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """(sum of per-row losses, normaliser) so chunked validation equals the full-batch mean loss."""
@@ -212,17 +220,26 @@ def _to_device(array: np.ndarray | Tensor, dtype: torch.dtype, device: torch.dev
 
 def fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, n_classes: int,
         config: TrainConfig, device: torch.device, on_epoch: Callable[[EpochRecord], None] | None = None,
-        should_stop: Callable[[], bool] | None = None, positive_index: int = 1) -> FitResult:
+        should_stop: Callable[[], bool] | None = None, positive_index: int = 1,
+        sample_weight: np.ndarray | None = None) -> FitResult:
     """Train ``build_model(config)`` on (X_train, y_train), validating on (X_val, y_val) after every epoch.
 
     ``y`` holds class indices ``0..n_classes-1``; for a binary target the single logit is the score of class 1.
     ``positive_index`` picks the class whose one-vs-rest ROC AUC is reported. ``on_epoch`` receives each
     :class:`EpochRecord` as soon as it exists (the run store writes it for the live loss curve).
+    ``sample_weight`` (one per training row) weights each row's loss, rescaled to mean 1 so the learning rate keeps
+    its meaning (reweighting for fairness, reductions); validation loss stays unweighted.
     """
     config.validate()
     X_train, X_val = np.asarray(X_train), np.asarray(X_val)
     y_train, y_val = np.asarray(y_train), np.asarray(y_val)
     _check_inputs(X_train, y_train, X_val, y_val, n_classes, positive_index)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if (sample_weight.shape != (len(X_train),) or not np.isfinite(sample_weight).all()
+                or (sample_weight < 0).any() or sample_weight.sum() <= 0):
+            raise TrainingError(BAD_WEIGHTS)
+        sample_weight = sample_weight / sample_weight.mean()
     device = torch.device(device)
     if config.private:  # DP-SGD lives in its own module; imported here to keep the plain path free of it
         from core.training.dp_loop import fit_private
@@ -232,7 +249,8 @@ def fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.n
         fit_impl = _fit
     try:
         return fit_impl(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config, device=device,
-                    on_epoch=on_epoch, should_stop=should_stop, positive_index=positive_index)
+                        on_epoch=on_epoch, should_stop=should_stop, positive_index=positive_index,
+                        sample_weight=sample_weight)
     except torch.OutOfMemoryError:
         raise _oom_error(device, config.batch_size) from None
     except RuntimeError as exc:
@@ -250,7 +268,8 @@ def _oom_error(device: torch.device, batch: int) -> TrainingError:
 
 def _fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, n_classes: int,
          config: TrainConfig, device: torch.device, on_epoch: Callable[[EpochRecord], None] | None,
-         should_stop: Callable[[], bool] | None, positive_index: int) -> FitResult:
+         should_stop: Callable[[], bool] | None, positive_index: int,
+         sample_weight: np.ndarray | None = None) -> FitResult:
     started = time.perf_counter()
     Xt = _to_device(X_train, torch.float32, device)
     Xv = _to_device(X_val, torch.float32, device)
@@ -268,6 +287,7 @@ def _fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.
     weights = _class_weights(yt, n_classes) if config.class_weights == "balanced" else None
     objective = _Objective(n_classes, weights)
     target = objective.target(yt)
+    row_weight = None if sample_weight is None else _to_device(sample_weight, torch.float32, device)
     optimizer = _make_optimizer(model, config)
 
     n, batch = Xt.shape[0], config.batch_size
@@ -286,7 +306,8 @@ def _fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.
         for step, start in enumerate(range(0, n, batch), start=1):
             index = order[start:start + batch]
             logits = model(Xt.index_select(0, index))
-            loss = objective(logits, target.index_select(0, index))
+            loss = objective(logits, target.index_select(0, index),
+                             None if row_weight is None else row_weight.index_select(0, index))
             if check_every == 1:
                 value = loss.item()
                 if not math.isfinite(value):

@@ -92,8 +92,17 @@ def predicted_classes(proba: np.ndarray, *, positive_index: int, threshold: floa
     return proba.argmax(axis=1).astype(np.int64)
 
 
-def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool] | None = None) -> dict:
-    """Train the run's model and store everything later pages need; returns the final test metrics."""
+#: ``weigh(frame, spec, train_rows, y_train) -> weights``: per-row training weights (fairness reweighting)
+WeightFunction = Callable[[pd.DataFrame, DatasetSpec, np.ndarray, np.ndarray], np.ndarray]
+
+
+def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool] | None = None,
+                sample_weight_for: WeightFunction | None = None) -> dict:
+    """Train the run's model and store everything later pages need; returns the final test metrics.
+
+    ``sample_weight_for`` lets a mitigation weight the training rows (given the raw table, the spec, the training
+    rows' positions and their labels) while every other step stays this single code path.
+    """
     started = time.perf_counter()
     record = store.get(run_id)
     spec = DatasetSpec.from_dict(record.spec)
@@ -110,6 +119,8 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
                              seed=config.seed)
     run_split = SplitIndices(train=rows[split.train], val=rows[split.val], test=rows[split.test])
 
+    weights = None if sample_weight_for is None else sample_weight_for(frame, spec, run_split.train,
+                                                                         labels.y[split.train])
     prepared = prepare_features(frame, spec.features, kinds)
     del frame  # only the prepared features are needed from here on; frees the raw table on big uploads
     preprocessor = TabularPreprocessor(numeric=prepared.numeric, categorical=prepared.categorical)
@@ -133,7 +144,8 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     used = effective_batch_size(config.batch_size, len(x_train))
     result = fit(x_train, y_train, x_val, y_val, n_classes=labels.n_classes, device=choice.device,
                  config=dataclasses.replace(config, batch_size=used),
-                 positive_index=labels.positive_index, on_epoch=on_epoch, should_stop=should_stop)
+                 positive_index=labels.positive_index, on_epoch=on_epoch, should_stop=should_stop,
+                 sample_weight=weights)
     proba = predict_proba(result.model, x_test, n_classes=labels.n_classes)
     evaluation = evaluate(y_test, proba, positive_index=labels.positive_index, threshold=config.threshold,
                           class_names=list(labels.classes))

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.data.demo import synthetic_biased
 from core.data.store import DatasetStore
 from tests.conftest import ROOT
+from tests.leaky_data import leaky_loans
 
 PAGE = str(ROOT / "pages" / "data.py")
 
@@ -80,12 +81,18 @@ def test_upload_pick_columns_and_save_spec(riskboard_home):
 
 def test_bad_upload_shows_an_error_and_the_page_keeps_working(riskboard_home):
     at = open_page()
+    at = upload(at, "leaky.csv", csv_bytes(leaky_loans(300)))
+    assert any("may give the target away" in plain(w.value) for w in at.warning)
     at = upload(at, "empty.csv", b"")
     assert at.error, "an empty file must give a visible error"
     assert "Traceback" not in at.error[0].value
-    # the demo is still selected and usable
+    assert not at.warning and not at.metric  # nothing of the previous dataset is left to read as about this file
+    at.run()  # a rerun with the failed file still in the uploader keeps saying why
+    assert at.error and not at.warning
+    at.file_uploader(key="upload").set_value(None).run()
+    assert not at.exception and not at.error  # the file removed: the stored datasets are back and usable
     assert at.selectbox(key="dataset_id").value
-    assert at.metric[0].value == "32,561"
+    assert at.metric[0].value == "300"
 
 
 def test_html_column_names_are_shown_as_text(riskboard_home):
@@ -126,7 +133,7 @@ def test_leaky_column_is_warned_and_refused_as_feature(riskboard_home):
     at = upload(at, "leaky.csv", csv_bytes(frame))
     suffix = at.selectbox(key="dataset_id").value[:12]
     at.selectbox(key=f"target-{suffix}").set_value("approved").run()
-    assert any("Possible target leakage" in plain(w.value) and "decision_code" in plain(w.value) for w in at.warning)
+    assert any("may give the target away" in plain(w.value) and "decision_code" in plain(w.value) for w in at.warning)
     features = at.multiselect(key=f"features-{suffix}-approved")
     assert "decision_code" not in features.value  # left out by default, with the reason shown
     features.set_value([*features.value, "decision_code"]).run()
@@ -140,9 +147,13 @@ def test_continuous_target_shows_one_error_and_no_class_widgets(riskboard_home):
     at = upload(at, "scores.csv", csv_bytes(frame))
     suffix = at.selectbox(key="dataset_id").value[:12]
     at.selectbox(key=f"target-{suffix}").set_value("score").run()
-    assert not at.exception
-    assert any("looks continuous or like an identifier" in plain(e.value) for e in at.error)
+    assert not at.exception and not at.error  # not a red stop: a warning that says how to fix it
+    assert any("looks continuous or like an identifier" in plain(w.value) and "Pick a categorical target"
+               in plain(w.value) for w in at.warning)
     assert not [s for s in at.selectbox if s.key and s.key.startswith(f"positive-{suffix}")]
+    # the rest of the form is still there, and it cannot be saved until the target is fixed
+    assert at.multiselect(key=f"features-{suffix}-score").value == ["y"]  # x is a row number
+    assert next(b for b in at.button if b.label == "Save spec").disabled
 
 
 def test_synthetic_demo_button_adds_and_selects_it(riskboard_home):

@@ -33,8 +33,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("browser-home")
+def app_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's workspace; a test module may override this fixture to put runs in it before the server starts."""
+    return tmp_path_factory.mktemp("browser-home")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = app_home
     port = _free_port()
     env = dict(os.environ, RISKBOARD_HOME=str(home), PYTHONUNBUFFERED="1")
     log = (tmp_path_factory.mktemp("logs") / "streamlit.log").open("w")

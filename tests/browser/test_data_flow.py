@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_open_demo_then_upload_csv_and_see_schema(page, app_url, tmp_path):
-    page.goto(app_url)
+    page.goto(f"{app_url}/data")  # the home page is the default route
     wait_idle(page)
     page.get_by_text("32,561").first.wait_for()  # the demo opens by itself
 

@@ -108,3 +108,18 @@ def test_privacy_options_are_validated():
         TrainConfig(target_epsilon=1.0, accountant="gdp").validate()
     config = TrainConfig.from_dict({"target_epsilon": 1, "max_grad_norm": 2})
     assert config.private and config.target_epsilon == 1.0 and not TrainConfig().private
+
+
+def test_sample_weights_reach_the_private_loss():
+    X, y = _data(300)
+    config = TrainConfig(model="logistic", noise_multiplier=0.5, epochs=2, batch_size=32, accountant="rdp",
+                         early_stopping_patience=0, learning_rate=0.05)
+
+    def weights_of(sample_weight):
+        result = fit(X, y, X, y, n_classes=2, config=config, device=torch.device("cpu"), sample_weight=sample_weight)
+        return torch.cat([p.detach().flatten() for p in result.model.parameters()])
+
+    plain = weights_of(None)
+    assert torch.equal(plain, weights_of(np.full(300, 2.0)))  # rescaled to mean 1: the same run
+    tilted = weights_of(np.where(y == 1, 5.0, 0.2))
+    assert not torch.allclose(plain, tilted)

@@ -92,7 +92,7 @@ def test_calibration_figure() -> None:
     assert list(model.x) == ev["calibration"]["mean_predicted"]
     assert list(model.y) == ev["calibration"]["fraction_positive"]
     assert list(model.customdata) == ev["calibration"]["count"]
-    assert "Brier score 0.158" in fig.layout.title.text
+    assert "Brier score 0.158." in fig.layout.title.subtitle.text and "&gt;50K" in fig.layout.title.text
 
 
 def test_confusion_figure() -> None:

@@ -206,7 +206,7 @@ def test_ragged_row_names_its_line(data, line):
 def test_rows_without_any_value_are_skipped_with_a_warning():
     result = read_table(b"a,b\n1,2\n,\n , NA\n\n3,4\n", "x.csv")
     check(result, frame(a=[1, 3], b=[2, 4]))
-    assert result.warnings == ["2 row(s) with no values (every cell empty or missing) were skipped"]
+    assert result.warnings == ["2 rows with no values (every cell empty or missing) were skipped"]
     with pytest.raises(EmptyInputError, match="no data rows"):
         read_table(b"a,b\n,\n,\n", "x.csv")
 
@@ -453,7 +453,7 @@ def test_parquet_magic_wins_over_a_wrong_extension():
 
 
 def test_damaged_parquet_is_an_input_error():
-    with pytest.raises(InputError, match="cannot be read as Parquet") as info:
+    with pytest.raises(InputError, match="not a valid Parquet file") as info:
         read_table(b"PAR1" + b"\x00garbage" * 10, "x.parquet")
     assert info.value.__cause__ is not None  # the parser's error stays chained for logs
 
@@ -623,3 +623,12 @@ def test_bytes_only():
     with pytest.raises(TypeError):
         read_table("a,b\n1,2\n", "x.csv")  # type: ignore[arg-type]
     check(read_table(bytearray(b"a\n1\n"), "x.csv"), frame(a=[1]))
+
+
+@pytest.mark.parametrize("keep", [8, 0.5, 0.95])
+def test_damaged_parquet_is_named_in_our_words(keep):
+    data = parquet_bytes(pd.DataFrame({"a": range(100)}))
+    cut = data[:keep] if isinstance(keep, int) else data[:int(len(data) * keep)]
+    with pytest.raises(InputError, match=r"^This is not a valid Parquet file: it may be truncated") as info:
+        read_table(cut, "x.parquet")
+    assert "magic" not in str(info.value)

@@ -57,3 +57,28 @@ def test_runs_table_columns_and_values():
     row = table.iloc[0]
     assert (row["run"], row["status"], row["model"], row["roc_auc"], row["created"]) == (
         "20260101-120000-abcdef", "succeeded", "mlp", 0.9, "2026-01-01 12:00:00")
+
+
+def test_time_left_comes_from_the_loop_clock_not_the_start_up():
+    # epoch 1 took 5 s of which 4.5 s were one-off start-up; later epochs take 0.5 s each
+    history = [{"epoch": e, "seconds": s, "val_loss": v}
+               for e, s, v in [(1, 5.0, 0.70), (2, 5.5, 0.60), (3, 6.0, 0.65), (4, 6.5, 0.66)]]
+    record = FakeRecord(config={"epochs": 100, "early_stopping_patience": 3})
+    progress = run_progress(record, history, now=START + timedelta(seconds=8))
+    assert progress.remaining_s == 0.5 * 96  # not 8 s / 4 epochs x 96 = 192 s
+    assert progress.stops_within_s == 0.5 * 1  # best at epoch 2, 2 epochs without improvement, patience 3
+    assert progress.summary == ("epoch 4 of 100 · 8.0 s elapsed · about 48 s left at most; about 0.5 s if "
+                                "validation loss stops improving (early stopping)")
+
+
+def test_the_rate_follows_the_recent_epochs():
+    history = [{"epoch": e, "seconds": float(e if e <= 5 else 5 + (e - 5) * 3)} for e in range(1, 11)]
+    progress = run_progress(FakeRecord(config={"epochs": 20, "early_stopping_patience": 0}), history,
+                            now=START + timedelta(seconds=21))
+    assert progress.remaining_s == 3.0 * 10  # the last five epochs took 3 s each
+
+
+def test_one_timed_epoch_is_not_enough_for_an_estimate():
+    progress = run_progress(FakeRecord(), [{"epoch": 1, "seconds": 4.0}], now=START + timedelta(seconds=6))
+    assert progress.remaining_s is None
+    assert progress.summary == "epoch 1 of 10 · 6.0 s elapsed · time left: estimated from the second epoch on"

@@ -114,7 +114,7 @@ def test_dataset_warnings_and_shape():
     schema = infer_schema(pd.DataFrame({f"c{i}": [i, i + 1] for i in range(3)}))
     assert schema.rows == 2
     assert schema.names == ["c0", "c1", "c2"]
-    assert schema.warnings == ["only 2 row(s); results on so few rows are mostly noise",
+    assert schema.warnings == ["only 2 rows; results on so few rows are mostly noise",
                                "more columns (3) than rows (2); a model will overfit"]
     wide = infer_schema(pd.DataFrame({"a": range(60), "b": [i % 3 for i in range(60)]}))
     assert wide.warnings == []

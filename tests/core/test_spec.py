@@ -95,8 +95,8 @@ def test_missing_target_rows_and_small_groups_are_warnings():
     frame.loc[0, "y"] = None
     frame["tiny"] = ["rare"] * 3 + ["common"] * (len(frame) - 3)
     warnings = validate_spec(frame, spec_for(frame, sensitive=(SensitiveColumn("tiny"),)))
-    assert warnings[0] == "1 rows have no value in 'y'; they are left out of training."
-    assert "'tiny': 1 group(s) have fewer than 20 rows ('rare')" in warnings[1]
+    assert warnings[0] == "1 row has no value in 'y'; it is left out of training."
+    assert "'tiny': 1 group has fewer than 20 rows ('rare')" in warnings[1]
 
 
 def test_binary_labels_put_positive_class_last():

@@ -58,7 +58,7 @@ def test_from_dict_rejects_overlap_and_garbage() -> None:
 
 def test_rare_class_is_named_with_its_count() -> None:
     y = np.array(["a"] * 50 + ["b"] * 50 + ["rare"] * 3)
-    with pytest.raises(SpecError, match=r"class 'rare' of the target has only 3 row\(s\); .* at least 7 rows"):
+    with pytest.raises(SpecError, match=r"class 'rare' of the target has only 3 rows; .* at least 7 rows"):
         stratified_split(y)
 
 

@@ -1,0 +1,74 @@
+"""``fairness RUN_ID --sensitive COL``: the Fairness page's group table, gaps and summary, for scripts and CI."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli._common import emit_json, json_flag, settings_home
+
+CONTRACT_DISPARITIES = ("demographic_parity_difference", "equalized_odds_difference", "equal_opportunity_difference",
+                        "demographic_parity_ratio", "accuracy_difference")
+
+
+def _group_row(group) -> dict:
+    m = group.metrics
+    return {"group": group.group, "count": group.count, "selection_rate": m["selection_rate"], "tpr": m["tpr"],
+            "fpr": m["fpr"], "accuracy": m["accuracy"], "small": group.small, "reason": group.reason,
+            "rank": group.rank, "base_rate": m["base_rate"], "precision": m["precision"], "roc_auc": m["roc_auc"],
+            "intervals": {k: list(v) for k, v in group.intervals.items()}}
+
+
+def slicing_payload(report) -> dict:
+    from core.fairness import summarise
+
+    return {"slicing": report.slicing, "rows": report.rows, "resamples": report.resamples,
+            "groups": [_group_row(g) for g in report.groups],
+            "disparities": {k: {"value": d.value, "ci": [d.low, d.high], "groups": list(d.groups),
+                                "excluded": list(d.excluded)}
+                            for k, d in report.disparities.items() if k in CONTRACT_DISPARITIES},
+            "four_fifths": report.four_fifths, "comparisons": vars(report.comparisons).copy(),
+            "summary": summarise(report)}
+
+
+def _cmd_fairness(args: argparse.Namespace) -> int:
+    from core.fairness import run_fairness
+    from core.runs import RunStore
+
+    store = RunStore(settings_home())
+    reports = run_fairness(store, args.run_id, args.sensitive, intersect=args.intersect, resamples=args.resamples,
+                           seed=args.seed)
+    slicings = [slicing_payload(r) for r in reports.values()]
+    first = slicings[0]
+    payload = {"run_id": args.run_id, "groups": first["groups"], "disparities": first["disparities"],
+               "slicing": first["slicing"], "summary": first["summary"], "slicings": slicings}
+    if args.json:
+        emit_json(payload)
+        return 0
+    for part in slicings:
+        print(f"{part['slicing']}: {part['rows']:,} test rows, {part['resamples']:,} resamples")
+        print(f"  {'group':<24} {'count':>8} {'selected':>9} {'TPR':>6} {'FPR':>6} {'accuracy':>9}")
+        for g in part["groups"]:
+            def show(v):
+                return "   n/a" if v is None or v != v else f"{v:6.3f}"
+            flag = "  not enough data" if g["small"] else ""
+            print(f"  {g['group'][:24]:<24} {g['count']:>8,} {show(g['selection_rate']):>9} {show(g['tpr'])} "
+                  f"{show(g['fpr'])} {show(g['accuracy']):>9}{flag}")
+        for name, d in part["disparities"].items():
+            value = "n/a" if d["value"] is None else f"{d['value']:.3f}"
+            ci = "" if d["ci"][0] is None else f" (95% interval {d['ci'][0]:.3f}-{d['ci'][1]:.3f})"
+            print(f"  {name}: {value}{ci}")
+        for line in part["summary"]:
+            print(f"  - {line}")
+    return 0
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("fairness", parents=[json_flag()],
+                            help="per-group metrics and disparities with bootstrap intervals for a stored run")
+    parser.add_argument("run_id")
+    parser.add_argument("--sensitive", action="extend", nargs="+", required=True, metavar="COL",
+                        help="column(s) to slice by; repeat or list several")
+    parser.add_argument("--intersect", action="store_true", help="slice by the intersection of the columns")
+    parser.add_argument("--resamples", type=int, default=None, help="bootstrap resamples (default: setting, 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=_cmd_fairness)

@@ -1,0 +1,202 @@
+"""Mitigations, each a new run linked to its parent (``parent_id``): post-processing thresholds and reweighting.
+
+* **thresholds** (post-processing): a threshold strategy fitted on the parent's validation rows (a run trained
+  here) or its test rows (an imported run, which has no others; the result is then optimistic, and the run says
+  so), stored with the new run as ``decision_rule.json``. The new run keeps the parent's model and scores; only the
+  decisions change, so its test scores and evaluation are rewritten with the rule's decisions.
+* **reweight** (Kamiran and Calders 2012): each training row of group g and class y gets the weight
+  ``P(g) P(y) / P(g, y)``, which makes group and label independent in the weighted training set; the model is then
+  retrained by the ordinary training pipeline with those weights.
+
+Reductions (fairlearn's ``ExponentiatedGradient``) live in ``_reductions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from core.data.spec import DatasetSpec, label_text
+from core.data.store import DatasetStore
+from core.errors import FairnessError
+from core.fairness._groups import group_labels, spec_column
+from core.fairness._rules import DecisionRule
+from core.fairness._runs import (
+    DECISION_RULE_JSON,
+    IMPORT_JSON,
+    MITIGATION_JSON,
+    has_scores,
+    load_run_scores,
+    run_groups,
+)
+from core.fairness._thresholds import STRATEGIES, fit_thresholds
+from core.runs import SUCCEEDED, RunStore
+from core.training import artifacts
+from core.training.evaluate import evaluate
+
+POSTPROCESS_TASK = "core.fairness._mitigation:execute_postprocess"
+REWEIGHT_TASK = "core.fairness._mitigation:execute_reweight"
+METHODS = ("thresholds", "reweight", "reductions")
+CONSTRAINT_CHOICES = ("demographic_parity", "equalized_odds", "equal_opportunity")
+REWEIGHTING_JSON = "reweighting.json"
+NEEDS_MODEL = ("Run {run_id} was imported: it has scores but no model to retrain, so only post-processing "
+               "(method 'thresholds') can mitigate it.")
+PARENT_NOT_DONE = "Run {run_id} is {status}; mitigate a finished run."
+UNKNOWN_METHOD = "Unknown mitigation {name!r}; pick one of: {choices}."
+NO_SCORES = "Run {run_id} has decisions but no scores, so thresholds cannot be moved; import its scores instead."
+FITTED_ON_TEST = ("fitted on the test rows (an imported run has no validation rows), so these test numbers are "
+                  "optimistic; check the rule on fresh data before relying on it.")
+FITTED_ON_VAL = "fitted on the parent run's validation rows and measured on its test rows."
+
+
+def kamiran_calders_weights(groups: Sequence[str] | np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``P(g) P(y) / P(g, y)`` per row (= n_g n_y / (n n_gy)); the weighted data has group and label independent."""
+    g = pd.Series(np.asarray(groups).astype(str))
+    label = pd.Series(np.asarray(y))
+    n = len(g)
+    n_g = g.map(g.value_counts())
+    n_y = label.map(label.value_counts())
+    n_gy = pd.Series(list(zip(g, label, strict=True))).map(pd.Series(list(zip(g, label, strict=True))).value_counts())
+    return (n_g.to_numpy() * n_y.to_numpy() / (n * n_gy.to_numpy())).astype(np.float64)
+
+
+def _mitigation(store: RunStore, run_id: str) -> dict:
+    return store.artifacts(run_id).read_json(MITIGATION_JSON)
+
+
+def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint: str = "demographic_parity",
+                     sensitive: Sequence[str], intersect: bool = False, variant: str = "deterministic",
+                     rule: DecisionRule | None = None, background: bool = False, options: dict | None = None) -> str:
+    """Create the mitigated run and run it (inline, or as a background job with ``background=True``)."""
+    from core import jobs
+    from core.fairness._reductions import REDUCTIONS_TASK
+
+    if method not in METHODS:
+        raise FairnessError(UNKNOWN_METHOD.format(name=method, choices=", ".join(METHODS)))
+    if method != "thresholds" and constraint not in CONSTRAINT_CHOICES:
+        raise FairnessError(UNKNOWN_METHOD.format(name=constraint, choices=", ".join(CONSTRAINT_CHOICES)))
+    if method == "thresholds" and rule is None and constraint not in STRATEGIES:
+        raise FairnessError(UNKNOWN_METHOD.format(name=constraint, choices=", ".join(STRATEGIES)))
+    if not sensitive:
+        raise FairnessError("Pick at least one sensitive column for the mitigation to protect.")
+    parent = store.get(parent_id)
+    if parent.status != SUCCEEDED:
+        raise FairnessError(PARENT_NOT_DONE.format(run_id=parent_id, status=parent.status))
+    if parent.kind == "import" and method != "thresholds":
+        raise FairnessError(NEEDS_MODEL.format(run_id=parent_id))
+    if method == "thresholds" and not has_scores(store.artifacts(parent_id)):
+        raise FairnessError(NO_SCORES.format(run_id=parent_id))
+    task = {"thresholds": POSTPROCESS_TASK, "reweight": REWEIGHT_TASK, "reductions": REDUCTIONS_TASK}[method]
+    spec = DatasetSpec.from_dict(parent.spec)
+    names = {c.column for c in spec.sensitive}
+    spec_dict = parent.spec if all(c in names for c in sensitive) else DatasetSpec(
+        **{**vars(spec), "sensitive": (*spec.sensitive, *(spec_column((), c) for c in sensitive if c not in names))}
+    ).to_dict()
+    payload = {"method": method, "constraint": constraint, "sensitive": list(sensitive), "intersect": intersect,
+               "variant": variant, "rule": None if rule is None else rule.to_dict(), "options": options or {}}
+    name = f"{parent.name or parent_id} · {method} ({constraint})"
+    kind = parent.kind if method == "thresholds" else "train"
+    if background:
+        return jobs.submit(store, kind=kind, dataset_id=parent.dataset_id, spec=spec_dict, config=parent.config,
+                           task=task, name=name, parent_id=parent_id, files={MITIGATION_JSON: payload})
+    run_id = store.create_run(kind=kind, dataset_id=parent.dataset_id, spec=spec_dict, config=parent.config,
+                              task=task, name=name, parent_id=parent_id)
+    store.artifacts(run_id).write_json(MITIGATION_JSON, payload)
+    jobs.run_inline(store, run_id, task)
+    return run_id
+
+
+def _validation_scores(store: RunStore, parent_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, y 0/1, positive-class score) of a trained run's validation rows, scored by its stored model."""
+    from core.training.loop import predict_proba
+    from core.training.pipeline import prepare_features
+
+    record = store.get(parent_id)
+    arts = store.artifacts(parent_id)
+    spec = DatasetSpec.from_dict(record.spec)
+    datasets = DatasetStore(store.home)
+    frame = datasets.load(spec.dataset_id)
+    kinds = {c["name"]: c["kind"] for c in datasets.meta(spec.dataset_id).schema["columns"]}
+    split = artifacts.load_split(arts)
+    classes, positive = artifacts.load_labels(arts)
+    prepared = prepare_features(frame.iloc[split.val], spec.features, kinds)
+    x_val = artifacts.load_preprocessor(arts).transform(prepared.frame)
+    proba = predict_proba(artifacts.load_model(arts), x_val, n_classes=len(classes))
+    y = (label_text(frame[spec.target].iloc[split.val]).to_numpy() == classes[positive]).astype(np.int64)
+    return split.val, y, proba[:, positive]
+
+
+def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> dict:
+    """Task of a post-processing run: fit (or take) the rule, copy the parent's files, rewrite the decisions."""
+    record = store.get(run_id)
+    todo = _mitigation(store, run_id)
+    parent_id = record.parent_id
+    sensitive, intersect = tuple(todo["sensitive"]), bool(todo["intersect"])
+    parent = load_run_scores(store, parent_id)
+    if todo.get("rule"):
+        rule, fitted_on = DecisionRule.from_dict(todo["rule"]), "chosen in the threshold tool"
+    else:
+        if record.kind == "import":
+            rows, y_fit, s_fit, fitted_on = parent.rows, parent.y_true, parent.score, FITTED_ON_TEST
+        else:
+            rows, y_fit, s_fit = _validation_scores(store, parent_id)
+            fitted_on = FITTED_ON_VAL
+        groups = next(iter(run_groups(store, parent, sensitive, intersect=intersect, rows=rows).values()))
+        outcomes = fit_thresholds(todo["constraint"], y_fit, s_fit, groups.to_numpy(), sensitive=sensitive,
+                                  resamples=20, threshold=parent.threshold)
+        pick = -1 if todo.get("variant", "deterministic") == "deterministic" else 0
+        rule = outcomes[pick].rule
+    rule = DecisionRule(**{**vars(rule), "sensitive": sensitive, "intersect": intersect})
+    test_groups = next(iter(run_groups(store, parent, sensitive, intersect=intersect).values())).to_numpy()
+    decisions = rule.decide(parent.score, test_groups)
+
+    source, target = store.artifacts(parent_id), store.artifacts(run_id)
+    parent_record = store.get(parent_id)
+    wanted = (*artifacts.TRAINED_RUN_FILES, IMPORT_JSON) if parent_record.kind == "train" else (
+        artifacts.LABELS_JSON, artifacts.SPLIT_JSON, IMPORT_JSON)
+    for name in wanted:
+        if name not in (artifacts.TEST_SCORES, artifacts.EVALUATION_JSON) and source.has(name):
+            target.write_bytes(name, source.read_bytes(name))
+    classes, positive = artifacts.load_labels(source)
+    scores = artifacts.load_test_scores(source)
+    negative = 1 - positive if len(classes) == 2 else None
+    if negative is None:
+        raise FairnessError("Threshold post-processing needs a binary target; this run has more than two classes.")
+    predicted = np.where(decisions == 1, positive, negative).astype(np.int64)
+    proba = np.zeros((len(scores), 2))
+    proba[:, positive], proba[:, negative] = parent.score, 1 - parent.score
+    y_index = scores["y_true"].to_numpy(dtype=np.int64)
+    artifacts.save_test_scores(target, scores["row"].to_numpy(), y_index, proba, positive_index=positive,
+                               predicted=predicted)
+    evaluation = evaluate(y_index, proba, positive_index=positive, threshold=parent.threshold,
+                          class_names=list(classes), predicted=predicted).to_dict()
+    evaluation["notes"] = [*evaluation.get("notes", []), f"Decisions by the stored rule '{rule.strategy}', "
+                           f"{fitted_on}"]
+    artifacts.save_evaluation(target, evaluation)
+    target.write_json(DECISION_RULE_JSON, {**rule.to_dict(), "fitted_on": fitted_on})
+    metrics = {k: float(v) for k, v in evaluation["metrics"].items() if isinstance(v, float)}
+    metrics["test_rows"] = float(len(scores))
+    return metrics
+
+
+def execute_reweight(store: RunStore, run_id: str, *, should_stop=None) -> dict:
+    """Task of a reweighting run: the ordinary training pipeline with Kamiran-Calders weights on training rows."""
+    from core.training.pipeline import execute_run
+
+    todo = _mitigation(store, run_id)
+    sensitive, intersect = tuple(todo["sensitive"]), bool(todo["intersect"])
+    table = {}
+
+    def weigh(frame: pd.DataFrame, spec: DatasetSpec, train_rows: np.ndarray, y_train: np.ndarray) -> np.ndarray:
+        columns = [spec_column(spec.sensitive, c) for c in sensitive]
+        groups = next(iter(group_labels(frame, columns, intersect=intersect, rows=train_rows).values())).to_numpy()
+        weights = kamiran_calders_weights(groups, y_train)
+        for g, y, w in zip(groups, y_train, weights, strict=True):
+            table[f"{g} | class {int(y)}"] = float(w)
+        return weights
+
+    metrics = execute_run(store, run_id, should_stop=should_stop, sample_weight_for=weigh)
+    store.artifacts(run_id).write_json(REWEIGHTING_JSON, {"sensitive": list(sensitive), "weights": table})
+    return metrics

@@ -1,0 +1,132 @@
+"""Fairness of a stored run: its test-split labels, decisions and scores, with sensitive values from the stored rows.
+
+Results are cached in the run's folder through :class:`~core.runs.RunArtifacts`, keyed by every choice that changes
+them (columns, intersection, resamples, seed, minimum group, interval width), e.g. ``fairness-3f9a0c1b2d4e.json``.
+A damaged cache file is discarded and recomputed, never shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.config import get_settings
+from core.data.spec import DatasetSpec
+from core.data.store import DatasetStore
+from core.errors import ArtifactError, FairnessError, WorkspaceError
+from core.fairness._groups import group_labels, spec_column
+from core.fairness._report import FairnessReport, audit_groups
+from core.runs import SUCCEEDED, RunArtifacts, RunStore
+from core.training import artifacts
+
+IMPORT_JSON = "import.json"
+DECISION_RULE_JSON = "decision_rule.json"
+MITIGATION_JSON = "mitigation.json"
+NOT_FINISHED = "Run {run_id} is {status}; fairness needs a finished run. Wait for it to finish or pick another run."
+DECISIONS_ONLY = ("This run was imported with 0/1 decisions and no scores, so ROC AUC, calibration and the "
+                  "threshold tool are not available: they need the model's scores.")
+
+
+@dataclass(frozen=True)
+class RunScores:
+    """What every fairness view of a run needs: 0/1 labels and decisions, scores (or None) and dataset rows."""
+
+    run_id: str
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    score: np.ndarray | None
+    rows: np.ndarray
+    spec: DatasetSpec
+    threshold: float
+
+    @property
+    def has_scores(self) -> bool:
+        return self.score is not None
+
+
+def has_scores(arts: RunArtifacts) -> bool:
+    """False only for runs imported with decisions and no scores."""
+    return not arts.has(IMPORT_JSON) or bool(arts.read_json(IMPORT_JSON).get("has_scores", True))
+
+
+def load_run_scores(store: RunStore, run_id: str) -> RunScores:
+    """The run's test split as binary arrays (positive class = 1, one-vs-rest for 3+ classes)."""
+    record = store.get(run_id)
+    if record.status != SUCCEEDED:
+        raise FairnessError(NOT_FINISHED.format(run_id=run_id, status=record.status))
+    arts = store.artifacts(run_id)
+    scores = artifacts.load_test_scores(arts)
+    _, positive = artifacts.load_labels(arts)
+    threshold = float((record.config or {}).get("threshold", 0.5))
+    return RunScores(run_id=run_id, y_true=(scores["y_true"].to_numpy() == positive).astype(np.int64),
+                     y_pred=(scores["predicted"].to_numpy() == positive).astype(np.int64),
+                     score=scores["score"].to_numpy(dtype=np.float64) if has_scores(arts) else None,
+                     rows=scores["row"].to_numpy(dtype=np.int64), spec=DatasetSpec.from_dict(record.spec),
+                     threshold=threshold)
+
+
+def run_groups(store: RunStore, scores: RunScores, sensitive: Sequence[str], *, intersect: bool = False,
+               rows: np.ndarray | None = None) -> dict[str, pd.Series]:
+    """Group labels of the run's test rows (or of ``rows``), binned as the run's spec says."""
+    frame = DatasetStore(store.home).load(scores.spec.dataset_id)
+    columns = [spec_column(scores.spec.sensitive, c) for c in sensitive]
+    return group_labels(frame, columns, intersect=intersect, rows=scores.rows if rows is None else rows)
+
+
+def _cache_name(sensitive: Sequence[str], intersect: bool, resamples: int, seed: int) -> str:
+    settings = get_settings()
+    body = json.dumps({"sensitive": list(sensitive), "intersect": intersect, "resamples": resamples, "seed": seed,
+                       "min_group": settings.fairness_min_group, "max_ci_width": settings.fairness_max_ci_width,
+                       "version": 1}, sort_keys=True)
+    return f"fairness-{hashlib.sha256(body.encode()).hexdigest()[:12]}.json"
+
+
+def run_fairness(store: RunStore, run_id: str, sensitive: Sequence[str], *, intersect: bool = False,
+                 resamples: int | None = None, seed: int = 0) -> dict[str, FairnessReport]:
+    """One report per slicing (each column, or their intersection), computed once and cached with the run."""
+    if not sensitive:
+        raise FairnessError("No sensitive column was chosen; pick at least one column to slice the results by.")
+    resamples = get_settings().fairness_resamples if resamples is None else int(resamples)
+    arts = store.artifacts(run_id)
+    name = _cache_name(sensitive, intersect, resamples, seed)
+    if arts.has(name):
+        try:
+            cached = arts.read_json(name)
+            return {k: FairnessReport.from_dict(v) for k, v in cached["reports"].items()}
+        except (ArtifactError, KeyError, TypeError, ValueError):
+            arts.discard(name)  # damaged cache: recompute below
+    scores = load_run_scores(store, run_id)
+    reports = {slicing: audit_groups(scores.y_true, scores.y_pred, labels, score=scores.score,
+                                     resamples=resamples, seed=seed, slicing=slicing)
+               for slicing, labels in run_groups(store, scores, sensitive, intersect=intersect).items()}
+    with contextlib.suppress(WorkspaceError):  # a read-only workspace still gets its numbers, just not cached
+        arts.write_json(name, {"reports": {k: v.to_dict() for k, v in reports.items()}})
+    return reports
+
+
+def tradeoff_points(store: RunStore, dataset_id: str, sensitive: Sequence[str], *,
+                    gap: str = "demographic_parity_difference", resamples: int | None = None,
+                    limit: int = 50) -> list[dict]:
+    """Accuracy and one disparity (with interval) for every finished run of a dataset, for the trade-off chart.
+
+    Runs whose files are damaged or lack a column are skipped (their own pages say why)."""
+    points = []
+    for record in store.list(limit=200, status=SUCCEEDED):
+        if record.dataset_id != dataset_id or len(points) >= limit:
+            continue
+        try:
+            report = next(iter(run_fairness(store, record.id, sensitive, resamples=resamples).values()))
+        except (ArtifactError, FairnessError):
+            continue
+        d = report.disparities[gap]
+        kind = "mitigated" if record.parent_id else record.kind
+        points.append({"run_id": record.id, "label": record.name or record.id, "kind": kind,
+                       "accuracy": (record.metrics or {}).get("accuracy"), "gap": d.value, "gap_low": d.low,
+                       "gap_high": d.high})
+    return points

@@ -1,0 +1,99 @@
+"""Plain-language sentences about a fairness report, for the page, the CLI and the report.
+
+Each sentence names the groups, the number, its interval and the group sizes behind it, so a reader never sees a
+ratio without knowing how many people it rests on. The sentences are plain text: pages escape them for markdown.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from core.fairness._report import FOUR_FIFTHS, FairnessReport
+
+_RATE_WORDS = {
+    "equal_opportunity_difference": "true positive rates (the share of actual positives the model selects)",
+    "accuracy_difference": "accuracies",
+}
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "interval undefined"
+    return f"interval {low:.2f}-{high:.2f}"
+
+
+def summarise(report: FairnessReport, *, population: str = "test set") -> list[str]:
+    """A few sentences: the selection-rate ratio of the extreme groups, other gaps, small groups, chance gaps."""
+    lines = []
+    pair = report.selection_pair
+    if pair:
+        ratio_ci = pair["ci"]
+        lines.append(f"{pair['low_group']} is selected at {pair['ratio']:.2f} the rate of {pair['high_group']}; "
+                     f"{_interval(ratio_ci[0], ratio_ci[1])}; {pair['low_count']:,} {pair['low_group']} and "
+                     f"{pair['high_count']:,} {pair['high_group']} rows in the {population}.")
+        ratio = report.disparities["demographic_parity_ratio"]
+        status = report.four_fifths
+        if status == "fails":
+            lines.append(f"The four-fifths rule fails: the lowest selection rate is under {FOUR_FIFTHS:.0%} of the "
+                         f"highest, and the ratio's whole {_interval(ratio.low, ratio.high)} is below it.")
+        elif status == "uncertain":
+            lines.append(f"The four-fifths rule cannot be settled with this data: the ratio's "
+                         f"{_interval(ratio.low, ratio.high)} straddles {FOUR_FIFTHS}.")
+        else:
+            lines.append(f"The four-fifths rule passes: the ratio's {_interval(ratio.low, ratio.high)} stays at or "
+                         f"above {FOUR_FIFTHS}.")
+    else:
+        lines.append("Fewer than two groups have enough data to compare; collect more rows or merge small groups.")
+    for key, words in _RATE_WORDS.items():
+        gap = report.disparities[key]
+        if gap.value is not None:
+            lines.append(f"The {words} differ by {gap.value:.2f} between {gap.groups[0]} and {gap.groups[1]} "
+                         f"({_interval(gap.low, gap.high)}).")
+    small = [g for g in report.groups if g.small]
+    if small:
+        shown = ", ".join(f"{g.group} ({g.count:,} rows)" for g in small[:5])
+        more = f" and {len(small) - 5} more" if len(small) > 5 else ""
+        lines.append(f"Not enough data to rank {len(small)} group(s): {shown}{more}; their numbers are shown but "
+                     "left out of every gap.")
+    c = report.comparisons
+    if c.pairs > 1:
+        lines.append(f"{c.groups} groups give {c.pairs:,} pairwise comparisons: {c.differing:,} selection-rate gaps "
+                     f"have a 95% interval excluding zero, where chance alone would produce about "
+                     f"{c.expected_by_chance:g}; {c.differing_adjusted:,} remain after a Bonferroni adjustment "
+                     f"(intervals at {c.adjusted_level:.2%}). The largest gap among many groups is partly chance "
+                     "(the maximum of noisy estimates), so read it together with these counts.")
+    return lines
+
+
+def group_frame(report: FairnessReport, metrics: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "accuracy",
+                                                                      "precision", "roc_auc")) -> pd.DataFrame:
+    """One row per group: size, rank, each metric with its 95% interval, and the not-enough-data reason."""
+    rows = []
+    for g in report.groups:
+        row = {"group": g.group, "rows": g.count, "positives": g.positives,
+               "rank": g.rank if g.rank is not None else None, "enough data": not g.small}
+        for name in metrics:
+            low, high = g.intervals.get(name, (math.nan, math.nan))
+            row[name] = g.metrics.get(name, math.nan)
+            row[f"{name} 95% interval"] = "–" if not (math.isfinite(low) and math.isfinite(high)) else \
+                f"{low:.3f}–{high:.3f}"
+        row["base_rate"] = g.metrics.get("base_rate", math.nan)
+        row["mean_score"] = g.metrics.get("mean_score", math.nan)  # calibration: compare with the base rate
+        row["note"] = g.reason
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def disparity_frame(report: FairnessReport) -> pd.DataFrame:
+    """One row per disparity with its interval, the two groups that define it and any group left out."""
+    from core.fairness._report import DISPARITIES
+
+    rows = []
+    for key, d in report.disparities.items():
+        rows.append({"disparity": DISPARITIES[key], "value": d.value,
+                     "95% interval": "–" if d.low is None else f"{d.low:.3f}–{d.high:.3f}",
+                     "between": " and ".join(d.groups) if d.groups else "–",
+                     "left out (not enough data)": ", ".join(d.excluded) or "–"})
+    return pd.DataFrame(rows)
