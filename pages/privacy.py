@@ -32,9 +32,11 @@ from core.safety import formula_safe_frame
 from core.training.progress import format_seconds
 from ui import state
 from ui.feedback import user_errors
+from ui.header import page_header
 from ui.loaders import run_store
 from ui.router import require_app_router
 from ui.text import md_escape
+from ui.tiles import metric_tiles
 
 CURVE_POINTS = 8
 HEAT_NOISE = (0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0)
@@ -42,6 +44,7 @@ HEAT_EPOCHS = (1, 2, 5, 10, 20, 30, 50)
 
 require_app_router()
 st.title("Privacy")
+page_header("privacy")
 st.caption("Plan a differential-privacy budget before training, and audit any trained run for membership leakage: "
            "can an attacker tell whether a person's row was in the training data?")
 runs = run_store()
@@ -101,11 +104,8 @@ def calculator() -> None:
         out = _plan(int(rows), int(batch), int(epochs), None if solve_noise else float(noise),
                     float(target) if solve_noise else None, delta, accountant)
         plan = out["plan"]
-        m = st.columns(4)
-        m[0].metric("Epsilon", f"{plan['epsilon']:.3f}")
-        m[1].metric("Noise multiplier", f"{plan['noise_multiplier']:.3f}")
-        m[2].metric("Delta", f"{plan['delta']:.0e}")
-        m[3].metric("Accountant used", plan["accountant"].upper())
+        metric_tiles([("Epsilon", f"{plan['epsilon']:.3f}"), ("Noise multiplier", f"{plan['noise_multiplier']:.3f}"),
+                      ("Delta", f"{plan['delta']:.0e}"), ("Accountant used", plan["accountant"].upper())])
         st.caption(md_escape(f"Sampling rate {plan['sample_rate']:.5f} · {plan['steps_per_epoch']} steps an epoch · "
                              f"{plan['steps']} noisy steps in all."))
         if plan["note"]:
@@ -212,15 +212,14 @@ def show_audit(result) -> None:
     for line in audit_reading(result):
         st.markdown(md_escape(line))
     main = result.main
-    m = st.columns(5)
-    m[0].metric("Attack AUC", f"{main.auc:.3f}")
-    m[1].metric("TPR at 1% FPR", f"{main.tpr_at_fpr['0.01']:.3f}")
-    m[2].metric("TPR at 0.1% FPR", f"{main.tpr_at_fpr['0.001']:.3f}")
     low, high = main.epsilon_lower_bound_ci
-    m[3].metric("Epsilon lower bound (audit)", f"{main.epsilon_lower_bound:.2f}",
-                help=f"95% Clopper-Pearson interval {low:.2f} to {high:.2f}; ceiling {main.epsilon_ceiling:.2f}")
     upper = result.epsilon_upper_bound
-    m[4].metric("Epsilon upper bound (accountant)", "none" if upper is None else f"{upper:.2f}")
+    metric_tiles([("Attack AUC", f"{main.auc:.3f}"), ("TPR at 1% FPR", f"{main.tpr_at_fpr['0.01']:.3f}"),
+                  ("TPR at 0.1% FPR", f"{main.tpr_at_fpr['0.001']:.3f}"),
+                  ("Epsilon lower bound (audit)", f"{main.epsilon_lower_bound:.2f}"),
+                  ("Epsilon upper bound (accountant)", "none" if upper is None else f"{upper:.2f}")],
+                 help_texts={"Epsilon lower bound (audit)": f"95% Clopper-Pearson interval {low:.2f} to {high:.2f}; "
+                             f"ceiling {main.epsilon_ceiling:.2f}"})
     st.caption(md_escape(f"{main.n_members:,} members vs {main.n_nonmembers:,} non-members; the largest epsilon this "
                          f"audit could ever certify is {main.epsilon_ceiling:.2f}. " + " ".join(result.notes)))
     st.plotly_chart(audit_roc_figure(result.reports), width="stretch", key="audit-roc")

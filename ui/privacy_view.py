@@ -12,6 +12,7 @@ from core.privacy import load_privacy
 from core.training.config import TrainConfig
 from ui.feedback import user_errors
 from ui.text import md_escape
+from ui.tiles import metric_tiles
 
 HELP = TrainConfig.help()
 DEFAULTS = TrainConfig()
@@ -123,12 +124,9 @@ def run_summary(store: Any, record: Any) -> None:
         privacy = load_privacy(store.artifacts(record.id))
     accountant = (privacy or {}).get("accountant", "?")
     st.markdown("**Differential privacy**")
-    cols = st.columns(5)
-    cols[0].metric("Epsilon spent", f"{metrics['epsilon']:.3f}")
-    cols[1].metric("Delta", f"{metrics['delta']:.0e}")
-    cols[2].metric("Accountant", str(accountant).upper())
-    cols[3].metric("Noise multiplier", f"{metrics['noise_multiplier']:.3f}")
-    cols[4].metric("Clipping norm", f"{metrics['max_grad_norm']:g}")
+    metric_tiles([("Epsilon spent", f"{metrics['epsilon']:.3f}"), ("Delta", f"{metrics['delta']:.0e}"),
+                  ("Accountant", str(accountant).upper()), ("Noise multiplier", f"{metrics['noise_multiplier']:.3f}"),
+                  ("Clipping norm", f"{metrics['max_grad_norm']:g}")])
     note = (privacy or {}).get("accountant_note")
     if note:
         st.info(md_escape(note))
