@@ -25,8 +25,11 @@ ATTACK_NAMES = {"loss": "Loss threshold", "reference": "Reference models (offlin
 
 
 def _layout(fig: go.Figure, title: str, subtitle: str, x_title: str, y_title: str, **extra: Any) -> go.Figure:
-    fig.update_layout(title={"text": title, "subtitle": {"text": wrap_lines(subtitle, 75)}}, xaxis_title=x_title,
-                      yaxis_title=y_title, template=TEMPLATE, margin={"t": 110, "b": 90},
+    """Title and subtitle wrapped for two charts a row at 1024 px; the top margin grows with the lines."""
+    title_text, subtitle_text = wrap_lines(title, 44), wrap_lines(subtitle, 58)
+    lines = title_text.count("<br>") + subtitle_text.count("<br>") + 2
+    fig.update_layout(title={"text": title_text, "subtitle": {"text": subtitle_text}}, xaxis_title=x_title,
+                      yaxis_title=y_title, template=TEMPLATE, margin={"t": 40 + 22 * lines, "b": 90},
                       legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}, **extra)
     return fig
 
@@ -80,7 +83,7 @@ def budget_meter_figure(spent: float | None, budget: float | None, *, label: str
         gauge={"axis": {"range": [0, top * 1.05]}, "bar": {"color": SPENT_COLOR},
                "threshold": {"line": {"color": TARGET_COLOR, "width": 3}, "value": top} if budget else None}))
     fig.update_layout(title={"text": "Privacy budget meter", "subtitle": {
-        "text": wrap_lines(f"Epsilon spent so far against the {label} ({top:.3g}).", 60)}},
+        "text": wrap_lines(f"Epsilon spent so far against the {label} ({top:.3g}).", 40)}},
         template=TEMPLATE, margin={"t": 100, "b": 20}, height=300)
     return fig
 
