@@ -8,7 +8,7 @@ import streamlit as st
 
 from core import jobs
 from core.config import get_settings
-from core.errors import ConfigError
+from core.errors import ConfigError, RiskboardError
 from core.figures.privacy import (
     audit_roc_figure,
     budget_heatmap_figure,
@@ -208,6 +208,22 @@ def audit_job_panel(job_id: str) -> None:
             st.rerun(scope="app")
 
 
+def _fairness_columns(run_id: str, column: str) -> pd.DataFrame | None:
+    """That group's fairness numbers for the same run (cached by the fairness audit), or None when unavailable."""
+    from core.fairness import run_fairness
+
+    try:
+        reports = run_fairness(runs, run_id, [column])
+    except RiskboardError:  # e.g. too few test rows: fairness is context here, the privacy audit stands alone
+        return None
+    report = reports.get(column) or next(iter(reports.values()), None)
+    if report is None:
+        return None
+    return pd.DataFrame([{"group": str(g.group), "test rows": g.count,
+                          "accuracy": g.metrics.get("accuracy"), "selection rate": g.metrics.get("selection_rate")}
+                         for g in report.groups])
+
+
 def show_audit(result) -> None:
     for line in audit_reading(result):
         st.markdown(md_escape(line))
@@ -230,7 +246,13 @@ def show_audit(result) -> None:
         table = pd.DataFrame([{"group": g, "members audited": v["n_members"], "non-members audited":
                                v["n_nonmembers"], "attack AUC": v["attack_auc"], "TPR at 1% FPR": v["tpr_at_fpr_0.01"],
                                "small group": v["small"]} for g, v in groups.items()])
+        fairness = _fairness_columns(result.run_id, column)
+        if fairness is not None:
+            table = table.merge(fairness, on="group", how="left")
         right.dataframe(formula_safe_frame(table), hide_index=True, width="stretch")
+        if fairness is not None:
+            right.caption("Test rows, accuracy and selection rate by group come from the Fairness page's audit of "
+                          "the same run, so leakage and fairness sit side by side.")
     if not result.by_group:
         st.caption("The run's spec names no sensitive column, so there is no per-group audit.")
 

@@ -96,6 +96,7 @@ def test_audit_of_a_run_with_groups_and_utility_chart(riskboard_home, spec):
     assert any("Leakage by group" in h.value for h in at.subheader)
     table = at.dataframe[0].value
     assert {"members audited", "non-members audited", "attack AUC"} <= set(table.columns)
+    assert {"test rows", "accuracy", "selection rate"} <= set(table.columns)  # the group's fairness beside it
     assert "Accuracy cost seen on this dataset" in texts
     # cached: reopening shows the result without a button press
     again = open_page(PRIVACY)
