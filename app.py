@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/fairness.py", title="Fairness", icon=":material/balance:"),
+    st.Page("pages/privacy.py", title="Privacy", icon=":material/lock:"),
 ]
 
 st.navigation(PAGES).run()
