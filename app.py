@@ -16,6 +16,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/explain.py", title="Explain", icon=":material/insights:"),
     st.Page("pages/fairness.py", title="Fairness", icon=":material/balance:"),
+    st.Page("pages/privacy.py", title="Privacy", icon=":material/lock:"),
 ]
 
 st.navigation(PAGES).run()

@@ -7,3 +7,5 @@ FLASH = "flash_message"            # one-shot success message shown after a reru
 RUN_ID = "run_id"                  # run the Train page is attached to (mirrored in the URL query params)
 RUN_QUERY_PARAM = "run"
 UPLOAD_ERROR = "upload_error"      # (upload marker, message) of a failed upload, shown until the file is removed
+PRIVACY_RUN = "privacy_run_id"    # run the Privacy page audits
+AUDIT_JOB = "privacy_audit_job"   # background audit job the Privacy page is watching

@@ -31,6 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.fairness",
     "core.cli.import_scores",
     "core.cli.mitigate",
+    "core.cli.budget",
+    "core.cli.audit",
 )
 
 
