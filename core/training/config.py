@@ -30,6 +30,14 @@ BAD_VALUE = "{name} must be {rule}; got {value!r}."
 BAD_FRACTIONS = "the validation and test fractions together must be below 0.9 so most rows train; got {total:.2f}."
 NOT_A_MAPPING = "training options must be a mapping of option name to value; got {kind}."
 
+#: Settings that train well under DP-SGD's noise: measured on the Adult demo (bench/bench_privacy.py) at epsilon 1,
+#: test accuracy 0.849 against 0.852 without privacy, while AdamW at its default learning rate plateaued near 0.82.
+#: Noisy gradients want a large, steady SGD step and a fixed number of epochs (early stopping would peek at the
+#: validation loss after every epoch, and each extra epoch is budget already spent). The CLI applies it to a private
+#: run for every option not given explicitly; the Train page offers it as a ticked box.
+DP_RECIPE: dict[str, Any] = {"optimizer": "sgd", "learning_rate": 0.5, "momentum": 0.9, "epochs": 10,
+                             "early_stopping_patience": 0}
+
 
 def _knob(default: Any, help_text: str) -> Any:
     return field(default=default, metadata={"help": help_text})

@@ -116,6 +116,21 @@ def test_train_page_submits_a_private_run(riskboard_home, spec):
     assert not at.exception, at.exception
     [record] = RunStore(riskboard_home).list()
     assert record.config["target_epsilon"] == 3.0 and record.config["delta"] == 1e-4
+    # the DP-SGD recipe box is ticked by default: it replaces the optimiser settings of the form
+    assert (record.config["optimizer"], record.config["learning_rate"], record.config["epochs"],
+            record.config["early_stopping_patience"]) == ("sgd", 0.5, 10, 0)
+    jobs.cancel(RunStore(riskboard_home), record.id, wait_s=30)
+
+
+def test_train_page_private_run_without_the_recipe_keeps_the_form(riskboard_home, spec):
+    at = open_page(TRAIN)
+    at.radio(key="dp-mode").set_value("Fixed noise multiplier")
+    at.checkbox(key="dp-recipe").uncheck()
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception, at.exception
+    [record] = RunStore(riskboard_home).list()
+    assert record.config["noise_multiplier"] == 1.0 and record.config["optimizer"] == "adamw"
+    assert record.config["epochs"] == TrainConfig().epochs
     jobs.cancel(RunStore(riskboard_home), record.id, wait_s=30)
 
 

@@ -26,11 +26,16 @@ def _json(capsys) -> dict:
 def test_private_train_then_audit(loans_csv, capsys, riskboard_home):
     args = ["train", str(loans_csv), "--target", "approved", "--epochs", "3", "--sensitive", "group", "--json"]
     assert main([*args, "--epsilon", "2", "--max-grad-norm", "0.7"]) == 0
-    private = _json(capsys)
+    captured = capsys.readouterr()
+    private = json.loads(captured.out)
+    assert "private run: using the DP-SGD recipe for optimizer=sgd, learning_rate=0.5" in captured.err
     assert private["accountant"] == "prv" and private["delta"] == 1e-5
     assert 1.9 <= private["epsilon"] <= 2.0
     metrics = private["metrics"]
     assert metrics["max_grad_norm"] == 0.7 and metrics["target_epsilon"] == 2.0
+    record = RunStore(riskboard_home).get(private["run_id"])
+    # --epochs was given, so it is kept; the rest of the DP-SGD recipe fills what was not given
+    assert (record.config["epochs"], record.config["optimizer"], record.config["learning_rate"]) == (3, "sgd", 0.5)
     check = compute_epsilon(noise_multiplier=metrics["noise_multiplier"], sample_rate=metrics["sample_rate"],
                             steps=int(metrics["dp_steps"]), delta=1e-5)
     assert check.epsilon == pytest.approx(private["epsilon"])
