@@ -38,6 +38,7 @@ test: install-test lint
 
 bench: install-test
 	$(PY) bench/bench_training.py
+	$(PY) bench/bench_explain.py
 	$(PY) bench/bench_fairness.py
 	$(PY) bench/bench_feedback.py
 	$(PY) bench/bench_privacy.py

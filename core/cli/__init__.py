@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.datasets",
     "core.cli.train",
     "core.cli.runs",
+    "core.cli.explain",
     "core.cli.fairness",
     "core.cli.import_scores",
     "core.cli.mitigate",
