@@ -38,8 +38,10 @@ test: install-test lint
 
 bench: install-test
 	$(PY) bench/bench_training.py
+	$(PY) bench/bench_explain.py
 	$(PY) bench/bench_fairness.py
 	$(PY) bench/bench_feedback.py
+	$(PY) bench/bench_privacy.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

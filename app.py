@@ -14,7 +14,9 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/table:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/explain.py", title="Explain", icon=":material/insights:"),
     st.Page("pages/fairness.py", title="Fairness", icon=":material/balance:"),
+    st.Page("pages/privacy.py", title="Privacy", icon=":material/lock:"),
     st.Page("pages/report.py", title="Report", icon=":material/description:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]

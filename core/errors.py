@@ -60,6 +60,10 @@ class ArtifactError(RiskboardError):
     """A run's stored file is missing, torn or altered; the message names the file and says what to do."""
 
 
+class ExplainError(RiskboardError):
+    """A run that cannot be explained (not finished, imported without a model) or explanation settings out of range."""
+
+
 class FairnessError(RiskboardError):
     """A fairness audit, threshold or mitigation choice that cannot be computed (unknown column, one group only)."""
 

@@ -19,6 +19,7 @@ from ui.caution import leakage_caution_box
 from ui.feedback import show_error, user_errors
 from ui.header import page_header
 from ui.loaders import dataset_store, run_store
+from ui.privacy_view import privacy_fields, privacy_options
 from ui.router import require_app_router
 from ui.run_view import evaluation_panel, live_panel
 from ui.text import md_escape
@@ -106,6 +107,7 @@ def _settings_form() -> None:
         class_weights = c3.selectbox("Class weights", ["none", "balanced"], help=HELP["class_weights"])
         seed = c3.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, help=HELP["seed"])
         threshold = c3.slider("Decision threshold", 0.01, 0.99, DEFAULTS.threshold, help=HELP["threshold"])
+        dp_values = privacy_fields(st.container())
         submitted = st.form_submit_button("Train", type="primary")
     if not submitted:
         return
@@ -114,12 +116,15 @@ def _settings_form() -> None:
     except ValueError:
         st.error("Hidden layers must be whole numbers separated by commas, e.g. 64, 32.")
         return
+    dp = privacy_options(dp_values)
+    if dp is None:
+        return
     config = TrainConfig.from_dict({
         "model": model, "hidden": list(layers), "dropout": float(dropout), "layernorm": bool(layernorm),
         "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
         "learning_rate": float(learning_rate), "weight_decay": float(weight_decay), "momentum": float(momentum),
         "early_stopping_patience": int(patience), "class_weights": class_weights, "seed": int(seed),
-        "threshold": float(threshold)})
+        "threshold": float(threshold)} | dp)  # the privacy choices (and the DP recipe, if ticked) win
     run_id = jobs.submit(runs, kind="train", dataset_id=spec.dataset_id, spec=spec.to_dict(),
                          config=config.to_dict(), task=TASK, settings=settings)
     _attach(run_id)
@@ -151,7 +156,7 @@ if run_id:
 st.subheader("Run history")
 records = []
 with user_errors():
-    records = runs.list(limit=200)
+    records = [r for r in runs.list(limit=200) if r.kind != "audit"]  # audit jobs live on the Privacy page
 if records:
     table = formula_safe_frame(runs_table(records))
     st.dataframe(table, width="stretch", hide_index=True, column_config={

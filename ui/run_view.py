@@ -19,6 +19,7 @@ from core.training import artifacts
 from core.training.progress import RunProgress, poll_run
 from ui.feedback import user_errors
 from ui.loaders import run_store
+from ui.privacy_view import live_meter, run_summary
 from ui.text import md_escape
 from ui.tiles import metric_tiles
 
@@ -27,7 +28,7 @@ METRIC_LABELS = {"roc_auc": "ROC AUC", "accuracy": "Accuracy", "balanced_accurac
                  "f1": "F1", "pr_auc": "PR AUC", "log_loss": "Log-loss", "brier": "Brier score"}
 
 
-def render_progress(progress: RunProgress, run_id: str) -> None:
+def render_progress(progress: RunProgress, run_id: str, config: dict | None = None) -> None:
     st.progress(progress.fraction, text=f"{progress.status}: {progress.summary}")
     if progress.history:
         last = progress.history[-1]
@@ -35,9 +36,12 @@ def render_progress(progress: RunProgress, run_id: str) -> None:
                       ("Validation loss", f"{last.get('val_loss', float('nan')):.4f}"),
                       ("Validation accuracy", f"{last.get('val_accuracy', float('nan')):.3f}"),
                       ("Validation AUC", f"{last.get('val_auc', float('nan')):.3f}")])
-    left, right = st.columns(2)
+    private = bool(config) and (config.get("target_epsilon") is not None or config.get("noise_multiplier") is not None)
+    left, right, *meter = st.columns([2, 2, 1.4] if private else [1, 1])
     left.plotly_chart(loss_curve_figure(progress.history), width="stretch", key=f"loss-{run_id}")
     right.plotly_chart(val_metrics_figure(progress.history), width="stretch", key=f"valm-{run_id}")
+    if meter:
+        live_meter(progress.history, config, run_id, meter[0])
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -49,7 +53,7 @@ def live_panel(run_id: str) -> None:
         st.rerun(scope="app")
     if progress.status == "queued":
         st.info("Queued: waiting for a free training slot (RISKBOARD_MAX_JOBS).")
-    render_progress(progress, run_id)
+    render_progress(progress, run_id, store.get(run_id).config)
     if st.button("Cancel run", key=f"cancel-{run_id}"):
         with user_errors():
             jobs.cancel(store, run_id)
@@ -83,6 +87,7 @@ def evaluation_panel(run_id: str) -> None:
         right.plotly_chart(val_metrics_figure(history), width="stretch", key=f"valm-done-{run_id}")
     if record.status != "succeeded":
         return
+    run_summary(store, record)
     with user_errors():
         evaluation = artifacts.load_evaluation(store.artifacts(run_id))
         st.markdown("**Test-set evaluation**")

@@ -10,12 +10,20 @@ from core.errors import TrainingError
 
 
 def _config(args: argparse.Namespace):
-    from core.training.config import TrainConfig
+    from core.training.config import DP_RECIPE, TrainConfig
 
     overrides = {"model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
-                 "learning_rate": args.learning_rate}
+                 "learning_rate": args.learning_rate, "target_epsilon": args.epsilon,
+                 "noise_multiplier": args.noise_multiplier, "delta": args.delta, "max_grad_norm": args.max_grad_norm}
     known = {f.name for f in fields(TrainConfig)}
-    config = TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None and k in known})
+    given = {k: v for k, v in overrides.items() if v is not None and k in known}
+    if args.epsilon is not None or args.noise_multiplier is not None:
+        recipe = {k: v for k, v in DP_RECIPE.items() if k not in given}
+        if recipe:
+            warn("private run: using the DP-SGD recipe for " + ", ".join(f"{k}={v}" for k, v in recipe.items())
+                 + " (pass --epochs or --learning-rate to choose your own)")
+        given = recipe | given
+    config = TrainConfig.from_dict(given)
     config.validate()
     return config
 
@@ -61,15 +69,32 @@ def _cmd_train(args: argparse.Namespace) -> int:
                "seconds": float(record.duration_s or metrics.get("seconds") or 0.0), "metrics": metrics,
                "dataset_id": meta.id, "spec_id": spec.spec_id, "features": list(spec.features),
                "warnings": list(built.warnings), "excluded": excluded, "caution": caution}
+    payload |= _privacy_fields(runs, run_id, metrics)
     if args.json:
         emit_json(payload)
         return 0
     print(f"run {run_id} {record.status} on {payload['device']} in {payload['seconds']:.1f} s")
+    if payload["epsilon"] is not None:
+        print(f"  private: epsilon {payload['epsilon']:.3f} at delta {payload['delta']:g} "
+              f"({payload['accountant']} accountant)")
+    else:
+        print("  not private: no differential-privacy guarantee")
     for key in ("accuracy", "balanced_accuracy", "roc_auc", "pr_auc", "f1", "log_loss", "brier"):
         value = metrics.get(key)
         if isinstance(value, float):
             print(f"  {key:<18} {value:.4f}")
     return 0
+
+
+def _privacy_fields(runs, run_id: str, metrics: dict) -> dict:
+    """epsilon, delta, accountant of a private run; all three null for a non-private one."""
+    from core.privacy import load_privacy
+
+    privacy = load_privacy(runs.artifacts(run_id))
+    if privacy is None:
+        return {"epsilon": None, "delta": None, "accountant": None}
+    return {"epsilon": float(metrics["epsilon"]), "delta": float(metrics["delta"]),
+            "accountant": str(privacy["accountant"])}
 
 
 def register(sub) -> None:
@@ -87,4 +112,11 @@ def register(sub) -> None:
     train.add_argument("--batch-size", type=int, default=None)
     train.add_argument("--learning-rate", type=float, default=None)
     train.add_argument("--seed", type=int, default=None)
+    private = train.add_mutually_exclusive_group()
+    private.add_argument("--epsilon", type=float, default=None,
+                         help="train with differential privacy (DP-SGD) at this target epsilon")
+    private.add_argument("--noise-multiplier", type=float, default=None,
+                         help="train with DP-SGD at this noise multiplier (epsilon is reported)")
+    train.add_argument("--delta", type=float, default=None, help="DP delta (default: a power of ten below 1/rows)")
+    train.add_argument("--max-grad-norm", type=float, default=None, help="DP per-row clipping norm (default 1.0)")
     train.set_defaults(func=_cmd_train)

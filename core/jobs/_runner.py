@@ -63,6 +63,7 @@ class WorkerTerminated(BaseException):  # BaseException: a task cannot swallow i
 #: cannot make a worker import arbitrary code. Each feature that adds a background job adds its task here.
 REGISTERED_TASKS: set[str] = {
     "core.training.pipeline:execute_run",
+    "core.privacy._audit_job:execute_audit",
     "core.fairness._imports:execute_import",
     "core.fairness._mitigation:execute_postprocess",
     "core.fairness._mitigation:execute_reweight",

@@ -24,7 +24,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -65,10 +65,14 @@ class EpochRecord:
     val_accuracy: float
     val_auc: float
     seconds: float
+    epsilon: float | None = None  # privacy spent so far (DP-SGD runs only)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; an undefined AUC (one-class validation set) becomes ``None``."""
-        return finite(asdict(self))
+        """JSON-ready; an undefined AUC (one-class validation set) becomes ``None``; no epsilon key when not private."""
+        data = asdict(self)
+        if data["epsilon"] is None:
+            del data["epsilon"]
+        return finite(data)
 
 
 @dataclass
@@ -81,6 +85,7 @@ class FitResult:
     stopped_early: bool
     device: str
     seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)  # DP-SGD: epsilon, delta, accountant, noise, clipping
 
 
 def _check_inputs(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
@@ -236,10 +241,16 @@ def fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.n
             raise TrainingError(BAD_WEIGHTS)
         sample_weight = sample_weight / sample_weight.mean()
     device = torch.device(device)
+    if config.private:  # DP-SGD lives in its own module; imported here to keep the plain path free of it
+        from core.training.dp_loop import fit_private
+
+        fit_impl = fit_private
+    else:
+        fit_impl = _fit
     try:
-        return _fit(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config, device=device,
-                    on_epoch=on_epoch, should_stop=should_stop, positive_index=positive_index,
-                    sample_weight=sample_weight)
+        return fit_impl(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config, device=device,
+                        on_epoch=on_epoch, should_stop=should_stop, positive_index=positive_index,
+                        sample_weight=sample_weight)
     except torch.OutOfMemoryError:
         raise _oom_error(device, config.batch_size) from None
     except RuntimeError as exc:

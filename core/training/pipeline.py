@@ -22,6 +22,7 @@ from core.device import select_device, training_threads
 from core.errors import TrainingError
 from core.models.preprocess import TabularPreprocessor
 from core.models.split import SplitIndices, stratified_split
+from core.privacy import privacy_metrics, save_privacy
 from core.runs import RunStore
 from core.training import artifacts
 from core.training.config import TrainConfig
@@ -166,4 +167,7 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
                     "batch_size_used": float(used),
                     "seconds": round(time.perf_counter() - started, 3),
                     "train_rows": float(len(run_split.train)), "test_rows": float(len(run_split.test))})
+    if result.extra.get("private"):  # epsilon, delta, noise, clipping norm; accountant in privacy.json
+        save_privacy(folder, result.extra)
+        metrics.update(privacy_metrics(result.extra))
     return metrics

@@ -30,7 +30,7 @@ def app_home(tmp_path_factory):
 def test_fairness_page_on_the_demo_run(page, app_url):
     page.goto(f"{app_url}/fairness")
     wait_idle(page)
-    page.get_by_text("By sex").wait_for()
+    page.get_by_text("By sex", exact=True).wait_for()
     summary = page.get_by_text("is selected at").first
     summary.wait_for()
     text = summary.inner_text()

@@ -1,0 +1,186 @@
+"""Explain a stored run: load its model, preprocessing and split, explain a seeded sample of its test rows against a
+background of its training rows, and cache the result as run artifacts keyed by (rows, background, seed, method).
+
+The cache is three files written through :class:`~core.runs.RunArtifacts` (atomic, hashed in the manifest): the
+metadata (JSON), the SHAP values with row ids and scores (Parquet) and the rows in original units (Parquet). A cache
+file that is missing, torn or altered is discarded and the explanation recomputed, so a damaged cache never shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.data.spec import DatasetSpec, sensitive_groups
+from core.data.store import DatasetStore
+from core.device import select_device
+from core.errors import ArtifactError, ExplainError
+from core.explain._deeplift import METHOD_DEEPLIFT, METHOD_LINEAR, is_linear, layer_plan
+from core.explain._explain import Progress, background_rows, explain_rows
+from core.explain._result import Attributions
+from core.explain._whatif import Scorer
+from core.runs import SUCCEEDED
+from core.training import artifacts
+from core.training.config import TrainConfig
+from core.training.pipeline import prepare_features
+
+METHODS = ("auto", METHOD_DEEPLIFT, METHOD_LINEAR)
+MAX_ROWS = 100_000
+NOT_FINISHED = "run {run_id} is {status}, not finished; explanations need a run that trained successfully."
+IMPORTED = ("run {run_id} was imported from scores of a model trained elsewhere, so there is no model here to "
+            "explain; explanations need a run trained in Riskboard.")
+BAD_ROWS = "the number of rows to explain must be a whole number from 1 to {limit:,}; got {value!r}."
+BAD_SEED = "the seed must be a whole number from 0 to 2**32 - 1; got {value!r}."
+BAD_METHOD = "method must be one of {methods}; got {value!r}."
+LINEAR_ONLY = "the exact linear method applies to logistic models only; this run trained an MLP (use {deeplift})."
+
+
+@dataclass(frozen=True)
+class ExplainableRun:
+    """Everything the Explain page and the what-if editor need from a trained run, loaded once."""
+
+    run_id: str
+    scorer: Scorer
+    test: pd.DataFrame  # test rows in original units, indexed by their row in the stored dataset
+    train: pd.DataFrame  # training rows in original units (the background pool)
+    classes: tuple[str, ...]
+    positive_index: int
+    sensitive: tuple[str, ...]
+    n_dataset_rows: int
+    test_groups: pd.DataFrame  # sensitive group label per test row (binned as the spec says), same index as test
+
+    @property
+    def positive(self) -> str:
+        return self.classes[self.positive_index]
+
+    @property
+    def linear(self) -> bool:
+        return is_linear(layer_plan(self.scorer.model, output_index=None))
+
+
+def load_run(store, run_id: str) -> ExplainableRun:
+    """Load a succeeded, trained run's model and data; typed errors for anything else."""
+    record = store.get(run_id)
+    if record.is_imported:
+        raise ExplainError(IMPORTED.format(run_id=run_id))
+    if record.status != SUCCEEDED:
+        raise ExplainError(NOT_FINISHED.format(run_id=run_id, status=record.status))
+    arts = store.artifacts(run_id)
+    arts.require_folder()
+    model = artifacts.load_model(arts).to(select_device().device)  # a fresh copy: moving it changes no stored run
+    preprocessor = artifacts.load_preprocessor(arts)
+    split = artifacts.load_split(arts)
+    classes, positive_index = artifacts.load_labels(arts)
+    spec = DatasetSpec.from_dict(record.spec)
+    config = TrainConfig.from_dict(record.config)
+    datasets = DatasetStore(store.home)
+    frame = datasets.load(record.dataset_id)
+    kinds = {c["name"]: c["kind"] for c in datasets.meta(record.dataset_id).schema["columns"]}
+    prepared = prepare_features(frame, spec.features, kinds).frame[preprocessor.columns]
+    if len(classes) == 2:
+        sign = 1.0 if positive_index == 1 else -1.0  # the single logit scores class 1
+        output_index, output = 0, f"log-odds of '{classes[positive_index]}'"
+    else:
+        output_index, sign, output = positive_index, 1.0, f"logit of '{classes[positive_index]}'"
+    scorer = Scorer(model=model, preprocessor=preprocessor, threshold=float(config.threshold),
+                    output_index=output_index, sign=sign, output=output)
+    sensitive = tuple(s.column for s in spec.sensitive)
+    test_frame = frame.iloc[split.test]
+    groups = pd.DataFrame({s.column: sensitive_groups(test_frame, s).to_numpy() for s in spec.sensitive},
+                          index=prepared.index[split.test])
+    return ExplainableRun(run_id=run_id, scorer=scorer, test=prepared.iloc[split.test],
+                          train=prepared.iloc[split.train],
+                          classes=classes, positive_index=positive_index, sensitive=sensitive,
+                          n_dataset_rows=len(frame), test_groups=groups)
+
+
+def _whole(value, low: int, high: int, message: str, **fmt) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
+        raise ExplainError(message.format(value=value, **fmt))
+    return int(value)
+
+
+def cache_names(rows: int, background: int, seed: int, method: str, summary: str = "sample"
+                ) -> tuple[str, str, str]:
+    key = f"explain-r{rows}-b{background}-s{seed}-{method}" + ("-kmeans" if summary == "kmeans" else "")
+    return f"{key}.json", f"{key}-values.parquet", f"{key}-data.parquet"
+
+
+def resolve_method(run: ExplainableRun, method: str) -> str:
+    if method not in METHODS:
+        raise ExplainError(BAD_METHOD.format(methods=", ".join(METHODS), value=method))
+    if method == "auto":
+        return METHOD_LINEAR if run.linear else METHOD_DEEPLIFT
+    if method == METHOD_LINEAR and not run.linear:
+        raise ExplainError(LINEAR_ONLY.format(deeplift=METHOD_DEEPLIFT))
+    return method  # DeepLIFT on a logistic model is the same closed form
+
+
+def sample_rows(n_test: int, rows: int, seed: int) -> np.ndarray:
+    """Positions of the explained test rows: all of them, or a seeded sample in their stored order."""
+    if rows >= n_test:
+        return np.arange(n_test)
+    return background_rows(n_test, rows, seed, draw=1000)  # a stream independent of the background draws
+
+
+def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, seed: int = 0, method: str = "auto",
+                on_progress: Progress | None = None, run: ExplainableRun | None = None,
+                use_cache: bool = True, summary: str = "sample") -> Attributions:
+    """SHAP values for ``rows`` test rows of a stored run (cached; a damaged cache is recomputed).
+
+    ``summary="kmeans"`` uses ``background`` k-means centres of the training rows instead of a sample of them.
+    """
+    rows = _whole(rows, 1, MAX_ROWS, BAD_ROWS, limit=MAX_ROWS)
+    seed = _whole(seed, 0, 2**32 - 1, BAD_SEED)
+    run = run or load_run(store, run_id)
+    resolved = resolve_method(run, method)
+    arts = store.artifacts(run_id)
+    n = min(rows, len(run.test))
+    names = cache_names(n, background, seed, resolved, summary)
+    if use_cache:
+        cached = read_cached(arts, names)
+        if cached is not None:
+            return cached
+    positions = sample_rows(len(run.test), n, seed)
+    chosen = run.test.iloc[positions]
+    result = explain_rows(run.scorer.model, run.scorer.preprocessor, chosen, run.train, background=background,
+                          seed=seed, output_index=run.scorer.output_index, sign=run.scorer.sign,
+                          output=run.scorer.output, row_ids=chosen.index.to_numpy(), total_rows=len(run.test),
+                          on_progress=on_progress, summary=summary)
+    write_cached(arts, names, result)
+    return result
+
+
+def read_cached(arts, names: tuple[str, str, str]) -> Attributions | None:
+    """The cached explanation, or None when absent or damaged (damaged files are discarded)."""
+    meta_name, values_name, data_name = names
+    if not all(arts.has(name) for name in names):
+        return None
+    try:
+        return Attributions.from_parts(arts.read_json(meta_name), arts.read_parquet(values_name),
+                                       arts.read_parquet(data_name))
+    except (ArtifactError, ValueError):
+        for name in names:
+            arts.discard(name)
+        return None
+
+
+def write_cached(arts, names: tuple[str, str, str], result: Attributions) -> None:
+    meta_name, values_name, data_name = names
+    numbers, data = result.tables()
+    arts.write_parquet(values_name, numbers)
+    arts.write_parquet(data_name, _parquet_safe(data))
+    arts.write_json(meta_name, result.meta())  # last: the cache counts only once its metadata is written
+
+
+def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as text (None kept), so Parquet stores one type per column."""
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
+            out[name] = column.astype("object").where(column.notna(), None).map(
+                lambda v: v if v is None else str(v)).astype("object")
+    return out

@@ -1,0 +1,88 @@
+"""The budget calculator: what a planned private run would spend, before any training, with training's own math.
+
+``plan_budget`` turns (rows, batch size, epochs) plus either a noise multiplier or a target epsilon into the
+numbers a private run would use: the sampling rate ``batch / rows``, ``ceil(rows / batch)`` steps an epoch (the
+same :func:`sample_rate` and :func:`steps_per_epoch` as :mod:`core.training.dp_loop`) and the accountant's epsilon
+or noise. ``utility_points`` collects, for one dataset, what past runs actually got (epsilon vs test AUC), which is
+the only honest evidence of the accuracy cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core.errors import ConfigError
+from core.privacy._accountant import (
+    check_accountant,
+    compute_epsilon,
+    default_delta,
+    find_noise_multiplier,
+    sample_rate,
+    steps_per_epoch,
+)
+
+BAD_WHOLE = "{name} must be a whole number from {low:,} to {high:,}; got {value!r}."
+ONE_OF = "give either a noise multiplier or a target epsilon, not both and not neither."
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    epsilon: float
+    noise_multiplier: float
+    delta: float
+    accountant: str
+    note: str | None
+    sample_rate: float
+    steps_per_epoch: int
+    steps: int
+    rows: int
+    batch_size: int
+    epochs: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(BAD_WHOLE.format(name=name, low=low, high=high, value=value))
+    return value
+
+
+def plan_budget(*, rows: int, batch_size: int, epochs: int, noise_multiplier: float | None = None,
+                target_epsilon: float | None = None, delta: float | None = None,
+                accountant: str = "prv") -> BudgetPlan:
+    """Epsilon for a noise multiplier, or the noise a target epsilon needs (never overshooting it)."""
+    _whole("rows", rows, 1, 10**9)
+    _whole("batch size", batch_size, 1, 10**9)
+    _whole("epochs", epochs, 1, 10_000)
+    check_accountant(accountant)
+    if (noise_multiplier is None) == (target_epsilon is None):
+        raise ConfigError(ONE_OF)
+    delta = default_delta(rows) if delta is None else delta
+    rate, per_epoch = sample_rate(rows, batch_size), steps_per_epoch(rows, batch_size)
+    steps = per_epoch * epochs
+    if noise_multiplier is not None:
+        spent = compute_epsilon(noise_multiplier=noise_multiplier, sample_rate=rate, steps=steps, delta=delta,
+                                accountant=accountant)
+        return BudgetPlan(spent.epsilon, float(noise_multiplier), delta, spent.accountant, spent.note, rate, per_epoch,
+                          steps, rows, batch_size, epochs)
+    found = find_noise_multiplier(target_epsilon=target_epsilon, sample_rate=rate, steps=steps, delta=delta,
+                                  accountant=accountant)
+    return BudgetPlan(found.epsilon, found.noise_multiplier, delta, found.accountant, found.note, rate, per_epoch,
+                      steps, rows, batch_size, epochs)
+
+
+def utility_points(records: list[Any], dataset_id: str) -> list[dict[str, Any]]:
+    """Succeeded runs trained here on ``dataset_id``: epsilon (None = non-private), test AUC and accuracy."""
+    points = []
+    for record in records:
+        metrics = record.metrics or {}
+        if (record.dataset_id != dataset_id or record.status != "succeeded"
+                or getattr(record, "kind", "train") != "train" or metrics.get("roc_auc") is None):
+            continue
+        points.append({"run_id": record.id, "name": record.name or record.id, "epsilon": metrics.get("epsilon"),
+                       "roc_auc": metrics.get("roc_auc"), "accuracy": metrics.get("accuracy"),
+                       "noise_multiplier": metrics.get("noise_multiplier")})
+    return points
