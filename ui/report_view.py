@@ -206,16 +206,44 @@ def download_buttons(content: dict, run_id: str) -> None:
 
 
 def offer_missing(content: dict, runs, run_id: str, sensitive: tuple[str, ...]) -> None:
-    """Buttons that compute an analysis the report lacks, here and with a visible spinner (never silently).
+    """Buttons that compute an analysis the report lacks, here, with visible progress (never silently).
 
-    Fairness takes seconds on the test rows; the result is cached with the run, exactly as the Fairness page and
-    ``python -m core fairness`` cache it, and the report then reads it.
+    Each result is cached with the run exactly as its own page and command cache it, and the report then reads it:
+    fairness (seconds), SHAP values for 1,000 test rows (about a second), and the loss-threshold membership audit
+    (seconds). The stronger reference-model audit trains models and runs on the Privacy page as a background job.
     """
-    fairness = content["fairness"]
-    label = md_escape(f"Compute fairness by {', '.join(sensitive)} now (takes seconds)")
-    if fairness["status"] == "not run" and sensitive and st.button(label, key="report-compute-fairness"):
+    imported = content["run"].get("kind") == "import"
+    offers = []
+    if content["fairness"]["status"] == "not run" and sensitive:
+        offers.append(("fairness", f"Compute fairness by {', '.join(sensitive)}"))
+    if content["explanations"]["status"] == "not run" and not imported:
+        offers.append(("explain", "Compute explanations (1,000 test rows)"))
+    if content["privacy"]["audit"]["status"] == "not run" and not imported:
+        offers.append(("audit", "Run the loss-threshold membership audit"))
+    if not offers:
+        return
+    st.caption("Missing from this report (each takes seconds; results are cached with the run):")
+    for column, (key, label) in zip(st.columns(len(offers)), offers, strict=True):
+        if column.button(md_escape(label), key=f"report-compute-{key}"):
+            _compute(key, runs, run_id, sensitive)
+            st.rerun()
+
+
+def _compute(key: str, runs, run_id: str, sensitive: tuple[str, ...]) -> None:
+    bar = st.progress(0.0, text="Starting…")
+    if key == "fairness":
         from core.fairness import run_fairness
 
-        with st.spinner("Computing per-group metrics with 95% bootstrap intervals…"):
-            run_fairness(runs, run_id, list(sensitive))
-        st.rerun()
+        bar.progress(0.1, text="Per-group metrics with 95% bootstrap intervals…")
+        run_fairness(runs, run_id, list(sensitive))
+    elif key == "explain":
+        from core.explain import explain_run
+
+        explain_run(runs, run_id, on_progress=lambda done, total: bar.progress(
+            min(done / max(total, 1), 1.0), text=f"Explained {done:,} of {total:,} rows"))
+    else:
+        from core.privacy import audit_run
+
+        audit_run(runs, run_id, attack="loss",
+                  progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message))
+    bar.progress(1.0, text="Done")

@@ -3,8 +3,8 @@
 The report presents what the Explain, Fairness and Privacy analyses computed; it never computes them again and
 never starts minutes of work on its own. Each adapter reads the analysis's cached run artifacts and returns the
 same object its ``--json`` command prints (the contracts of ``explain``, ``fairness`` and ``audit``), or None when
-that analysis has not been run for this run yet (or is not part of this build). The section then says so and
-names the command that runs it (:func:`command_for`).
+that analysis has not been run for this run yet. The section then says so and names the command that runs it
+(:func:`command_for`).
 
 The training side of privacy is always known: a run trained without differential privacy has no epsilon at all
 (reported as infinity), which :func:`privacy_for` says rather than leaving blank.
@@ -12,23 +12,12 @@ The training side of privacy is always known: a run trained without differential
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shlex
 from typing import Any
 
-from core.errors import ArtifactError
+from core.errors import ArtifactError, RiskboardError
 from core.runs import RunRecord, RunStore
-
-PRIVACY_JSON = "privacy.json"
-
-
-def _available(module: str) -> bool:
-    """True when the analysis package is part of this build (it lands with its own issue)."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def _cached(arts, prefix: str) -> list[str]:
@@ -38,10 +27,57 @@ def _cached(arts, prefix: str) -> list[str]:
 
 
 def explanation_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None:
-    """The ``explain --json`` object of the run's cached explanation, or None when none is cached."""
-    if record.is_imported or not _available("core.explain"):
+    """The ``explain --json`` object of the run's newest cached explanation, or None when none is cached.
+
+    Reads the three files :func:`core.explain.explain_run` caches per (rows, background, seed, method) and adds
+    ``by_group``: mean |SHAP| per feature within each sensitive group of the explained rows (the cached values
+    grouped, nothing recomputed), so a reader sees whether the model leans on different features for different
+    groups.
+    """
+    if record.is_imported:
         return None
-    return None  # wired to core.explain's cache once that analysis lands on main
+    from core.cli.explain import payload
+    from core.explain._run import read_cached
+
+    arts = store.artifacts(record.id)
+    if not arts.exists():
+        return None
+    for name in reversed(_cached(arts, "explain")):
+        key = name.removesuffix(".json")
+        try:
+            result = read_cached(arts, (name, f"{key}-values.parquet", f"{key}-data.parquet"))
+        except RiskboardError:  # a damaged cache on a read-only workspace: it cannot be discarded, so skip it
+            result = None
+        if result is not None:
+            return {**payload(record.id, result), "by_group": _importance_by_group(store, record, result)}
+    return None
+
+
+def _importance_by_group(store: RunStore, record: RunRecord, result: Any, top: int = 5) -> dict[str, Any]:
+    """``{column: {group: {"rows": n, "top": [{"feature", "mean_abs_shap"}]}}}`` over the explained rows."""
+    import numpy as np
+
+    from core.data.spec import DatasetSpec, sensitive_groups
+    from core.data.store import DatasetStore
+
+    spec = DatasetSpec.from_dict(record.spec)
+    if not spec.sensitive or not len(result.rows):
+        return {}
+    frame = DatasetStore(store.home).load(record.dataset_id).iloc[np.asarray(result.rows, dtype=np.int64)]
+    values = np.abs(np.asarray(result.values))
+    names = list(result.feature_names)
+    out: dict[str, Any] = {}
+    for sensitive in spec.sensitive:
+        labels = sensitive_groups(frame, sensitive).to_numpy()
+        groups: dict[str, Any] = {}
+        for group in sorted(set(labels.tolist()), key=str):
+            mask = labels == group
+            means = values[mask].mean(axis=0)
+            order = np.argsort(-means, kind="stable")[:top]
+            groups[str(group)] = {"rows": int(mask.sum()),
+                                  "top": [{"feature": names[j], "mean_abs_shap": float(means[j])} for j in order]}
+        out[sensitive.column] = groups
+    return out
 
 
 def fairness_for(store: RunStore, record: RunRecord) -> dict[str, dict[str, Any]] | None:
@@ -69,10 +105,26 @@ def fairness_for(store: RunStore, record: RunRecord) -> dict[str, dict[str, Any]
 
 
 def audit_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None:
-    """The ``audit --json`` object of the run's strongest cached membership audit, or None."""
-    if record.is_imported or not _available("core.privacy"):
+    """The ``audit --json`` object of the run's strongest cached membership audit, or None.
+
+    The reference-model attack is stronger than the loss baseline, so a cached reference audit is preferred; among
+    audits of one attack, the newest. A damaged cache file is skipped.
+    """
+    if record.is_imported:
         return None
-    return None  # wired to core.privacy's cache once that analysis lands on main
+    from core.privacy import AuditResult
+
+    arts = store.artifacts(record.id)
+    if not arts.exists():
+        return None
+    found: dict[str, dict[str, Any]] = {}
+    for name in _cached(arts, "audit"):
+        try:
+            result = AuditResult.from_dict(arts.read_json(name))
+            found[result.attack] = result.summary()
+        except (ArtifactError, KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return found.get("reference") or found.get("loss") or next(iter(found.values()), None)
 
 
 def privacy_for(store: RunStore, record: RunRecord) -> dict[str, Any]:
@@ -89,13 +141,13 @@ def privacy_for(store: RunStore, record: RunRecord) -> dict[str, Any]:
     for key in ("noise_multiplier", "max_grad_norm", "sample_rate", "target_epsilon"):
         if metrics.get(key) is not None:
             out[key] = metrics[key]
-    arts = store.artifacts(record.id)
-    if arts.has(PRIVACY_JSON):
-        detail = arts.read_json(PRIVACY_JSON)
-        if isinstance(detail, dict):
-            out["accountant"] = detail.get("accountant")
-            if detail.get("accountant_note"):
-                out["accountant_note"] = detail["accountant_note"]
+    from core.privacy import load_privacy
+
+    detail = load_privacy(store.artifacts(record.id))
+    if isinstance(detail, dict):
+        out["accountant"] = detail.get("accountant")
+        if detail.get("accountant_note"):
+            out["accountant_note"] = detail["accountant_note"]
     return out
 
 

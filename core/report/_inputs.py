@@ -28,7 +28,8 @@ NOT_FINISHED = ("run {run_id} is {status}; a report needs a run that finished su
                 "or pick another run.")
 VERSIONED = ("torch", "numpy", "pandas", "scikit-learn", "plotly", "shap", "fairlearn", "opacus")
 TRAIN_FLAGS = {"model": "--model", "epochs": "--epochs", "batch_size": "--batch-size",
-               "learning_rate": "--learning-rate", "seed": "--seed"}
+               "learning_rate": "--learning-rate", "seed": "--seed", "target_epsilon": "--epsilon",
+               "noise_multiplier": "--noise-multiplier", "delta": "--delta", "max_grad_norm": "--max-grad-norm"}
 MAX_LISTED_WARNINGS = 30
 #: Run kinds that hold a model's scores (trained here, or imported); other kinds are jobs about a run (an audit).
 REPORTABLE_KINDS = ("train", "import")
@@ -94,13 +95,16 @@ def reproduce_command(record: RunRecord, source_name: str) -> str:
         parts += ["--features", *(shlex.quote(str(c)) for c in spec["features"])]
     if spec.get("sensitive"):
         parts += ["--sensitive", *(shlex.quote(str(s.get("column"))) for s in spec["sensitive"])]
+    private = config.get("target_epsilon") is not None or config.get("noise_multiplier") is not None
     for key, flag in TRAIN_FLAGS.items():
-        if key in config:
+        dp_only = key in ("delta", "max_grad_norm")
+        if config.get(key) is not None and (private or not dp_only):
             parts += [flag, shlex.quote(str(config[key]))]
     from core.training.config import TrainConfig
 
     defaults = TrainConfig().to_dict()
-    extra = {k: v for k, v in config.items() if k not in TRAIN_FLAGS and defaults.get(k, object()) != v}
+    extra = {k: v for k, v in config.items() if k not in TRAIN_FLAGS and defaults.get(k, object()) != v
+             and (private or k not in ("accountant",))}
     if extra:
         parts.append("# with " + ", ".join(f"{k}={v}" for k, v in sorted(extra.items())))
     return " ".join(parts)

@@ -118,12 +118,15 @@ def test_compare_page_side_by_side_with_frontier(riskboard_home):
     assert "Risk frontier" in frontier and "non-private runs (epsilon infinity)" in frontier
 
 
-def test_report_page_computes_missing_fairness_on_request(trained):
+def test_report_page_computes_missing_analyses_on_request(trained):
     runs, run_id = trained
     at = open_page(REPORT, run=run_id)
-    button = next(b for b in at.button if b.key == "report-compute-fairness")
-    button.click().run()
-    assert not at.exception, at.exception
-    assert any(n.startswith("fairness-") for n in runs.artifacts(run_id).manifest())
-    assert not [b for b in at.button if b.key == "report-compute-fairness"]
-    assert any("By group" in plain(c.value) for c in at.caption)  # the fairness table is in the preview now
+    for key, prefix in (("fairness", "fairness-"), ("explain", "explain-"), ("audit", "audit-loss")):
+        next(b for b in at.button if b.key == f"report-compute-{key}").click().run()
+        assert not at.exception, at.exception
+        assert any(n.startswith(prefix) for n in runs.artifacts(run_id).manifest()), key
+        assert not [b for b in at.button if b.key == f"report-compute-{key}"]
+    assert not any(b.key and b.key.startswith("report-compute-") for b in at.button)
+    assert any("By group" in plain(c.value) for c in at.caption)  # fairness table in the preview
+    assert any("Attack AUC" in plain(c.value) for c in at.caption)  # the audit's numbers
+    assert not [w for w in at.warning if "not been computed" in plain(w.value) or "No membership" in plain(w.value)]

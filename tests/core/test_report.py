@@ -322,3 +322,38 @@ def test_only_model_runs_have_a_report(trained):
     runs.finish(job, "succeeded", metrics={})
     with pytest.raises(ReportError, match="is a job of kind 'audit', not a model run"):
         build_report(runs, job, "html")
+
+
+def test_report_reads_cached_explanation_audit_and_privacy(tmp_path):
+    """Issues 8 and 10: the cached SHAP values and membership audit, and a DP-SGD run's epsilon, as the report and
+    the gate show them; the report adds nothing to the run's files."""
+    from core.cli.explain import payload
+    from core.explain import explain_run
+    from core.privacy import audit_run
+
+    runs, run_id = train_run(tmp_path / "home", target_epsilon=8.0, epochs=3)
+    content = build_report(runs, run_id, "json").content
+    assert content["explanations"]["status"] == NOT_RUN and content["privacy"]["audit"]["status"] == NOT_RUN
+    explained = explain_run(runs, run_id, rows=60, background=20)
+    audited = audit_run(runs, run_id, attack="loss")
+    files_before = dict(runs.artifacts(run_id).manifest())
+    inputs = gather_inputs(runs, run_id, settings=ReportSettings(Thresholds(
+        max_epsilon=10, max_attack_auc=0.99, max_empirical_epsilon=100)))
+    expected = payload(run_id, explained)
+    assert inputs.explanation["importance"] == expected["importance"]
+    assert inputs.explanation["additivity_max_error"] == expected["additivity_max_error"]
+    groups = inputs.explanation["by_group"]["group"]
+    assert set(groups) == {"A", HOSTILE_GROUP} and sum(g["rows"] for g in groups.values()) == 60
+    assert inputs.audit == audited.summary()
+    record = runs.get(run_id)
+    assert inputs.privacy["private"] and inputs.privacy["epsilon"] == pytest.approx(record.metrics["epsilon"])
+    assert inputs.privacy["epsilon"] <= 8.0 and inputs.privacy["accountant"] in ("prv", "rdp")
+    checks = {c.name: c for c in evaluate_checks(inputs)}
+    assert checks["max_epsilon"].status == PASS and "Trained with differential privacy at epsilon" in \
+        checks["max_epsilon"].sentence
+    assert checks["max_attack_auc"].value == pytest.approx(audited.main.auc)
+    report = report_from_inputs(inputs, "html")
+    assert report.content["explanations"]["status"] == report.content["privacy"]["audit"]["status"] == "done"
+    assert "What the model leans on, by group" in report.text and "Leakage by group" in report.text
+    assert "--epsilon 8.0" in report.content["provenance"]["command"]
+    assert dict(runs.artifacts(run_id).manifest()) == files_before  # read the caches, computed nothing
