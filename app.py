@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 # a local image, served by this app: an emoji or icon name makes the browser fetch the favicon from a CDN
-ICON = Path(__file__).resolve().parent / "assets" / "riskboard-icon.png"
+ICON = Path(__file__).resolve().parent / "ui" / "riskboard-icon.png"
 st.set_page_config(page_title="Riskboard", page_icon=str(ICON), layout="wide")
 
 PAGES = [

@@ -69,6 +69,7 @@ def load_run(store, run_id: str) -> ExplainableRun:
         raise ExplainError(NOT_FINISHED.format(run_id=run_id, status=record.status))
     arts = store.artifacts(run_id)
     arts.require_folder()
+    artifacts.require_single_model(record, arts, "explain")
     model = artifacts.load_model(arts).to(select_device().device)  # a fresh copy: moving it changes no stored run
     preprocessor = artifacts.load_preprocessor(arts)
     split = artifacts.load_split(arts)

@@ -39,7 +39,7 @@ from core.training.loop import fit, predict_proba
 from core.training.pipeline import effective_batch_size, prepare_features
 
 REDUCTIONS_TASK = "core.fairness._reductions:execute_reductions"
-REDUCTIONS_JSON = "reductions.json"
+REDUCTIONS_JSON = artifacts.MIXTURE_JSON
 MOMENTS = {"demographic_parity": DemographicParity, "equalized_odds": EqualizedOdds,
            "equal_opportunity": TruePositiveRateParity}
 DEFAULT_MAX_ITER = 15

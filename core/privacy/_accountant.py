@@ -16,6 +16,7 @@ A noise search for a target epsilon returns a noise multiplier whose epsilon was
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from dataclasses import asdict, dataclass
@@ -94,7 +95,20 @@ def _check(noise: float, rate: float, steps: int, delta: float) -> None:
         raise ConfigError(BAD_NUMBER.format(name="steps", rule="a whole number of at least 0", value=steps))
 
 
+@lru_cache(maxsize=1)
+def _import_opacus_quietly() -> None:
+    """Import opacus without its side effect on logging: one of its modules calls ``logging.basicConfig`` at import,
+    which would print every INFO line of every library (ours included) on stderr of the CLI and the server."""
+    before = list(logging.root.handlers)
+    import opacus.accountants  # noqa: F401
+
+    for handler in logging.root.handlers[:]:
+        if handler not in before:
+            logging.root.removeHandler(handler)
+
+
 def _rdp_orders() -> list[float]:
+    _import_opacus_quietly()
     from opacus.accountants import RDPAccountant
 
     return list(RDPAccountant.DEFAULT_ALPHAS)
@@ -102,6 +116,7 @@ def _rdp_orders() -> list[float]:
 
 def rdp_epsilon(noise: float, rate: float, steps: int, delta: float, orders: list[float] | None = None) -> float:
     """RDP epsilon with Opacus's default orders (or ``orders``); 0 steps spend nothing."""
+    _import_opacus_quietly()
     from opacus.accountants.analysis import rdp
 
     if steps == 0:
@@ -116,6 +131,7 @@ def rdp_epsilon(noise: float, rate: float, steps: int, delta: float, orders: lis
 
 @lru_cache(maxsize=1024)
 def _one_step_rdp(noise: float, rate: float, orders: tuple[float, ...] | None = None) -> tuple[float, ...]:
+    _import_opacus_quietly()
     from opacus.accountants.analysis import rdp
 
     with warnings.catch_warnings():
@@ -127,6 +143,7 @@ def _one_step_rdp(noise: float, rate: float, orders: tuple[float, ...] | None = 
 def _rdp_epsilons(noise: float, rate: float, steps: list[int], delta: float,
                   orders: tuple[float, ...] | None = None) -> list[float]:
     """RDP epsilon at many step counts from one per-step RDP curve (RDP composes linearly in steps)."""
+    _import_opacus_quietly()
     from opacus.accountants.analysis import rdp
 
     use = list(orders or _rdp_orders())
@@ -139,6 +156,7 @@ def _rdp_epsilons(noise: float, rate: float, steps: list[int], delta: float,
 
 def prv_epsilon(noise: float, rate: float, steps: int, delta: float) -> float:
     """PRV epsilon (Opacus's upper estimate, eps_error 0.01); may raise or return inf at large epsilon."""
+    _import_opacus_quietly()
     from opacus.accountants import PRVAccountant
 
     if steps == 0:

@@ -262,6 +262,7 @@ def audit_run(store: Any, run_id: str, *, attack: str = "reference", reference_m
         if hit is not None:
             return hit
     arts = store.artifacts(run_id)
+    artifacts.require_single_model(record, arts, "audit")
     model = artifacts.load_model(arts)
     preprocessor = artifacts.load_preprocessor(arts)
     split = artifacts.load_split(arts)

@@ -45,6 +45,18 @@ TRAINED_RUN_FILES = (MODEL_WEIGHTS, MODEL_JSON, PREPROCESSOR_JSON, LABELS_JSON, 
 
 Artifacts = RunArtifacts | Path
 
+#: A run that is a mixture of models (fairlearn's reductions) keeps its members and this file, not one model.
+MIXTURE_JSON = "reductions.json"
+NO_SINGLE_MODEL = ("run {run_id} is a mixture of several models (fairlearn's reductions), so there is no single model "
+                   "to {what}; {what} its parent run{parent} or a reweighted run instead.")
+
+
+def require_single_model(record, where: Artifacts, what: str) -> None:
+    """A typed error with plain advice when a view that needs one model (explain, audit) meets a mixture run."""
+    if _arts(where).has(MIXTURE_JSON):
+        parent = f" {record.parent_id}" if getattr(record, "parent_id", None) else ""
+        raise RiskboardError(NO_SINGLE_MODEL.format(run_id=record.id, what=what, parent=parent))
+
 
 def _arts(where: Artifacts) -> RunArtifacts:
     return where if isinstance(where, RunArtifacts) else RunArtifacts(where)

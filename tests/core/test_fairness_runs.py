@@ -14,7 +14,7 @@ from core.cli.runs import files_state
 from core.data.demo import synthetic_biased
 from core.data.spec import DatasetSpec, SensitiveColumn
 from core.data.store import DatasetStore
-from core.errors import FairnessError, ScoreImportError
+from core.errors import FairnessError, RiskboardError, ScoreImportError
 from core.fairness import (
     DECISION_RULE_JSON,
     REWEIGHTING_JSON,
@@ -165,6 +165,15 @@ def test_reductions_run_is_a_linked_background_style_job(trained):
     assert len(runs.epochs(child)) == record.metrics["models_fitted"]
     assert run_fairness(runs, child, ["group"], resamples=50)["group"].rows == record.metrics["test_rows"]
     assert files_state(runs, record)["state"] == "ok"  # a mixture has member files, not one model.safetensors
+    # views that need one model say why they cannot work on a mixture, naming the parent to use instead
+    from core.explain import explain_run
+    from core.privacy import audit_run
+
+    for view, what in ((lambda: explain_run(runs, child, rows=50, background=20), "explain"),
+                       (lambda: audit_run(runs, child, attack="loss"), "audit")):
+        with pytest.raises(RiskboardError, match=f"mixture of several models .* no single model to {what}; "
+                                                 f"{what} its parent run {run_id}"):
+            view()
 
 
 def _scored_csv(rows=400, seed=0, **columns) -> bytes:
