@@ -17,6 +17,8 @@ PAGES = [
     st.Page("pages/explain.py", title="Explain", icon=":material/insights:"),
     st.Page("pages/fairness.py", title="Fairness", icon=":material/balance:"),
     st.Page("pages/privacy.py", title="Privacy", icon=":material/lock:"),
+    st.Page("pages/report.py", title="Report", icon=":material/description:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]
 
 st.navigation(PAGES).run()

@@ -70,3 +70,7 @@ class FairnessError(RiskboardError):
 
 class ScoreImportError(InputError):
     """An uploaded table of outside model scores that cannot become a run (bad scores, labels or lengths)."""
+
+
+class ReportError(RiskboardError):
+    """A report, check or comparison that cannot be made (unfinished run, unknown column, not a Riskboard report)."""

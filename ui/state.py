@@ -9,3 +9,6 @@ RUN_QUERY_PARAM = "run"
 UPLOAD_ERROR = "upload_error"      # (upload marker, message) of a failed upload, shown until the file is removed
 PRIVACY_RUN = "privacy_run_id"    # run the Privacy page audits
 AUDIT_JOB = "privacy_audit_job"   # background audit job the Privacy page is watching
+REPORT_PRESENT = "report_present"  # Report page: presentation mode on/off
+REPORT_CHART = "report_chart"      # Report page: which chart presentation mode shows
+COMPARE_DATASET = "compare_dataset"  # Compare page: dataset whose runs are compared

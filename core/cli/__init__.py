@@ -33,6 +33,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.mitigate",
     "core.cli.budget",
     "core.cli.audit",
+    "core.cli.report",
+    "core.cli.check",
+    "core.cli.compare",
 )
 
 

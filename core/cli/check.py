@@ -1,0 +1,93 @@
+"""``check RUN_ID --min-auc X ...``: the CI gate. One line per threshold; exit 0 all pass, 1 any fails, 2 bad input.
+
+A threshold whose analysis has not been run is listed as NOT RUN with the command to run it; it never passes.
+The exit code is 1 when any check fails, else 2 when any could not be evaluated (the pipeline must compute it
+first), else 0. ``--junit FILE`` writes the same checks as JUnit XML, which CI systems show natively.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from core.cli._common import emit_json, json_flag, settings_home
+from core.errors import ReportError, WorkspaceError
+
+NO_THRESHOLDS = ("no threshold given; pass at least one of --min-auc, --max-dpd (with --sensitive), --max-epsilon, "
+                 "--max-attack-auc, --max-empirical-epsilon.")
+
+
+def junit_xml(run_id: str, checks) -> bytes:
+    """A ``<testsuite>`` with one ``<testcase>`` per check; failures carry the sentence, not-run ones are errors."""
+    failures = sum(1 for c in checks if not c.passed and c.status != "not run")
+    errors = sum(1 for c in checks if c.status == "not run")
+    suite = ET.Element("testsuite", name=f"riskboard check {run_id}", tests=str(len(checks)),
+                       failures=str(failures), errors=str(errors), skipped="0")
+    for check in checks:
+        case = ET.SubElement(suite, "testcase", classname=f"riskboard.{run_id}", name=check.name)
+        ET.SubElement(case, "system-out").text = check.line()
+        if check.status == "not run":
+            ET.SubElement(case, "error", message=check.sentence, type="not run").text = check.sentence
+        elif not check.passed:
+            ET.SubElement(case, "failure", message=check.sentence, type=check.status).text = check.line()
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from core.report import ReportSettings, Thresholds, evaluate_checks, gather_inputs
+    from core.runs import RunStore
+    from core.storage import atomic_write_bytes
+
+    thresholds = Thresholds(min_auc=args.min_auc, max_disparity=args.max_dpd, sensitive=args.sensitive,
+                            disparity_metric=args.disparity_metric, max_epsilon=args.max_epsilon,
+                            max_attack_auc=args.max_attack_auc,
+                            max_empirical_epsilon=args.max_empirical_epsilon).validate()
+    if not thresholds.any_set:
+        raise ReportError(NO_THRESHOLDS)
+    store = RunStore(settings_home())
+    inputs = gather_inputs(store, args.run_id, settings=ReportSettings(thresholds=thresholds), with_data=False)
+    if thresholds.max_disparity is not None and thresholds.sensitive not in inputs.sensitive:
+        choices = ", ".join(map(repr, inputs.sensitive)) or "none (the spec names no sensitive column)"
+        raise ReportError(f"{thresholds.sensitive!r} is not a sensitive column of run {args.run_id}; its sensitive "
+                          f"columns are: {choices}.")
+    checks = evaluate_checks(inputs, thresholds)
+    code = 1 if any(not c.passed and c.status != "not run" for c in checks) else (
+        2 if any(c.status == "not run" for c in checks) else 0)
+    if args.junit:
+        try:
+            atomic_write_bytes(Path(args.junit).resolve(), junit_xml(args.run_id, checks))
+        except WorkspaceError:
+            raise ReportError(f"cannot write the JUnit file {args.junit!r}; pick a path you can write.") from None
+    if args.json:
+        emit_json({"run_id": args.run_id, "passed": code == 0, "exit_code": code,
+                   "checks": [{**c.to_dict(), "value": None if c.value is not None and math.isinf(c.value)
+                               else c.value} for c in checks]})
+    else:
+        for check in checks:
+            print(check.line())
+        print({0: "all checks pass", 1: "some checks FAIL", 2: "some checks could not be evaluated"}[code])
+    return code
+
+
+def register(sub) -> None:
+    from core.report import DISPARITY_METRICS
+
+    check = sub.add_parser("check", parents=[json_flag()], help="CI gate: check a run against risk thresholds",
+                           description="Check a finished run against risk thresholds, one line per check. Exit 0 "
+                                       "when all pass, 1 when any fails, 2 on bad input or a check whose analysis "
+                                       "has not been run. A disparity passes only when its whole 95% interval is "
+                                       "within the limit.")
+    check.add_argument("run_id", help="run id (see `python -m core runs`)")
+    check.add_argument("--min-auc", type=float, help="minimum test ROC AUC")
+    check.add_argument("--max-dpd", type=float, help="maximum disparity (default metric: demographic parity "
+                                                     "difference) by --sensitive COL")
+    check.add_argument("--sensitive", help="the sensitive column the disparity limit applies to")
+    check.add_argument("--disparity-metric", choices=tuple(DISPARITY_METRICS), default="demographic_parity_difference")
+    check.add_argument("--max-epsilon", type=float, help="maximum privacy budget epsilon (non-private runs fail)")
+    check.add_argument("--max-attack-auc", type=float, help="maximum membership-attack ROC AUC")
+    check.add_argument("--max-empirical-epsilon", type=float, help="maximum empirical epsilon from the audit")
+    check.add_argument("--junit", help="also write the checks as JUnit XML to this file")
+    check.set_defaults(func=_cmd_check)

@@ -1,0 +1,194 @@
+"""Everything a report presents about one run, gathered once into :class:`ReportInputs`.
+
+Gathering only reads: the run record, its stored files (evaluation, manifest), the dataset's meta and table (for
+class balance and group sizes) and the analyses' cached results through :mod:`core.report._adapters`. Nothing is
+trained, explained or audited here, so building a report takes about a second even for a large table.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import __version__
+from core.data.profile import group_sizes
+from core.data.schema import leakage_candidates
+from core.data.spec import DatasetSpec, class_counts
+from core.data.store import DatasetStore
+from core.errors import ReportError
+from core.report import _adapters
+from core.report._settings import CardText, ReportSettings, Thresholds, load_settings
+from core.runs import SUCCEEDED, RunRecord, RunStore
+from core.training import artifacts
+
+NOT_FINISHED = ("run {run_id} is {status}; a report needs a run that finished successfully. Wait for it to finish "
+                "or pick another run.")
+VERSIONED = ("torch", "numpy", "pandas", "scikit-learn", "plotly", "shap", "fairlearn", "opacus")
+TRAIN_FLAGS = {"model": "--model", "epochs": "--epochs", "batch_size": "--batch-size",
+               "learning_rate": "--learning-rate", "seed": "--seed", "target_epsilon": "--epsilon",
+               "noise_multiplier": "--noise-multiplier", "delta": "--delta", "max_grad_norm": "--max-grad-norm"}
+MAX_LISTED_WARNINGS = 30
+#: Run kinds that hold a model's scores (trained here, or imported); other kinds are jobs about a run (an audit).
+REPORTABLE_KINDS = ("train", "import")
+NOT_A_MODEL_RUN = ("run {run_id} is a job of kind {kind!r}, not a model run; pick the run it worked on (trained "
+                   "here or imported) instead.")
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """The run's facts for every section; explanation / fairness / audit are the analyses' ``--json`` objects
+    (None when not run), ``fairness`` keyed by slicing (a sensitive column, or an intersection)."""
+
+    run: dict[str, Any]
+    data: dict[str, Any]
+    training: dict[str, Any]
+    evaluation: dict[str, Any] | None
+    history: list[dict[str, Any]]
+    explanation: dict[str, Any] | None
+    fairness: dict[str, dict[str, Any]] | None
+    privacy: dict[str, Any]
+    audit: dict[str, Any] | None
+    provenance: dict[str, Any]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    text: CardText = field(default_factory=CardText)
+    sensitive: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.run["id"])
+
+    @property
+    def imported(self) -> bool:
+        return self.run.get("kind") == "import"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python, Riskboard and the libraries that shape the numbers (metadata only, nothing imported)."""
+    versions = {"python": platform.python_version(), "riskboard": __version__}
+    for name in VERSIONED:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def reproduce_command(record: RunRecord, source_name: str) -> str:
+    """The ``python -m core`` line that makes this run again from the same file (settings not on the command
+    line are listed after it when they differ from the defaults)."""
+    spec = record.spec or {}
+    config = record.config or {}
+    if record.is_imported:
+        parts = ["python -m core import", shlex.quote(source_name), "--label", shlex.quote(str(spec.get("target")))]
+        if config.get("score_column"):
+            parts += ["--score", shlex.quote(str(config["score_column"]))]
+        parts += ["--positive", shlex.quote(str(spec.get("positive_class")))]
+        for item in spec.get("sensitive", []):
+            parts += ["--sensitive", shlex.quote(str(item.get("column")))]
+        return " ".join(parts)
+    parts = ["python -m core train", shlex.quote(source_name), "--target", shlex.quote(str(spec.get("target"))),
+             "--positive", shlex.quote(str(spec.get("positive_class")))]
+    if spec.get("features"):
+        parts += ["--features", *(shlex.quote(str(c)) for c in spec["features"])]
+    if spec.get("sensitive"):
+        parts += ["--sensitive", *(shlex.quote(str(s.get("column"))) for s in spec["sensitive"])]
+    private = config.get("target_epsilon") is not None or config.get("noise_multiplier") is not None
+    for key, flag in TRAIN_FLAGS.items():
+        dp_only = key in ("delta", "max_grad_norm")
+        if config.get(key) is not None and (private or not dp_only):
+            parts += [flag, shlex.quote(str(config[key]))]
+    from core.training.config import TrainConfig
+
+    defaults = TrainConfig().to_dict()
+    extra = {k: v for k, v in config.items() if k not in TRAIN_FLAGS and defaults.get(k, object()) != v
+             and (private or k not in ("accountant",))}
+    if extra:
+        parts.append("# with " + ", ".join(f"{k}={v}" for k, v in sorted(extra.items())))
+    return " ".join(parts)
+
+
+def _data_section(datasets: DatasetStore, record: RunRecord, spec: DatasetSpec) -> dict[str, Any]:
+    meta = datasets.meta(record.dataset_id)
+    frame = datasets.load(record.dataset_id)
+    counts = class_counts(frame, spec.target)
+    groups = group_sizes(frame, spec.sensitive)
+    warnings = list(meta.warnings)
+    used = {spec.target, *spec.features, *spec.sensitive_columns}
+    for column in meta.schema.get("columns", []):
+        if column.get("name") in used:
+            warnings += [f"{column['name']}: {w}" for w in column.get("warnings", [])]
+    if not record.is_imported:
+        warnings += [str(w) for w in leakage_candidates(frame[[spec.target, *spec.features]], spec.target)]
+    return {
+        "source": meta.name, "dataset_id": meta.id, "rows": int(meta.rows), "columns": int(meta.columns),
+        "format": meta.format, "uploaded_at": meta.uploaded_at, "target": spec.target,
+        "positive_class": spec.positive_class, "features": list(spec.features),
+        "class_counts": {str(k): int(v) for k, v in counts.items()},
+        "groups": {str(col): {str(k): int(v) for k, v in sizes.items()} for col, sizes in groups.items()},
+        "warnings": warnings[:MAX_LISTED_WARNINGS], "warnings_total": len(warnings),
+    }
+
+
+def _training_section(store: RunStore, record: RunRecord) -> dict[str, Any]:
+    metrics = record.metrics or {}
+    config = dict(record.config or {})
+    if record.is_imported:
+        arts = store.artifacts(record.id)
+        detail = arts.read_json("import.json") if arts.has("import.json") else {}
+        column = config.get("score_column") or config.get("decision_column")
+        return {"kind": "import", "source": config.get("source") or detail.get("source"), "column": column,
+                "column_kind": "score" if config.get("score_column") else "decision",
+                "has_scores": bool(detail.get("has_scores", config.get("score_column") is not None)),
+                "threshold": config.get("threshold", 0.5), "rows": detail.get("rows", metrics.get("test_rows"))}
+    return {"kind": "train", "model": config.get("model"), "config": config, "device": record.device,
+            "seed": config.get("seed"), "epochs_run": metrics.get("epochs_run"),
+            "best_epoch": metrics.get("best_epoch"),
+            "batch_size_used": metrics.get("batch_size_used"), "seconds": metrics.get("seconds"),
+            "train_rows": metrics.get("train_rows"), "test_rows": metrics.get("test_rows")}
+
+
+def _hash_of(arts, name: str) -> str | None:
+    files = arts.manifest() or {}
+    entry = files.get(name)
+    return str(entry["sha256"]) if entry and entry.get("sha256") else None
+
+
+def gather_inputs(store: RunStore, run_id: str, *, settings: ReportSettings | None = None,
+                  with_data: bool = True) -> ReportInputs:
+    """Read everything the report shows about ``run_id``; typed errors for an unfinished or damaged run.
+
+    ``with_data=False`` skips the table (class balance, group sizes, leakage scan): enough for checks and
+    comparisons, which need only the run's own results.
+    """
+    record = store.get(run_id)
+    if record.kind not in REPORTABLE_KINDS:
+        raise ReportError(NOT_A_MODEL_RUN.format(run_id=run_id, kind=record.kind))
+    if record.status != SUCCEEDED:
+        raise ReportError(NOT_FINISHED.format(run_id=run_id, status=record.status))
+    datasets = DatasetStore(store.home)
+    spec = DatasetSpec.from_dict(record.spec)
+    settings = settings or load_settings(store.home, record.dataset_id)
+    arts = store.artifacts(run_id)
+    arts.require_folder()
+    evaluation = artifacts.load_evaluation(arts)
+    if with_data:
+        data = _data_section(datasets, record, spec)
+    else:
+        data = {"source": datasets.meta(record.dataset_id).name, "dataset_id": record.dataset_id,
+                "target": spec.target, "positive_class": spec.positive_class}
+    run = {"id": record.id, "kind": record.kind, "name": record.name or "", "status": record.status,
+           "created_at": record.created_at.isoformat(), "device": record.device, "parent_id": record.parent_id,
+           "finished_at": record.finished_at.isoformat() if record.finished_at else None}
+    weights = None if record.is_imported else _hash_of(arts, artifacts.MODEL_WEIGHTS)
+    provenance = {"run_id": record.id, "dataset_sha256": record.dataset_id, "weights_sha256": weights,
+                  "scores_sha256": _hash_of(arts, artifacts.TEST_SCORES), "versions": package_versions(),
+                  "command": reproduce_command(record, data["source"])}
+    return ReportInputs(
+        run=run, data=data, training=_training_section(store, record), evaluation=evaluation,
+        history=store.epochs(run_id), explanation=_adapters.explanation_for(store, record),
+        fairness=_adapters.fairness_for(store, record), privacy=_adapters.privacy_for(store, record),
+        audit=_adapters.audit_for(store, record), provenance=provenance, thresholds=settings.thresholds,
+        text=settings.text, sensitive=spec.sensitive_columns)

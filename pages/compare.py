@@ -1,0 +1,87 @@
+"""Compare page: two or more runs of a dataset side by side, overlaid curves, and the risk frontier."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from core.figures.compare import frontier_figure, overlay_calibration_figure, overlay_loss_figure, overlay_roc_figure
+from core.report import REPORTABLE_KINDS, compare_runs, load_settings
+from core.runs import SUCCEEDED
+from core.safety import formula_safe_frame
+from core.training import artifacts
+from ui import state
+from ui.feedback import user_errors
+from ui.header import page_header
+from ui.loaders import dataset_store, run_store
+from ui.router import require_app_router
+from ui.text import md_escape
+
+require_app_router()
+st.title("Compare")
+page_header("compare")
+st.caption("Pick two or more runs of a dataset: their test metrics side by side (with intervals), their curves "
+           "overlaid, and the risk frontier of accuracy, fairness and privacy. The thresholds are the ones saved for "
+           "the dataset on the Report page.")
+
+runs = run_store()
+records = []
+with user_errors():
+    records = [r for r in runs.list(status=SUCCEEDED, limit=500) if r.kind in REPORTABLE_KINDS]
+if not records:
+    st.info("No finished run yet: train one on the Train page (or import scores) first.")
+    st.stop()
+
+names = {m.id: m.name for m in dataset_store().list()}
+datasets = list(dict.fromkeys(r.dataset_id for r in records))
+preferred = st.session_state.get(state.COMPARE_DATASET)
+dataset_id = st.selectbox("Dataset", datasets, index=datasets.index(preferred) if preferred in datasets else 0,
+                          key=state.COMPARE_DATASET,
+                          format_func=lambda d: f"{names.get(d, 'deleted dataset')} · {d[:12]} · "
+                                                f"{sum(r.dataset_id == d for r in records)} runs")
+of_dataset = [r for r in records if r.dataset_id == dataset_id]
+by_id = {r.id: r for r in of_dataset}
+chosen = st.multiselect("Runs", list(by_id), default=list(by_id)[:3], key=f"compare-runs-{dataset_id[:12]}",
+                        format_func=lambda i: f"{by_id[i].name or by_id[i].kind} · {i}")
+if len(chosen) < 2:
+    st.info("Pick at least two runs to compare." if len(of_dataset) > 1 else
+            "This dataset has one finished run; train another (or a mitigated or private variant) to compare.")
+    st.stop()
+
+
+def _num(value, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    return "∞ (not private)" if math.isinf(value) else f"{value:.{digits}f}"
+
+
+def _ci(interval) -> str:
+    return "–" if not interval else f"{interval[0]:.3f} to {interval[1]:.3f}"
+
+
+with user_errors():
+    thresholds = load_settings(runs.home, dataset_id).thresholds
+    comparison = compare_runs(runs, chosen, thresholds)
+    (st.success if comparison.best and any(p.passed_all for p in comparison.points) else st.info)(
+        md_escape(comparison.summary))
+    table = pd.DataFrame([{
+        "run": p.label, "kind": p.kind, "ROC AUC": _num(p.auc), "AUC 95% interval": _ci(p.auc_interval),
+        "accuracy": _num(p.metrics.get("accuracy")), "log-loss": _num(p.metrics.get("log_loss")),
+        "Brier": _num(p.metrics.get("brier")), "disparity": _num(p.disparity),
+        "disparity 95% interval": _ci(p.disparity_interval), "epsilon": _num(p.epsilon, 2),
+        "attack AUC": _num(p.attack_auc),
+        "checks passed": f"{p.passes} of {len(p.checks)}" if p.checks else "no thresholds",
+        "on the frontier": "yes" if p.run_id in comparison.pareto else "no"} for p in comparison.points])
+    st.dataframe(formula_safe_frame(table), hide_index=True, width="stretch")
+    for note in comparison.notes:
+        st.caption(md_escape(note))
+    st.plotly_chart(frontier_figure(comparison.points, comparison.pareto), width="stretch", key="frontier")
+    labels = {p.run_id: f"{p.name or p.kind} · {p.run_id[-6:]}" for p in comparison.points}
+    evaluations = {labels[i]: artifacts.load_evaluation(runs.artifacts(i)) for i in labels}
+    left, right = st.columns(2)
+    left.plotly_chart(overlay_roc_figure(evaluations), width="stretch", key="overlay-roc")
+    right.plotly_chart(overlay_calibration_figure(evaluations), width="stretch", key="overlay-cal")
+    st.plotly_chart(overlay_loss_figure({labels[i]: runs.epochs(i) for i in labels}), width="stretch",
+                    key="overlay-loss")

@@ -1,0 +1,86 @@
+"""Report page: the team's thresholds and words for a run's model card, a live preview, downloads, presentation mode."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import RiskboardError
+from core.report import REPORTABLE_KINDS, ReportSettings, build_content, gather_inputs, load_settings, save_settings
+from core.runs import SUCCEEDED, validate_run_id
+from ui import state
+from ui.feedback import show_error, user_errors
+from ui.header import page_header
+from ui.loaders import run_store
+from ui.report_view import download_buttons, offer_missing, present, show_preview, text_editor, thresholds_editor
+from ui.router import require_app_router
+from ui.text import md_escape
+
+require_app_router()
+runs = run_store()
+records = []
+with user_errors():
+    records = [r for r in runs.list(status=SUCCEEDED, limit=500) if r.kind in REPORTABLE_KINDS]
+
+presenting = st.toggle("Presentation mode", key=state.REPORT_PRESENT,
+                       help="Large type, plain sentences, the verdict first and one chart at a time, for a projector.")
+if not presenting:
+    st.title("Report")
+    page_header("report")
+    st.caption("The model card of a run: the verdict against your team's thresholds, the data, training, performance, "
+               "explanations, fairness and privacy, with a reproducibility footer. Download it as one HTML file that "
+               "opens offline, as Markdown (Hugging Face model card) or as JSON.")
+if not records:
+    st.info("No finished run yet: train one on the Train page (or import scores) first.")
+    st.stop()
+
+ids = [r.id for r in records]
+by_id = {r.id: r for r in records}
+wanted = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID)
+if wanted and wanted not in by_id:
+    try:
+        validate_run_id(wanted)
+        runs.get(wanted)
+        st.warning(md_escape(f"Run {wanted} has not finished successfully, so it has no report; pick another."))
+    except RiskboardError as exc:
+        show_error(exc)
+    wanted = None
+if presenting:  # no knobs on the projector: the run chosen before switching the mode
+    run_id = wanted if wanted in ids else ids[0]
+else:
+    run_id = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, key="report-run",
+                          format_func=lambda i: f"{by_id[i].name or by_id[i].kind} · {i}")
+st.query_params[state.RUN_QUERY_PARAM] = run_id
+st.session_state[state.RUN_ID] = run_id  # the header and the other pages follow the run the report is about
+record = by_id[run_id]
+saved = ReportSettings()
+with user_errors():
+    saved = load_settings(runs.home, record.dataset_id)
+sensitive = tuple(s.get("column") for s in (record.spec or {}).get("sensitive", []))
+
+settings = saved
+if not presenting:
+    with st.expander("Thresholds and model-card text (saved for this dataset)", expanded=True):
+        thresholds = thresholds_editor(record.dataset_id, sensitive, saved.thresholds)
+        text = text_editor(record.dataset_id, saved.text)
+        settings = ReportSettings(thresholds, text)
+        if st.button("Save for this dataset", key="report-save", type="primary"):
+            with user_errors():
+                save_settings(runs.home, record.dataset_id, settings)
+                st.success("Saved: every run of this dataset is now judged by these thresholds, here, on the "
+                           "Compare page and by `python -m core check`.")
+
+content = None
+try:
+    settings.thresholds.validate()
+    content = build_content(gather_inputs(runs, run_id, settings=settings))
+except Exception as exc:  # noqa: BLE001 - shown; the page keeps working
+    show_error(exc)
+if content is not None:
+    if presenting:
+        present(content)
+    else:
+        download_buttons(content, run_id)
+        with user_errors():
+            offer_missing(content, runs, run_id, sensitive)
+        st.divider()
+        show_preview(content)

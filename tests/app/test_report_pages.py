@@ -1,0 +1,132 @@
+"""AppTests of the Report and Compare pages: thresholds saved per dataset, live verdict, downloads that verify,
+presentation mode, escaped hostile names; runs side by side with the frontier and the best-run sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.report import Thresholds, load_settings, verify_text
+from core.runs import RunStore
+from tests.app._apptest import open_page, plain
+from tests.conftest import ROOT
+from tests.core._report_runs import HOSTILE, hostile_frame, import_run, train_run
+
+REPORT = str(ROOT / "pages" / "report.py")
+COMPARE = str(ROOT / "pages" / "compare.py")
+
+
+@pytest.fixture
+def trained(riskboard_home) -> tuple[RunStore, str]:
+    return train_run(riskboard_home)
+
+
+def test_report_page_saves_thresholds_and_previews_the_verdict(trained):
+    runs, run_id = trained
+    at = open_page(REPORT, run=run_id)
+    assert at.selectbox(key="report-run").value == run_id
+    tag = runs.get(run_id).dataset_id[:12]
+    at.number_input(key=f"rep-min-auc-{tag}").set_value(0.55)
+    at.number_input(key=f"rep-max-eps-{tag}").set_value(3.0)
+    at.text_area(key=f"rep-limitations-{tag}").set_value(f"Synthetic data only {HOSTILE}")
+    at.run()
+    assert not at.exception, at.exception
+    # live preview: the verdict follows the widgets before anything is saved
+    assert any(plain(s.value).startswith("PASS: Test ROC AUC is") for s in at.success)
+    assert any("epsilon is infinity" in plain(e.value) for e in at.error)
+    assert any("Verdict: FAIL" in s.value for s in at.subheader)
+    assert any("not been computed" in plain(w.value) and f"python -m core explain {run_id}" in plain(w.value)
+               for w in at.warning)
+    next(b for b in at.button if b.label == "Save for this dataset").click().run()
+    assert not at.exception, at.exception
+    saved = load_settings(runs.home, runs.get(run_id).dataset_id)
+    assert saved.thresholds == Thresholds(min_auc=0.55, max_epsilon=3.0, sensitive="group")
+    assert saved.text.limitations == f"Synthetic data only {HOSTILE}"
+    # the downloads are the sealed report files, and they verify against the workspace
+    buttons = {b.proto.label: b for b in at.get("download_button")}
+    assert set(buttons) == {"Download HTML", "Download Markdown", "Download JSON"}
+    again = open_page(REPORT, run=run_id)  # a fresh visit loads the saved values
+    assert again.number_input(key=f"rep-min-auc-{tag}").value == 0.55
+
+
+def test_report_downloads_verify(trained):
+    """The function behind the download buttons writes sealed files that verify against the workspace."""
+    from core.report import build_content, gather_inputs
+    from ui.report_view import report_bytes
+
+    runs, run_id = trained
+    assert len(open_page(REPORT, run=run_id).get("download_button")) == 3
+    content = build_content(gather_inputs(runs, run_id))
+    for fmt in ("html", "md", "json"):
+        assert all(f.ok for f in verify_text(runs, report_bytes(content, fmt).decode("utf-8")))
+
+
+def test_presentation_mode_hides_knobs_and_steps_through_charts(trained):
+    run_id = trained[1]
+    at = open_page(REPORT, run=run_id)
+    at.toggle(key="report_present").set_value(True).run()
+    assert not at.exception, at.exception
+    assert not at.number_input and not at.text_area and not at.get("download_button") and not at.selectbox
+    assert at.title[0].value.startswith("Verdict:")
+    assert any("ranks the yes case higher" in plain(h.value) for h in at.header)
+    first = at.get("plotly_chart")
+    assert len(first) == 1  # one chart at a time
+    assert any("Chart 1 of" in plain(c.value) for c in at.caption)
+    next(b for b in at.button if b.label == "Next chart ▶").click().run()
+    assert any("Chart 2 of" in plain(c.value) for c in at.caption)
+
+
+def test_report_page_on_an_imported_run_and_bad_urls(riskboard_home):
+    _, run_id = import_run(riskboard_home)
+    at = open_page(REPORT, run=run_id)
+    assert any("Imported scores from vendor-scores.csv" in plain(i.value) for i in at.info)
+    assert any("needs the model itself" in plain(w.value) for w in at.warning)
+    bad = open_page(REPORT, run="../../etc/passwd")
+    assert bad.error and "is not a run id" in plain(bad.error[0].value)
+
+
+def test_report_page_without_runs(riskboard_home):
+    at = open_page(REPORT)
+    assert "No finished run yet" in at.info[0].value
+
+
+def test_compare_page_side_by_side_with_frontier(riskboard_home):
+    _, first = train_run(riskboard_home, frame=hostile_frame(), model="logistic", epochs=10, learning_rate=0.05,
+                         name="logistic")
+    _, second = train_run(riskboard_home, frame=hostile_frame(), name=HOSTILE)
+    at = open_page(COMPARE)
+    assert set(at.multiselect[0].value) == {first, second}
+    table = at.dataframe[0].value
+    assert len(table) == 2 and set(table["epsilon"]) == {"∞ (not private)"}
+    assert any(HOSTILE in r for r in table["run"])  # shown as text in a table cell
+    charts = at.get("plotly_chart")
+    assert len(charts) == 4  # frontier, ROC, calibration, loss
+    assert any("by test AUC alone" in plain(i.value) for i in at.info)
+    assert any("disparity is left out" in plain(c.value) for c in at.caption)
+    at.multiselect[0].set_value([first]).run()
+    assert "at least two runs" in at.info[0].value
+    # with fairness computed (and cached) for both, the frontier places them by disparity too
+    from core.fairness import run_fairness
+
+    runs = RunStore(riskboard_home)
+    for run_id in (first, second):
+        run_fairness(runs, run_id, ["group"], resamples=200)
+    at = open_page(COMPARE)
+    table = at.dataframe[0].value
+    assert "–" not in set(table["disparity"]) and "–" not in set(table["disparity 95% interval"])
+    assert not any("disparity is left out" in plain(c.value) for c in at.caption)
+    frontier = at.get("plotly_chart")[0].proto.spec
+    assert "Risk frontier" in frontier and "non-private runs (epsilon infinity)" in frontier
+
+
+def test_report_page_computes_missing_analyses_on_request(trained):
+    runs, run_id = trained
+    at = open_page(REPORT, run=run_id)
+    for key, prefix in (("fairness", "fairness-"), ("explain", "explain-"), ("audit", "audit-loss")):
+        next(b for b in at.button if b.key == f"report-compute-{key}").click().run()
+        assert not at.exception, at.exception
+        assert any(n.startswith(prefix) for n in runs.artifacts(run_id).manifest()), key
+        assert not [b for b in at.button if b.key == f"report-compute-{key}"]
+    assert not any(b.key and b.key.startswith("report-compute-") for b in at.button)
+    assert any("By group" in plain(c.value) for c in at.caption)  # fairness table in the preview
+    assert any("Attack AUC" in plain(c.value) for c in at.caption)  # the audit's numbers
+    assert not [w for w in at.warning if "not been computed" in plain(w.value) or "No membership" in plain(w.value)]

@@ -1,0 +1,249 @@
+"""How the Report page shows a model card: threshold and text editors, the live preview, presentation mode,
+download buttons. All numbers come from :mod:`core.report`; this module only lays them out."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from core.figures.report import card_figures
+from core.report import DISPARITY_METRICS, EXTENSIONS, MEDIA_TYPES, TEXT_LABELS, CardText, Thresholds, render
+from core.safety import formula_safe_frame
+from ui import state
+from ui.text import md_escape
+
+GROUP_COLUMNS = ("group", "count", "selection_rate", "tpr", "fpr", "accuracy", "small")
+STATUS_BOX = {"pass": st.success, "attention": st.warning, "not run": st.warning, "fail": st.error}
+THRESHOLD_HELP = {
+    "min_auc": "Lowest acceptable test ROC AUC (0.5 is guessing, 1 is perfect). Empty: not judged.",
+    "max_disparity": "Largest acceptable gap between groups. It passes only when the whole 95% interval is below.",
+    "max_epsilon": "Largest acceptable privacy budget. Runs trained without differential privacy have no "
+                   "guarantee (epsilon infinity) and fail.",
+    "max_attack_auc": "Largest acceptable membership-attack AUC (0.5: the attacker does no better than a coin flip).",
+    "max_empirical_epsilon": "Largest acceptable epsilon the membership audit certifies from its attack.",
+}
+
+
+def thresholds_editor(dataset_id: str, sensitive: tuple[str, ...], saved: Thresholds) -> Thresholds:
+    """Widgets for the team's thresholds, keyed per dataset so switching datasets shows that dataset's values."""
+    tag = dataset_id[:12]
+    a, b, c = st.columns(3)
+    min_auc = a.number_input("Minimum test AUC", 0.0, 1.0, saved.min_auc, 0.01, key=f"rep-min-auc-{tag}",
+                             help=THRESHOLD_HELP["min_auc"], placeholder="not judged")
+    max_disparity = b.number_input("Maximum disparity", 0.0, 1.0, saved.max_disparity, 0.01,
+                                   key=f"rep-max-dpd-{tag}", help=THRESHOLD_HELP["max_disparity"],
+                                   placeholder="not judged")
+    metrics = list(DISPARITY_METRICS)
+    metric = b.selectbox("Disparity metric", metrics, index=metrics.index(saved.disparity_metric),
+                         format_func=lambda m: DISPARITY_METRICS[m], key=f"rep-metric-{tag}")
+    column = None
+    if sensitive:
+        column = b.selectbox("By sensitive column", list(sensitive), key=f"rep-sensitive-{tag}",
+                             index=list(sensitive).index(saved.sensitive) if saved.sensitive in sensitive else 0)
+    else:
+        b.caption("This run's spec names no sensitive column, so no disparity can be judged.")
+    max_epsilon = c.number_input("Maximum epsilon", 0.0, 1e6, saved.max_epsilon, 0.5, key=f"rep-max-eps-{tag}",
+                                 help=THRESHOLD_HELP["max_epsilon"], placeholder="not judged")
+    max_attack = c.number_input("Maximum attack AUC", 0.0, 1.0, saved.max_attack_auc, 0.01,
+                                key=f"rep-max-attack-{tag}", help=THRESHOLD_HELP["max_attack_auc"],
+                                placeholder="not judged")
+    max_empirical = c.number_input("Maximum empirical epsilon", 0.0, 1e6, saved.max_empirical_epsilon, 0.5,
+                                   key=f"rep-max-emp-{tag}", help=THRESHOLD_HELP["max_empirical_epsilon"],
+                                   placeholder="not judged")
+    return Thresholds(min_auc=min_auc, max_disparity=max_disparity if column else None, disparity_metric=metric,
+                      sensitive=column, max_epsilon=max_epsilon, max_attack_auc=max_attack,
+                      max_empirical_epsilon=max_empirical)
+
+
+def text_editor(dataset_id: str, saved: CardText) -> CardText:
+    tag = dataset_id[:12]
+    values = {}
+    left, right = st.columns(2)
+    for i, (name, label) in enumerate(TEXT_LABELS.items()):
+        column = left if i % 2 == 0 else right
+        if name in ("owner", "contact"):
+            values[name] = column.text_input(label, getattr(saved, name), key=f"rep-{name}-{tag}", max_chars=200)
+        else:
+            values[name] = column.text_area(label, getattr(saved, name), key=f"rep-{name}-{tag}", max_chars=5000,
+                                            height=100)
+    return CardText(**values)
+
+
+def show_verdict(content: dict, *, large: bool = False) -> None:
+    verdict = content["verdict"]
+    heading = f"Verdict: {verdict['overall'].upper()}"
+    (st.title if large else st.subheader)(heading)
+    for check in verdict["checks"]:
+        sentence = md_escape(f"{check['status'].upper()}: {check['sentence']}")
+        if large:
+            st.header(sentence)
+        else:
+            STATUS_BOX.get(check["status"], st.info)(sentence)
+    if not verdict["checks"]:
+        st.info(md_escape(verdict.get("message")))
+
+
+def _metrics_frame(content: dict) -> pd.DataFrame:
+    from core.report._content import METRIC_NAMES
+
+    metrics = content["performance"]["metrics"]
+    return pd.DataFrame({"metric": [METRIC_NAMES[k] for k in metrics],
+                         "value": [None if v is None else round(float(v), 4) for v in metrics.values()]})
+
+
+def _missing(section: dict) -> None:
+    st.warning(md_escape(section.get("message")))
+
+
+def show_preview(content: dict) -> None:
+    """The report as the page shows it: the same sections as the file, in the same order."""
+    show_verdict(content)
+    data = content["data"]
+    st.subheader("Data")
+    st.caption(md_escape(f"{data['source']}: {data['rows']:,} rows × {data['columns']} columns; target "
+                         f"{data['target']} (positive class {data['positive_class']})."))
+    cols = st.columns(1 + len(data["groups"]))
+    cols[0].dataframe(formula_safe_frame(pd.DataFrame({"class": list(data["class_counts"]),
+                                                       "rows": list(data["class_counts"].values())})),
+                      hide_index=True)
+    for col, (name, sizes) in zip(cols[1:], data["groups"].items(), strict=True):
+        col.dataframe(formula_safe_frame(pd.DataFrame({name: list(sizes), "rows": list(sizes.values())})),
+                      hide_index=True)
+    for warning in data["warnings"][:8]:
+        st.warning(md_escape(warning))
+    st.subheader("Training set-up")
+    training = content["training"]
+    if training["kind"] == "import":
+        st.info(md_escape(f"Imported scores from {training.get('source')} ({training.get('column_kind')} column "
+                          f"{training.get('column')}); no model is held here."))
+    else:
+        config = training.get("config") or {}
+        st.caption(md_escape(f"{config.get('model')} model, seed {config.get('seed')}, device "
+                             f"{training.get('device')}, {int(training.get('epochs_run') or 0)} epochs. "
+                             f"{content['privacy']['training']['message']}"))
+    st.subheader("Performance and calibration")
+    st.dataframe(_metrics_frame(content), hide_index=True)
+    for name, fig in card_figures(content):
+        st.plotly_chart(fig, width="stretch", key=f"preview-{name}")
+    for key, title in (("explanations", "Explanations"), ("fairness", "Fairness")):
+        section = content[key]
+        st.subheader(title)
+        if section["status"] != "done":
+            _missing(section)
+        elif key == "fairness":
+            for slicing, result in section["results"].items():
+                st.caption(md_escape(f"By {slicing}"))
+                groups = pd.DataFrame(result.get("groups", []))
+                shown = [c for c in GROUP_COLUMNS if c in groups.columns]
+                st.dataframe(formula_safe_frame(groups[shown]), hide_index=True)
+                for line in result.get("summary") or []:
+                    st.caption(md_escape(line))
+        else:
+            st.dataframe(formula_safe_frame(pd.DataFrame(section["result"].get("importance", []))), hide_index=True)
+    st.subheader("Privacy")
+    st.caption(md_escape(content["privacy"]["training"]["message"]))
+    audit = content["privacy"]["audit"]
+    if audit["status"] != "done":
+        _missing(audit)
+    else:
+        result = audit["result"]
+        st.caption(md_escape(f"Attack AUC {result.get('attack_auc'):.3f}; empirical epsilon at least "
+                             f"{result.get('epsilon_lower_bound'):.3f} (audit ceiling "
+                             f"{result.get('epsilon_ceiling'):.2f})."))
+
+
+def present(content: dict) -> None:
+    """Presentation mode: large type, plain sentences, verdict first, one chart at a time, no knobs."""
+    show_verdict(content, large=True)
+    perf = content["performance"]
+    auc = perf["metrics"].get("roc_auc")
+    data = content["data"]
+    if auc is not None and not (isinstance(auc, float) and math.isnan(auc)):
+        st.header(md_escape(f"Shown a random {data['positive_class']} case and a random other one, the model ranks "
+                            f"the {data['positive_class']} case higher {auc:.0%} of the time ({perf['test_rows']:,} "
+                            "test rows)."))
+    fairness = content["fairness"]
+    if fairness["status"] == "done":
+        for result in fairness["results"].values():
+            for line in (result.get("summary") or [])[:1]:
+                st.header(md_escape(line))
+    st.header(md_escape(content["privacy"]["training"]["message"]))
+    audit = content["privacy"]["audit"]
+    if audit["status"] == "done" and audit["result"].get("attack_auc") is not None:
+        st.header(md_escape(f"An attacker trying to tell training rows from other rows scores an AUC of "
+                            f"{audit['result']['attack_auc']:.2f} (0.5 is a coin flip)."))
+    charts = card_figures(content)
+    index = st.session_state.get(state.REPORT_CHART, 0) % len(charts)
+    name, fig = charts[index]
+    fig.update_layout(font={"size": 20}, height=620)
+    st.plotly_chart(fig, width="stretch", key=f"present-{name}")
+    back, label, forward = st.columns([1, 3, 1])
+    if back.button("◀ Previous chart", key="present-prev", width="stretch"):
+        st.session_state[state.REPORT_CHART] = (index - 1) % len(charts)
+        st.rerun()
+    label.caption(md_escape(f"Chart {index + 1} of {len(charts)}: {name}"))
+    if forward.button("Next chart ▶", key="present-next", width="stretch"):
+        st.session_state[state.REPORT_CHART] = (index + 1) % len(charts)
+        st.rerun()
+
+
+def report_bytes(content: dict, fmt: str) -> bytes:
+    """The sealed report file in ``fmt``, exactly the bytes a download button serves."""
+    return render(content, fmt).data
+
+
+def download_buttons(content: dict, run_id: str) -> None:
+    """One button per format; each file is written only when its button is clicked (the HTML is ~5 MB)."""
+    cols = st.columns(3)
+    for col, (fmt, label) in zip(cols, (("html", "HTML"), ("md", "Markdown"), ("json", "JSON")), strict=True):
+        col.download_button(f"Download {label}", lambda fmt=fmt: report_bytes(content, fmt),
+                            file_name=f"model-card-{run_id}{EXTENSIONS[fmt]}", mime=MEDIA_TYPES[fmt],
+                            key=f"download-{fmt}", width="stretch", on_click="ignore")
+    st.caption("Each file ends with its own SHA-256 and the hashes of the run's dataset and model; anyone can check "
+               "it with `python -m core verify FILE`.")
+
+
+def offer_missing(content: dict, runs, run_id: str, sensitive: tuple[str, ...]) -> None:
+    """Buttons that compute an analysis the report lacks, here, with visible progress (never silently).
+
+    Each result is cached with the run exactly as its own page and command cache it, and the report then reads it:
+    fairness (seconds), SHAP values for 1,000 test rows (about a second), and the loss-threshold membership audit
+    (seconds). The stronger reference-model audit trains models and runs on the Privacy page as a background job.
+    """
+    imported = content["run"].get("kind") == "import"
+    offers = []
+    if content["fairness"]["status"] == "not run" and sensitive:
+        offers.append(("fairness", f"Compute fairness by {', '.join(sensitive)}"))
+    if content["explanations"]["status"] == "not run" and not imported:
+        offers.append(("explain", "Compute explanations (1,000 test rows)"))
+    if content["privacy"]["audit"]["status"] == "not run" and not imported:
+        offers.append(("audit", "Run the loss-threshold membership audit"))
+    if not offers:
+        return
+    st.caption("Missing from this report (each takes seconds; results are cached with the run):")
+    for column, (key, label) in zip(st.columns(len(offers)), offers, strict=True):
+        if column.button(md_escape(label), key=f"report-compute-{key}"):
+            _compute(key, runs, run_id, sensitive)
+            st.rerun()
+
+
+def _compute(key: str, runs, run_id: str, sensitive: tuple[str, ...]) -> None:
+    bar = st.progress(0.0, text="Starting…")
+    if key == "fairness":
+        from core.fairness import run_fairness
+
+        bar.progress(0.1, text="Per-group metrics with 95% bootstrap intervals…")
+        run_fairness(runs, run_id, list(sensitive))
+    elif key == "explain":
+        from core.explain import explain_run
+
+        explain_run(runs, run_id, on_progress=lambda done, total: bar.progress(
+            min(done / max(total, 1), 1.0), text=f"Explained {done:,} of {total:,} rows"))
+    else:
+        from core.privacy import audit_run
+
+        audit_run(runs, run_id, attack="loss",
+                  progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message))
+    bar.progress(1.0, text="Done")
