@@ -13,10 +13,11 @@ pytestmark = pytest.mark.browser
 
 
 def _meter_value(page) -> float | None:
-    gauge = page.locator('[data-testid="stPlotlyChart"] .indicatorlayer .number')
-    if gauge.count() == 0:
+    # all_text_contents() does not wait: the fragment redraws the gauge every second and may remove it meanwhile
+    texts = page.locator('[data-testid="stPlotlyChart"] .indicatorlayer .number').all_text_contents()
+    if not texts:
         return None
-    text = gauge.first.text_content() or ""
+    text = texts[0]
     match = re.search(r"[-\d.]+", text.replace("−", "-"))
     return float(match.group()) if match else None
 
