@@ -40,6 +40,7 @@ from core.training.loop import (
     NON_FINITE_LOSS,
     NON_FINITE_VAL,
     STOP_POLL_SECONDS,
+    EarlyStopping,
     EpochRecord,
     FitResult,
     _class_weights,
@@ -125,8 +126,8 @@ def fit_private(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_v
     optimizer = _make_optimizer(model, config)
 
     history: list[EpochRecord] = []
-    best_loss, best_epoch, best_state, waited = math.inf, 0, None, 0
-    stopped_early, steps_done, empty_batches, accounting_seconds = False, 0, 0, 0.0
+    stopping = EarlyStopping(config.early_stopping_patience, config.epochs)
+    steps_done, empty_batches, accounting_seconds = 0, 0, 0.0
     last_poll = time.perf_counter()
     spent = None
     for epoch in range(1, config.epochs + 1):
@@ -173,24 +174,14 @@ def fit_private(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_v
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
-        if val_loss < best_loss:
-            best_loss, best_epoch, waited = val_loss, epoch, 0
-            if config.early_stopping_patience > 0:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            waited += 1
-            if 0 < config.early_stopping_patience <= waited:
-                stopped_early = epoch < config.epochs
-                break
-    if config.early_stopping_patience > 0 and best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_epoch = len(history)
+        if stopping.should_stop(model, epoch, val_loss):
+            break
+    best_epoch = stopping.finish(model, len(history))
     model = model.to("cpu").eval()
     extra = {"private": True, "epsilon": spent.epsilon, "delta": delta, "accountant": spent.accountant,
              "accountant_requested": config.accountant, "accountant_note": spent.note, "noise_multiplier": noise,
              "max_grad_norm": clip, "sample_rate": rate, "steps": steps_done, "steps_per_epoch": per_epoch,
              "target_epsilon": config.target_epsilon, "empty_batches": empty_batches,
              "accounting_seconds": accounting_seconds}
-    return FitResult(model=model, history=history, best_epoch=best_epoch, stopped_early=stopped_early,
+    return FitResult(model=model, history=history, best_epoch=best_epoch, stopped_early=stopping.stopped_early,
                      device=str(device), seconds=time.perf_counter() - started, extra=extra)

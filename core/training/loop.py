@@ -75,6 +75,38 @@ class EpochRecord:
         return finite(data)
 
 
+class EarlyStopping:
+    """Best-epoch bookkeeping shared by the plain and the DP-SGD loops: remember the weights of the epoch with the
+    lowest validation loss, stop after ``patience`` epochs without improvement, and restore the best weights at the
+    end (patience 0: no stopping, the last epoch's weights are kept)."""
+
+    def __init__(self, patience: int, epochs: int) -> None:
+        self.patience, self.epochs = patience, epochs
+        self.best_loss, self.best_epoch, self.waited = math.inf, 0, 0
+        self.best_state: dict[str, Tensor] | None = None
+        self.stopped_early = False
+
+    def should_stop(self, model: nn.Module, epoch: int, val_loss: float) -> bool:
+        """Record this epoch's validation loss; True when training should stop now."""
+        if val_loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.waited = val_loss, epoch, 0
+            if self.patience > 0:
+                self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        self.waited += 1
+        if 0 < self.patience <= self.waited:
+            self.stopped_early = epoch < self.epochs
+            return True
+        return False
+
+    def finish(self, model: nn.Module, epochs_run: int) -> int:
+        """Load the best weights (when early stopping is on) and return the epoch whose weights the model has."""
+        if self.patience > 0 and self.best_state is not None:
+            model.load_state_dict(self.best_state)
+            return self.best_epoch
+        return epochs_run
+
+
 @dataclass
 class FitResult:
     """A trained model (eval mode, CPU, best weights) and how training went."""
@@ -293,8 +325,7 @@ def _fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.
     n, batch = Xt.shape[0], config.batch_size
     check_every = _check_interval(device)
     history: list[EpochRecord] = []
-    best_loss, best_epoch, best_state, waited = math.inf, 0, None, 0
-    stopped_early = False
+    stopping = EarlyStopping(config.early_stopping_patience, config.epochs)
     last_poll = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         if should_stop is not None and should_stop():
@@ -339,21 +370,11 @@ def _fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
-        if val_loss < best_loss:
-            best_loss, best_epoch, waited = val_loss, epoch, 0
-            if config.early_stopping_patience > 0:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            waited += 1
-            if 0 < config.early_stopping_patience <= waited:
-                stopped_early = epoch < config.epochs
-                break
-    if config.early_stopping_patience > 0 and best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_epoch = len(history)
+        if stopping.should_stop(model, epoch, val_loss):
+            break
+    best_epoch = stopping.finish(model, len(history))
     model = model.to("cpu").eval()
-    return FitResult(model=model, history=history, best_epoch=best_epoch, stopped_early=stopped_early,
+    return FitResult(model=model, history=history, best_epoch=best_epoch, stopped_early=stopping.stopped_early,
                      device=str(device), seconds=time.perf_counter() - started)
 
 
