@@ -223,8 +223,8 @@ def offer_missing(content: dict, runs, run_id: str, sensitive: tuple[str, ...]) 
     if not offers:
         return
     st.caption("Missing from this report (each takes seconds; results are cached with the run):")
-    for column, (key, label) in zip(st.columns(len(offers)), offers, strict=True):
-        if column.button(md_escape(label), key=f"report-compute-{key}"):
+    for key, label in offers:  # one per line: whole labels at 1024 px
+        if st.button(md_escape(label), key=f"report-compute-{key}"):
             _compute(key, runs, run_id, sensitive)
             st.rerun()
 
