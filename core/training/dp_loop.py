@@ -33,14 +33,13 @@ from core.errors import RunCancelledError, TrainingError
 from core.models.modules import build_model, n_outputs_for
 from core.privacy import EpsilonMeter, default_delta, find_noise_multiplier, sample_rate, steps_per_epoch
 from core.privacy._clipping import clipped_grad_step, layer_chain
+from core.training._stopping import EarlyStopping
 from core.training.config import TrainConfig
 from core.training.loop import (
     CANCELLED,
-    NON_FINITE_INPUT,
     NON_FINITE_LOSS,
     NON_FINITE_VAL,
     STOP_POLL_SECONDS,
-    EarlyStopping,
     EpochRecord,
     FitResult,
     _class_weights,
@@ -49,6 +48,7 @@ from core.training.loop import (
     _to_device,
     _validate,
     _what,
+    device_tensors,
 )
 
 
@@ -98,14 +98,7 @@ def fit_private(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_v
     still trains privately: clipping bounds every row's contribution whatever its weight.
     """
     started = time.perf_counter()
-    Xt = _to_device(X_train, torch.float32, device)
-    Xv = _to_device(X_val, torch.float32, device)
-    if not bool(torch.isfinite(Xt).all()):
-        raise TrainingError(NON_FINITE_INPUT.format(part="training"))
-    if not bool(torch.isfinite(Xv).all()):
-        raise TrainingError(NON_FINITE_INPUT.format(part="validation"))
-    yt = _to_device(y_train.astype(np.int64, copy=False), torch.int64, device)
-    yv = _to_device(y_val.astype(np.int64, copy=False), torch.int64, device)
+    Xt, yt, Xv, yv = device_tensors(X_train, y_train, X_val, y_val, device)
     row_weight = None if sample_weight is None else _to_device(sample_weight, torch.float32, device)
 
     n, batch = Xt.shape[0], config.batch_size

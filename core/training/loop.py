@@ -35,6 +35,7 @@ from torch import Tensor, nn
 from core.errors import RunCancelledError, TrainingError
 from core.jsonsafe import finite
 from core.models.modules import build_model, n_outputs_for
+from core.training._stopping import EarlyStopping
 from core.training.config import TrainConfig
 
 NON_FINITE_LOSS = ("the training loss became {what} at {where}; lower the learning rate (now {lr}) or check the "
@@ -73,38 +74,6 @@ class EpochRecord:
         if data["epsilon"] is None:
             del data["epsilon"]
         return finite(data)
-
-
-class EarlyStopping:
-    """Best-epoch bookkeeping shared by the plain and the DP-SGD loops: remember the weights of the epoch with the
-    lowest validation loss, stop after ``patience`` epochs without improvement, and restore the best weights at the
-    end (patience 0: no stopping, the last epoch's weights are kept)."""
-
-    def __init__(self, patience: int, epochs: int) -> None:
-        self.patience, self.epochs = patience, epochs
-        self.best_loss, self.best_epoch, self.waited = math.inf, 0, 0
-        self.best_state: dict[str, Tensor] | None = None
-        self.stopped_early = False
-
-    def should_stop(self, model: nn.Module, epoch: int, val_loss: float) -> bool:
-        """Record this epoch's validation loss; True when training should stop now."""
-        if val_loss < self.best_loss:
-            self.best_loss, self.best_epoch, self.waited = val_loss, epoch, 0
-            if self.patience > 0:
-                self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            return False
-        self.waited += 1
-        if 0 < self.patience <= self.waited:
-            self.stopped_early = epoch < self.epochs
-            return True
-        return False
-
-    def finish(self, model: nn.Module, epochs_run: int) -> int:
-        """Load the best weights (when early stopping is on) and return the epoch whose weights the model has."""
-        if self.patience > 0 and self.best_state is not None:
-            model.load_state_dict(self.best_state)
-            return self.best_epoch
-        return epochs_run
 
 
 @dataclass
@@ -298,11 +267,10 @@ def _oom_error(device: torch.device, batch: int) -> TrainingError:
                                               batch=batch, smaller=max(1, batch // 4)))
 
 
-def _fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, n_classes: int,
-         config: TrainConfig, device: torch.device, on_epoch: Callable[[EpochRecord], None] | None,
-         should_stop: Callable[[], bool] | None, positive_index: int,
-         sample_weight: np.ndarray | None = None) -> FitResult:
-    started = time.perf_counter()
+def device_tensors(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
+                   device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The training and validation parts moved to the device once (batches are sliced there), features checked
+    finite: what both the plain and the DP-SGD loops start from."""
     Xt = _to_device(X_train, torch.float32, device)
     Xv = _to_device(X_val, torch.float32, device)
     if not bool(torch.isfinite(Xt).all()):
@@ -311,6 +279,15 @@ def _fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.
         raise TrainingError(NON_FINITE_INPUT.format(part="validation"))
     yt = _to_device(y_train.astype(np.int64, copy=False), torch.int64, device)
     yv = _to_device(y_val.astype(np.int64, copy=False), torch.int64, device)
+    return Xt, yt, Xv, yv
+
+
+def _fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, n_classes: int,
+         config: TrainConfig, device: torch.device, on_epoch: Callable[[EpochRecord], None] | None,
+         should_stop: Callable[[], bool] | None, positive_index: int,
+         sample_weight: np.ndarray | None = None) -> FitResult:
+    started = time.perf_counter()
+    Xt, yt, Xv, yv = device_tensors(X_train, y_train, X_val, y_val, device)
 
     torch.manual_seed(config.seed)
     model = build_model(config.model_config(), Xt.shape[1], n_outputs_for(n_classes)).to(device)

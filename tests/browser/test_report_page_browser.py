@@ -3,11 +3,6 @@ no knobs; and the Compare page's frontier. A Streamlit server on a workspace tha
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +12,7 @@ from playwright.sync_api import expect
 from core.fairness import run_fairness
 from core.report import verify_text
 from core.runs import RunStore
-from tests.browser.conftest import _free_port, screenshot, wait_idle
-from tests.conftest import ROOT
+from tests.browser.conftest import screenshot, serve_app, wait_idle
 from tests.core._report_runs import hostile_frame, train_run
 
 pytestmark = pytest.mark.browser
@@ -38,33 +32,8 @@ def home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def app_url(home, tmp_path_factory) -> Iterator[str]:
     """Like the shared fixture, but the workspace holds two finished runs (with fairness) before the server starts."""
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("logs") / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=dict(os.environ, RISKBOARD_HOME=str(home), PYTHONUNBUFFERED="1"), stdout=log,
-        stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        server.kill()
-        pytest.fail(f"streamlit did not start; log: {Path(log.name).read_text()[-2000:]}")
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
+    with serve_app(home, tmp_path_factory.mktemp("logs")) as url:
+        yield url
 
 
 def test_presentation_mode_at_1024_px(browser, app_url):
