@@ -1,6 +1,7 @@
 """Run store: SQLite (WAL) rows plus an artifact folder per run. See :mod:`core.runs._store` for the design."""
 
 from core.runs._artifacts import MANIFEST, RunArtifacts
+from core.runs._names import MAX_NAME_CHARS
 from core.runs._record import (
     ACTIVE_STATUSES,
     CANCELLED,
@@ -29,6 +30,7 @@ __all__ = [
     "CANCELLED_BEFORE_START",
     "FAILED",
     "MANIFEST",
+    "MAX_NAME_CHARS",
     "QUEUED",
     "RUNNING",
     "RUN_ACTIVE",
