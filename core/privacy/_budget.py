@@ -21,6 +21,7 @@ from core.privacy._accountant import (
     sample_rate,
     steps_per_epoch,
 )
+from core.runs.naming import display_name
 
 BAD_WHOLE = "{name} must be a whole number from {low:,} to {high:,}; got {value!r}."
 ONE_OF = "give either a noise multiplier or a target epsilon, not both and not neither."
@@ -82,7 +83,7 @@ def utility_points(records: list[Any], dataset_id: str) -> list[dict[str, Any]]:
         if (record.dataset_id != dataset_id or record.status != "succeeded"
                 or getattr(record, "kind", "train") != "train" or metrics.get("roc_auc") is None):
             continue
-        points.append({"run_id": record.id, "name": record.name or record.id, "epsilon": metrics.get("epsilon"),
+        points.append({"run_id": record.id, "name": display_name(record), "epsilon": metrics.get("epsilon"),
                        "roc_auc": metrics.get("roc_auc"), "accuracy": metrics.get("accuracy"),
                        "noise_multiplier": metrics.get("noise_multiplier")})
     return points
