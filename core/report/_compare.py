@@ -125,7 +125,8 @@ def run_point(store: RunStore, run_id: str, thresholds: Thresholds | None = None
     """A run's metrics, disparity, epsilon and checks (read from its files and cached analyses, never computed)."""
     record = store.get(run_id)
     if thresholds is None:
-        thresholds = load_settings(store.home, record.dataset_id).thresholds
+        thresholds = load_settings(store.home, record.dataset_id,
+                                   tuple(c.get("column") for c in (record.spec or {}).get("sensitive", []))).thresholds
     inputs = gather_inputs(store, run_id, settings=ReportSettings(thresholds=thresholds), with_data=False)
     evaluation = inputs.evaluation or {}
     metrics = {k: (evaluation.get("metrics") or {}).get(k) for k in SIDE_BY_SIDE}

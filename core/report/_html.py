@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from core.figures.evaluation import calibration_figure, loss_curve_figure, roc_figure
 from core.figures.report import disparity_figure, importance_figure
 from core.report._content import DONE, METRIC_NAMES
-from core.report._provenance import PLACEHOLDER, embedded_json
+from core.report._provenance import PLACEHOLDER, VERIFY_NOTE, embedded_json
 
 STYLE = """
 :root { --ink:#1d2330; --muted:#5b6473; --line:#d9dee7; --pass:#1b7f3b; --attention:#a86400; --fail:#b3261e;
@@ -264,9 +264,8 @@ def _footer(content: Mapping[str, Any]) -> str:
              ("Dataset SHA-256 (its id)", f"<code>{e(prov['dataset_sha256'])}</code>"),
              ("Model weights SHA-256", f"<code>{e(prov['weights_sha256'] or 'no model (imported scores)')}</code>"),
              ("Test scores SHA-256", f"<code>{e(prov.get('scores_sha256'))}</code>"),
-             ("Package versions", versions), ("Reproduce the run", f"<code>{e(prov['command'])}</code>"),
-             ("Report content SHA-256", f"<code>{PLACEHOLDER}</code>"),
-             ("Check it", "<code>python -m core verify REPORT_FILE</code>")]
+             ("Package versions", versions), ("Report content SHA-256", f"<code>{PLACEHOLDER}</code>"),
+             ("Checking this file", e(VERIFY_NOTE))]
     block = embedded_json({**prov, "content_sha256": PLACEHOLDER, "format": "html"})
     return (f'<footer id="reproducibility"><h2>Reproducibility</h2>{facts(pairs)}</footer>'
             f'<script type="application/json" id="riskboard-provenance">{block}</script>')

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.report._content import DONE, METRIC_NAMES
-from core.report._provenance import PLACEHOLDER, embedded_json
+from core.report._provenance import PLACEHOLDER, VERIFY_NOTE, embedded_json
 
 _SPECIALS = re.compile(r"([\\`*_{}\[\]|~$])")
 _LINE_START = re.compile(r"^(\s*)([#>+\-=])")
@@ -182,14 +182,13 @@ def _evaluation(content: Mapping[str, Any]) -> str:
 def _footer(content: Mapping[str, Any]) -> str:
     prov, fields = content["provenance"], content["text"]["fields"]
     versions = ", ".join(f"{md(k)} {md(v)}" for k, v in prov["versions"].items())
-    command = prov["command"].replace("`", "'")  # a backtick would end the code span
     block = embedded_json({**prov, "content_sha256": PLACEHOLDER, "format": "md"})
     return "\n".join([
         "## Model Card Contact", "", md(fields.get("contact")) or "–", "", "## Reproducibility", "",
         f"- Run id: `{prov['run_id']}`", f"- Dataset SHA-256: `{prov['dataset_sha256']}`",
         f"- Model weights SHA-256: `{prov['weights_sha256'] or 'no model (imported scores)'}`",
-        f"- Package versions: {versions}", f"- Reproduce: `{command}`",
-        f"- Report content SHA-256: `{PLACEHOLDER}` (check with `python -m core verify REPORT_FILE`)", "",
+        f"- Package versions: {versions}", f"- Report content SHA-256: `{PLACEHOLDER}`",
+        f"- Checking this file: {VERIFY_NOTE}", "",
         f"<!-- riskboard-provenance {block} -->", ""])
 
 
