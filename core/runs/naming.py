@@ -44,6 +44,8 @@ def display_name(record: RunRecord) -> str:
     """The run's readable name: the user's own when set, else model · privacy · mitigation · creation time (UTC)."""
     if record.custom_name:
         return record.custom_name
+    if record.kind == "train" and record.parent_id is None and record.name:
+        return record.name  # a name given when the run was created is the user's own
     parts = _what(record)
     if record.parent_id and record.name:
         parts.append(record.name)
