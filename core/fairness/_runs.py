@@ -23,6 +23,7 @@ from core.errors import ArtifactError, FairnessError, WorkspaceError
 from core.fairness._groups import group_labels, spec_column
 from core.fairness._report import FairnessReport, audit_groups
 from core.runs import SUCCEEDED, RunArtifacts, RunStore
+from core.runs.naming import display_name
 from core.training import artifacts
 
 IMPORT_JSON = "import.json"
@@ -126,7 +127,7 @@ def tradeoff_points(store: RunStore, dataset_id: str, sensitive: Sequence[str], 
             continue
         d = report.disparities[gap]
         kind = "mitigated" if record.parent_id else record.kind
-        points.append({"run_id": record.id, "label": record.name or record.id, "kind": kind,
+        points.append({"run_id": record.id, "label": display_name(record), "kind": kind,
                        "accuracy": (record.metrics or {}).get("accuracy"), "gap": d.value, "gap_low": d.low,
                        "gap_high": d.high})
     return points
