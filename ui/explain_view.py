@@ -21,6 +21,7 @@ from core.explain import (
     background_rows,
     counterfactuals,
     coverage_sentence,
+    default_frozen,
     edit_row,
     explain_run,
     importance_sentences,
@@ -38,6 +39,8 @@ from core.figures.explain import (
     waterfall_figure,
 )
 from core.runs import SUCCEEDED, RunStore
+from core.runs.naming import display_name
+from core.text import probability_text
 from ui import state
 from ui.text import md_escape
 
@@ -63,13 +66,7 @@ def pick_run(runs: RunStore, fallback: str | None = None) -> str | None:
     current = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID) or fallback
     index = ids.index(current) if current in ids else 0
 
-    def label(run_id: str) -> str:
-        record = by_id[run_id]
-        auc = (record.metrics or {}).get("roc_auc")
-        model = (record.config or {}).get("model", record.kind)
-        return f"{run_id} · {model} · AUC {auc:.3f}" if isinstance(auc, float) else f"{run_id} · {model}"
-
-    return st.selectbox("Run", ids, index=index, key="explain-run", format_func=label)
+    return st.selectbox("Run", ids, index=index, key="explain-run", format_func=lambda i: display_name(by_id[i]))
 
 
 def settings(n_test: int) -> tuple[int, int, int, str]:
@@ -168,8 +165,8 @@ def _pick_row(result: Attributions, run: ExplainableRun) -> int | None:
         return None
     st.caption(f"{len(matches):,} matching rows.")
     return int(st.selectbox("Row", matches[:500].tolist(), key="whatif-match",
-                            format_func=lambda p: f"dataset row {result.rows[p]} · score "
-                                                  f"{result.probabilities[p]:.0%}"))
+                            format_func=lambda p: f"dataset row {result.rows[p]} · probability "
+                                                  f"{probability_text(result.probabilities[p])}"))
 
 
 def _edit_widgets(row: pd.Series, run: ExplainableRun, key: str) -> dict[str, Any]:
@@ -211,7 +208,8 @@ def whatif(result: Attributions, run: ExplainableRun, background: int, seed: int
     shown = [edited.iloc[0][name] for name in result.feature_names]
     decision = run.positive if scores["positive"] else _other(run)
     left, middle, right = st.columns(3)
-    left.metric("Probability of " + md_escape(run.positive), f"{scores['probability']:.1%}")
+    left.metric("Probability of " + md_escape(run.positive),
+                probability_text(float(scores["probability"]), run.scorer.threshold))
     middle.metric("Log-odds", f"{scores['logit']:+.2f}")
     right.metric(f"Decision at threshold {run.scorer.threshold:.2f}", md_escape(decision))
     if edits:
@@ -233,10 +231,17 @@ def _other(run: ExplainableRun) -> str:
 def _hints(run: ExplainableRun, edited: pd.DataFrame, result: Attributions) -> None:
     st.markdown("**Smallest changes that flip the decision**")
     choices = [n for n in result.feature_names if n not in run.sensitive]
-    frozen = st.multiselect("Never change these features (sensitive columns are never changed)", choices,
-                            key="whatif-immutable")
+    suggested = default_frozen(run.train, choices)
+    frozen = st.multiselect("Frozen: never change these features", choices, default=suggested,
+                            key=f"whatif-immutable-{run.run_id}",
+                            help="Sensitive columns are never changed. Sampling weights and identifiers are frozen "
+                                 "by default because nobody can act on them; unfreeze any you want tried.")
+    if suggested:
+        st.caption(md_escape("Frozen by default (a weight or an identifier, not something a person can change): "
+                             + ", ".join(suggested) + "."))
     if st.button("Find changes that flip the decision", key="whatif-search"):
-        found = counterfactuals(run.scorer, edited, run.train, immutable=[*run.sensitive, *frozen])
+        with st.spinner("Searching for the smallest changes that flip the decision…"):
+            found = counterfactuals(run.scorer, edited, run.train, immutable=[*run.sensitive, *frozen])
         if not found:
             st.info("No single change or pair of changes over observed values flips this decision.")
         for hint in found:
