@@ -28,6 +28,7 @@ from core.privacy import (
     submit_audit,
     utility_points,
 )
+from core.runs.naming import display_name
 from core.safety import formula_safe_frame
 from core.training.progress import format_seconds
 from ui import state
@@ -122,10 +123,7 @@ def calculator() -> None:
 
 
 def _run_label(record) -> str:
-    metrics = record.metrics or {}
-    eps = metrics.get("epsilon")
-    privacy = f"ε {eps:.2f}" if eps is not None else "non-private"
-    return f"{record.name or record.id} · {(record.config or {}).get('model', '?')} · {privacy}"
+    return display_name(record)
 
 
 def _cost_evidence(points: list[dict]) -> None:

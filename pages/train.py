@@ -10,6 +10,7 @@ from core.data.demo import ensure_demo
 from core.device import select_device
 from core.errors import RiskboardError
 from core.runs import ACTIVE_STATUSES, validate_run_id
+from core.runs.naming import display_name
 from core.safety import formula_safe_frame
 from core.training.config import TrainConfig
 from core.training.pipeline import TASK
@@ -21,7 +22,7 @@ from ui.header import page_header
 from ui.loaders import dataset_store, run_store
 from ui.privacy_view import privacy_fields, privacy_options
 from ui.router import require_app_router
-from ui.run_view import evaluation_panel, live_panel
+from ui.run_view import evaluation_panel, live_panel, rename_run
 from ui.text import md_escape
 
 HELP = TrainConfig.help()
@@ -146,7 +147,9 @@ run_id = _attached_run() if attached_before is None else st.session_state.get(st
 if run_id:
     with user_errors():
         record = runs.get(run_id)
-        st.subheader(f"Run {run_id}")
+        st.subheader(md_escape(display_name(record)))
+        st.caption(md_escape(f"Run {run_id} · {record.status}"))
+        rename_run(runs, record)
         if record.is_active:
             live_panel(run_id)
         else:
@@ -164,8 +167,11 @@ if records:
         "accuracy": st.column_config.NumberColumn("accuracy", format="%.3f"),
         "log_loss": st.column_config.NumberColumn("log-loss", format="%.3f"),
         "epochs": st.column_config.NumberColumn("epochs", format="%d"),
+        "run": st.column_config.TextColumn("run id"),
     })
-    choice = st.selectbox("Open a run", [r.id for r in records], index=None, key="open-run",
+    by_id = {r.id: r for r in records}
+    choice = st.selectbox("Open a run", list(by_id), index=None, key="open-run",
+                          format_func=lambda i: display_name(by_id[i]),
                           placeholder="pick a run to see its curves and evaluation")
     if choice and choice != run_id:
         _attach(choice)

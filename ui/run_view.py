@@ -14,7 +14,8 @@ from core.figures.evaluation import (
     roc_figure,
     val_metrics_figure,
 )
-from core.runs import CANCELLED, FAILED
+from core.runs import CANCELLED, FAILED, MAX_NAME_CHARS
+from core.runs.naming import display_name
 from core.training import artifacts
 from core.training.progress import RunProgress, poll_run
 from ui.feedback import user_errors
@@ -63,6 +64,18 @@ def live_panel(run_id: str) -> None:
 def _batch_note(metrics: dict) -> str:
     used = metrics.get("batch_size_used")
     return f" · batch size used {int(used)}" if used else ""
+
+
+def rename_run(store, record) -> None:
+    """Let the user give the run a name of their own (it replaces the built one on every page and in reports)."""
+    with st.popover("Rename", icon=":material/edit:"), st.form(f"rename-{record.id}", border=False):
+        text = st.text_input("Name shown on every page", value=display_name(record), max_chars=MAX_NAME_CHARS,
+                             key=f"run-name-{record.id}",
+                             help="Clear it to go back to the built name (model, privacy, mitigation, time).")
+        if st.form_submit_button("Save the name"):
+            with user_errors():
+                store.rename(record.id, text or None)
+                st.rerun()
 
 
 def evaluation_panel(run_id: str) -> None:

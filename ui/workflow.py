@@ -129,7 +129,7 @@ def _analyses_done(runs: RunStore, run: RunRecord | None) -> tuple[str, ...]:
     if run is None or run.status != "succeeded":
         return ()
     try:
-        names = list(runs.artifacts(run.id).manifest())
+        names = list(runs.artifacts(run.id).manifest() or {})
     except RiskboardError:
         return ()
     return tuple(key for key, prefix in ANALYSES.items() if any(n.startswith(prefix) for n in names))
