@@ -9,6 +9,7 @@ from core.config import get_settings
 from core.data.demo import ensure_demo
 from core.device import select_device
 from core.errors import RiskboardError
+from core.labels import model_label
 from core.runs import ACTIVE_STATUSES, validate_run_id
 from core.runs.naming import display_name
 from core.safety import formula_safe_frame
@@ -84,14 +85,13 @@ def _settings_form() -> None:
     preferred = st.session_state.get(state.SPEC_ID)
     spec_id = st.selectbox(
         "Dataset spec", ids, index=ids.index(preferred) if preferred in ids else 0, key="train-spec",
-        format_func=lambda i: f"{by_id[i].name or by_id[i].target} · {names[by_id[i].dataset_id]} · "
-                              f"{len(by_id[i].features)} features")
+        format_func=lambda i: f"{by_id[i].name or by_id[i].target} · {len(by_id[i].features)} features")
     spec = by_id[spec_id]
 
     with st.form("train-settings"):
         c1, c2, c3 = st.columns(3)
         model = c1.radio("Model", ["mlp", "logistic"], index=["mlp", "logistic"].index(DEFAULTS.model),
-                         help=HELP["model"], horizontal=True)
+                         help=HELP["model"], horizontal=True, format_func=model_label)
         hidden = c1.text_input("Hidden layers (MLP)", ", ".join(map(str, DEFAULTS.hidden)), help=HELP["hidden"])
         dropout = c1.number_input("Dropout", 0.0, 0.9, DEFAULTS.dropout, 0.05, help=HELP["dropout"])
         layernorm = c1.checkbox("LayerNorm", DEFAULTS.layernorm, help=HELP["layernorm"])
