@@ -75,22 +75,44 @@ VISIBLE_TEXT_JS = """() => {
 }"""
 
 
+#: Streamlit's front end probes ``/<page>/_stcore/health`` and ``/<page>/_stcore/host-config`` before the app's
+#: real base path whenever a page is opened by its own URL (streamlit/streamlit#7074, open upstream): the 404s are
+#: how it learns that the page path is not a base path, and answering them would move its websocket there. These
+#: two probes, and the browser's console line for each, are the only failures tolerated; anything else fails.
+PROBE = re.compile(r"/[^/?]+/_stcore/(health|host-config)$")
+
+
 class Watch:
     """Console errors, page errors and failed responses of one browser context, collected as they happen."""
 
     def __init__(self, context, own_host: str) -> None:
         self.problems: list[str] = []
+        self.probes = 0
         self.own_host = own_host
         context.on("page", self._attach)
         for tab in context.pages:
             self._attach(tab)
 
     def _attach(self, tab) -> None:
-        tab.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text[:200]}")
-               if m.type == "error" else None)
+        tab.on("console", self._console)
         tab.on("pageerror", lambda e: self.problems.append(f"page error: {str(e)[:200]}"))
-        tab.on("response", lambda r: self.problems.append(f"HTTP {r.status}: {r.url}")
-               if r.status >= 400 and self.own_host in r.url else None)
+        tab.on("response", self._response)
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        url = (message.location or {}).get("url", "")
+        if "Failed to load resource" in message.text and PROBE.search(url.split("?")[0]):
+            return
+        self.problems.append(f"console {message.type}: {message.text[:200]} {url}")
+
+    def _response(self, response) -> None:
+        if response.status < 400 or self.own_host not in response.url:
+            return
+        if response.status == 404 and PROBE.search(response.url.split("?")[0]):
+            self.probes += 1
+            return
+        self.problems.append(f"HTTP {response.status}: {response.url}")
 
     def take(self) -> list[str]:
         out, self.problems[:] = list(self.problems), []
