@@ -178,7 +178,9 @@ def _edit_widgets(row: pd.Series, run: ExplainableRun, key: str) -> dict[str, An
         value = row[name]
         if name in pre.numeric:
             number = float(value) if value is not None and np.isfinite(value) else float(pre.medians_[name])
-            new = slot.number_input(md_escape(name), value=number, key=f"{key}-{i}", format="%.4g")
+            whole = number == round(number) and abs(number) < 1e12
+            new = slot.number_input(md_escape(name), value=number, key=f"{key}-{i}",
+                                    format="%.0f" if whole else "%.4f", step=1.0 if whole else None)
             if value is None or not np.isfinite(value) or new != number:
                 edits[name] = float(new)
         else:
@@ -210,7 +212,7 @@ def whatif(result: Attributions, run: ExplainableRun, background: int, seed: int
     left, middle, right = st.columns(3)
     left.metric("Probability of " + md_escape(run.positive),
                 probability_text(float(scores["probability"]), run.scorer.threshold))
-    middle.metric("Log-odds", f"{scores['logit']:+.2f}")
+    middle.metric("Log-odds", f"{scores['logit']:+.3f}")
     right.metric(f"Decision at threshold {run.scorer.threshold:.2f}", md_escape(decision))
     if edits:
         st.caption(md_escape("Edited: " + ", ".join(f"{k} → {v}" for k, v in edits.items())))

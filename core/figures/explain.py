@@ -176,8 +176,14 @@ def waterfall_data(values: Sequence[float], names: Sequence[str], shown_values: 
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, float | np.floating):
-        return "missing" if not np.isfinite(value) else f"{float(value):.4g}"
+    """A feature value as a person writes it: 267,200 (never 2.672e+05), 0.1234, 13."""
+    if isinstance(value, float | np.floating | int | np.integer) and not isinstance(value, bool):
+        number = float(value)
+        if not np.isfinite(number):
+            return "missing"
+        if number == round(number) and abs(number) < 1e15:
+            return f"{round(number):,}"
+        return f"{number:,.2f}" if abs(number) >= 100 else f"{number:.4g}"
     return "missing" if value is None else str(value)
 
 

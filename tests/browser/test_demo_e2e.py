@@ -93,7 +93,9 @@ def test_explain_with_the_what_if_editor(session, app_url):
     frozen = tab.get_by_text(re.compile(r"^Frozen by default")).first
     assert "fnlwgt" in frozen.inner_text()  # the census sampling weight is not a change anyone can make
     tab.get_by_role("button", name="Find changes that flip the decision").click()
-    wait_idle(tab)
+    tab.get_by_text(re.compile(r"^(Change |No single change)")).first.wait_for(timeout=120_000)
+    settle(tab)
+    tab.screenshot(path=str(OUTPUT / "e2e-explain-search-1280.png"), full_page=True)
     hints = tab.locator('[data-testid="stMarkdownContainer"] li').filter(has_text="Change ").all_inner_texts()
     assert hints and not any("fnlwgt" in h for h in hints)
     assert all(re.search(r"probability \d+\.\d+%", h) for h in hints)  # enough digits to see the flip
