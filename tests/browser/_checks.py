@@ -53,7 +53,8 @@ OVERLAP_JS = """() => {
       for (let i = 0; i < items.length; i++)
         for (let j = i + 1; j < items.length; j++)
           if (overlap(items[i].box, items[j].box))
-            found.push(`${title.slice(0, 40)}: ${kind} "${items[i].text.slice(0, 30)}" / "${items[j].text.slice(0, 30)}"`);
+            found.push(`${title.slice(0, 40)}: ${kind} "${items[i].text.slice(0, 30)}"` +
+                       ` / "${items[j].text.slice(0, 30)}"`);
     }
     const svg = chart.querySelector('.main-svg').getBoundingClientRect();
     chart.querySelectorAll('.legendtext, .gtitle, .g-xtitle text, .g-ytitle text').forEach(t => {

@@ -62,7 +62,8 @@ def test_home_and_data_on_the_demo(session, app_url):
     settle(tab)
     narrow = tab.evaluate("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
         .map(c => c.getBoundingClientRect().width)""")
-    sidebar = tab.evaluate("""() => document.querySelector('[data-testid="stSidebar"]').getBoundingClientRect().width""")
+    sidebar = tab.evaluate("""() => document.querySelector('[data-testid="stSidebar"]')
+        .getBoundingClientRect().width""")
     check_page(tab, watch, "data", 1024)
     tab.set_viewport_size({"width": 1280, "height": 2400})
     assert chart_widths and min(narrow) >= 320, f"Data charts squeezed to {narrow} px at 1024 (sidebar {sidebar})"
