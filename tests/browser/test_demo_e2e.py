@@ -108,8 +108,7 @@ def test_fairness_with_a_mitigation_that_changes_something(session, app_url, app
     _open(tab, app_url, f"/fairness?run={STATE['plain']}")
     tab.get_by_text("Threshold what-if").wait_for(timeout=180_000)
     tab.get_by_role("button", name="Save the rule as a mitigated run").click()  # the default: one threshold
-    wait_idle(tab)
-    assert tab.get_by_text("would be an exact copy").first.is_visible()  # a no-op is refused, with the reason
+    tab.get_by_text("would be an exact copy").first.wait_for(timeout=60_000)  # a no-op is refused, with the reason
     tab.get_by_label("Strategy").click()
     tab.get_by_role("option", name="Equal share selected per group").click()
     wait_idle(tab)
