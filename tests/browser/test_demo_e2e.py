@@ -112,7 +112,7 @@ def test_fairness_with_a_mitigation_that_changes_something(session, app_url, app
     tab.get_by_label("Strategy").click()
     tab.get_by_role("option", name="Equal share selected per group").click()
     wait_idle(tab)
-    tab.get_by_text("fixed thresholds", exact=False).first.click()
+    tab.locator('[data-testid="stRadio"] label').filter(has_text=re.compile(r"fixed thresholds\)$")).first.click()
     wait_idle(tab)
     tab.get_by_role("button", name="Save the rule as a mitigated run").click()
     tab.get_by_text("Stored the mitigated run").wait_for(timeout=120_000)
