@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.figures.report import card_figures
+from core.labels import model_label
 from core.report import DISPARITY_METRICS, EXTENSIONS, MEDIA_TYPES, TEXT_LABELS, CardText, Thresholds, render
 from core.safety import formula_safe_frame
 from ui import state
@@ -140,7 +141,7 @@ def show_preview(content: dict) -> None:
                           f"{training.get('column')}); no model is held here."))
     else:
         config = training.get("config") or {}
-        st.caption(md_escape(f"{config.get('model')} model, seed {config.get('seed')}, device "
+        st.caption(md_escape(f"{model_label(config.get('model'))}, seed {config.get('seed')}, device "
                              f"{training.get('device')}, {int(training.get('epochs_run') or 0)} epochs. "
                              f"{content['privacy']['training']['message']}"))
     st.subheader("Performance and calibration")

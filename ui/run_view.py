@@ -14,6 +14,7 @@ from core.figures.evaluation import (
     roc_figure,
     val_metrics_figure,
 )
+from core.labels import model_label
 from core.runs import CANCELLED, FAILED, MAX_NAME_CHARS
 from core.runs.naming import display_name
 from core.training import artifacts
@@ -87,8 +88,8 @@ def evaluation_panel(run_id: str) -> None:
     elif record.status == CANCELLED:
         st.warning("This run was cancelled; nothing was evaluated.")
     spec = record.spec or {}
-    st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · model "
-                         f"{(record.config or {}).get('model')} · device {record.device or '–'} · "
+    st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · "
+                         f"{model_label((record.config or {}).get('model'))} · device {record.device or '–'} · "
                          f"{len(history)} epochs" + _batch_note(record.metrics or {})))
     if record.status == "succeeded":
         metrics = record.metrics or {}

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 
 from core.figures.evaluation import calibration_figure, loss_curve_figure, roc_figure
 from core.figures.report import disparity_figure, importance_figure
+from core.labels import model_label
 from core.report._content import DONE, METRIC_NAMES
 from core.report._provenance import PLACEHOLDER, VERIFY_NOTE, embedded_json
 
@@ -145,7 +146,7 @@ def _training(content: Mapping[str, Any]) -> str:
         return f'<section id="training"><h2>Training set-up: imported scores</h2>{body}</section>'
     config = training.get("config") or {}
     privacy = content["privacy"]["training"]
-    pairs = [("Model", e(config.get("model"))), ("Hidden layers", e(config.get("hidden"))),
+    pairs = [("Model", e(model_label(config.get("model")))), ("Hidden layers", e(config.get("hidden"))),
              ("Device", e(training.get("device"))), ("Seed", num(config.get("seed"))),
              ("Epochs run (best epoch)",
               f"{num(training.get('epochs_run'), 0)} ({num(training.get('best_epoch'), 0)})"),

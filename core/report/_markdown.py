@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core.labels import model_label
 from core.report._content import DONE, METRIC_NAMES
 from core.report._provenance import PLACEHOLDER, VERIFY_NOTE, embedded_json
 
@@ -97,7 +98,8 @@ def _details(content: Mapping[str, Any]) -> str:
                   "or training settings for it.", ""]
     else:
         config = training.get("config") or {}
-        lines += [f"- **Model type:** {md(config.get('model'))} (PyTorch), hidden layers {md(config.get('hidden'))}",
+        lines += [f"- **Model type:** {md(model_label(config.get('model')))} (PyTorch), hidden layers "
+                  f"{md(config.get('hidden'))}",
                   f"- **Task:** predict {md(content['data']['target'])} = {md(content['data']['positive_class'])}",
                   f"- **Trained on:** {md(training.get('device'))}, seed {_num(config.get('seed'))}", ""]
     lines += [f"- **Run id:** `{run['id']}`", f"- **Owner:** {md(content['text']['fields'].get('owner')) or '–'}"]
