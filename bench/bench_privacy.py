@@ -3,7 +3,7 @@
 On the Adult demo data (MLP (64, 32), expected batch 1,024, noise multiplier 1.0, clipping norm 1.0):
 
 * seconds per epoch of the plain (non-private) loop, of Riskboard's DP-SGD (closed-form per-sample norms,
-  :mod:`core.privacy._clipping`), of Opacus 1.6's default hook mode fed by its own Poisson DataLoader, and of Opacus
+  :mod:`core.dp._clipping`), of Opacus 1.6's default hook mode fed by its own Poisson DataLoader, and of Opacus
   ghost clipping (``grad_sample_mode="ghost"``) fed with Poisson index samples of the device tensors. Every side
   trains the same steps; ours and the plain loop are timed by ``fit()`` with a 256-row validation set (so
   validation is negligible) and without the accountant (reported separately); Opacus sides time the training

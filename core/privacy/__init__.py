@@ -1,7 +1,11 @@
-"""Privacy: accountants and the budget calculator, DP-SGD training, and the membership-inference audit."""
+"""Privacy analyses above training: the membership-inference audit (it trains reference models), its job, its
+reading, and what past runs got (epsilon vs AUC). The DP maths (accountants, noise search, clipping, budget) lives
+in the leaf :mod:`core.dp` and is re-exported here for callers that think of it as "privacy"."""
 
-from core.privacy._accountant import (
+from core.dp import (
     ACCOUNTANTS,
+    PRIVACY_JSON,
+    BudgetPlan,
     EpsilonMeter,
     EpsilonResult,
     NoiseResult,
@@ -10,9 +14,13 @@ from core.privacy._accountant import (
     epsilon_grid,
     epsilon_over_epochs,
     find_noise_multiplier,
+    load_privacy,
+    plan_budget,
+    privacy_metrics,
     prv_epsilon,
     rdp_epsilon,
     sample_rate,
+    save_privacy,
     steps_per_epoch,
 )
 from core.privacy._audit import (
@@ -26,7 +34,6 @@ from core.privacy._audit import (
     choose_audit_rows,
 )
 from core.privacy._audit_job import AUDIT_KIND, AUDIT_TASK, AuditProgress, audit_progress, submit_audit, wait_audit
-from core.privacy._budget import BudgetPlan, plan_budget, utility_points
 from core.privacy._mia import (
     AttackReport,
     EpsilonBound,
@@ -39,7 +46,7 @@ from core.privacy._mia import (
     tpr_at_fpr,
 )
 from core.privacy._reading import audit_reading
-from core.privacy._record import PRIVACY_JSON, load_privacy, privacy_metrics, save_privacy
+from core.privacy._utility import utility_points
 
 __all__ = [
     "ACCOUNTANTS",

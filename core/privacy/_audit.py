@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.dp import load_privacy
 from core.errors import ArtifactError, ConfigError, RunNotFoundError
 from core.privacy._mia import AttackReport, attack_report, lira_offline_scores, loss_scores, tpr_at_fpr
-from core.privacy._record import load_privacy
 
 ATTACKS = ("loss", "reference")
 DEFAULT_REFERENCE_MODELS = 4

@@ -19,10 +19,10 @@ from core.config import get_settings
 from core.data.spec import DatasetSpec, encode_labels, validate_spec
 from core.data.store import DatasetStore
 from core.device import select_device, training_threads
+from core.dp import privacy_metrics, save_privacy
 from core.errors import TrainingError
 from core.models.preprocess import TabularPreprocessor
 from core.models.split import SplitIndices, stratified_split
-from core.privacy import privacy_metrics, save_privacy
 from core.runs import RunStore
 from core.training import artifacts
 from core.training.config import TrainConfig

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.dp import _accountant
 from core.errors import ConfigError
 from core.privacy import (
-    _accountant,
     compute_epsilon,
     default_delta,
     epsilon_grid,

@@ -2,9 +2,8 @@
 
 ``plan_budget`` turns (rows, batch size, epochs) plus either a noise multiplier or a target epsilon into the
 numbers a private run would use: the sampling rate ``batch / rows``, ``ceil(rows / batch)`` steps an epoch (the
-same :func:`sample_rate` and :func:`steps_per_epoch` as :mod:`core.training.dp_loop`) and the accountant's epsilon
-or noise. ``utility_points`` collects, for one dataset, what past runs actually got (epsilon vs test AUC), which is
-the only honest evidence of the accuracy cost.
+same :func:`sample_rate` and :func:`steps_per_epoch` as the DP-SGD step of :mod:`core.training`) and the
+accountant's epsilon or noise.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from core.errors import ConfigError
-from core.privacy._accountant import (
+from core.dp._accountant import (
     check_accountant,
     compute_epsilon,
     default_delta,
@@ -21,6 +19,7 @@ from core.privacy._accountant import (
     sample_rate,
     steps_per_epoch,
 )
+from core.errors import ConfigError
 
 BAD_WHOLE = "{name} must be a whole number from {low:,} to {high:,}; got {value!r}."
 ONE_OF = "give either a noise multiplier or a target epsilon, not both and not neither."
@@ -74,15 +73,15 @@ def plan_budget(*, rows: int, batch_size: int, epochs: int, noise_multiplier: fl
                       steps, rows, batch_size, epochs)
 
 
-def utility_points(records: list[Any], dataset_id: str) -> list[dict[str, Any]]:
-    """Succeeded runs trained here on ``dataset_id``: epsilon (None = non-private), test AUC and accuracy."""
-    points = []
-    for record in records:
-        metrics = record.metrics or {}
-        if (record.dataset_id != dataset_id or record.status != "succeeded"
-                or getattr(record, "kind", "train") != "train" or metrics.get("roc_auc") is None):
-            continue
-        points.append({"run_id": record.id, "name": record.name or record.id, "epsilon": metrics.get("epsilon"),
-                       "roc_auc": metrics.get("roc_auc"), "accuracy": metrics.get("accuracy"),
-                       "noise_multiplier": metrics.get("noise_multiplier")})
-    return points
+def plan_noise(*, rows: int, batch_size: int, epochs: int, noise_multiplier: float | None,
+               target_epsilon: float | None, delta: float | None, accountant: str) -> tuple[float, float, float, int]:
+    """(noise multiplier, delta, sampling rate, steps per epoch) for DP-SGD over ``rows`` rows: the given noise, or
+    the smallest noise whose epsilon after all ``epochs`` stays within ``target_epsilon`` (early stopping only
+    ever spends less). The training step calls this; :func:`plan_budget` answers the same question for a plan."""
+    delta = delta if delta is not None else default_delta(rows)
+    rate, per_epoch = sample_rate(rows, batch_size), steps_per_epoch(rows, batch_size)
+    if noise_multiplier is not None:
+        return float(noise_multiplier), delta, rate, per_epoch
+    found = find_noise_multiplier(target_epsilon=float(target_epsilon), sample_rate=rate, steps=per_epoch * epochs,
+                                  delta=delta, accountant=accountant)
+    return found.noise_multiplier, delta, rate, per_epoch
