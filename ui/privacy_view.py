@@ -7,8 +7,8 @@ from typing import Any
 
 import streamlit as st
 
+from core.dp import load_privacy
 from core.figures.privacy import budget_meter_figure, epsilon_curve_figure
-from core.privacy import load_privacy
 from core.training.config import DP_RECIPE, TrainConfig
 from ui.feedback import user_errors
 from ui.text import md_escape

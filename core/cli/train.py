@@ -88,7 +88,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _privacy_fields(runs, run_id: str, metrics: dict) -> dict:
     """epsilon, delta, accountant of a private run; all three null for a non-private one."""
-    from core.privacy import load_privacy
+    from core.dp import load_privacy
 
     privacy = load_privacy(runs.artifacts(run_id))
     if privacy is None:

@@ -36,7 +36,6 @@ def explanation_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None
     """
     if record.is_imported:
         return None
-    from core.cli.explain import payload
     from core.explain._run import read_cached
 
     arts = store.artifacts(record.id)
@@ -49,7 +48,7 @@ def explanation_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None
         except RiskboardError:  # a damaged cache on a read-only workspace: it cannot be discarded, so skip it
             result = None
         if result is not None:
-            return {**payload(record.id, result), "by_group": _importance_by_group(store, record, result)}
+            return {**result.payload(record.id), "by_group": _importance_by_group(store, record, result)}
     return None
 
 
@@ -87,8 +86,7 @@ def fairness_for(store: RunStore, record: RunRecord) -> dict[str, dict[str, Any]
     resamples and seed); when a slicing was computed more than once, the newest result is shown. A damaged cache
     file is skipped here (the Fairness page discards and recomputes it).
     """
-    from core.cli.fairness import slicing_payload
-    from core.fairness import FairnessReport
+    from core.fairness import FairnessReport, slicing_payload
 
     arts = store.artifacts(record.id)
     if not arts.exists():
@@ -141,7 +139,7 @@ def privacy_for(store: RunStore, record: RunRecord) -> dict[str, Any]:
     for key in ("noise_multiplier", "max_grad_norm", "sample_rate", "target_epsilon"):
         if metrics.get(key) is not None:
             out[key] = metrics[key]
-    from core.privacy import load_privacy
+    from core.dp import load_privacy
 
     detail = load_privacy(store.artifacts(record.id))
     if isinstance(detail, dict):
