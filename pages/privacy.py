@@ -28,6 +28,7 @@ from core.privacy import (
     submit_audit,
     utility_points,
 )
+from core.runs import ACTIVE_STATUSES, RunKind, RunStatus
 from core.safety import formula_safe_frame
 from core.training.progress import format_seconds
 from ui import state
@@ -35,6 +36,7 @@ from ui.feedback import user_errors
 from ui.header import page_header
 from ui.loaders import run_store
 from ui.router import require_app_router
+from ui.run_picker import finished_model_runs, pick_run
 from ui.text import md_escape
 from ui.tiles import metric_tiles
 
@@ -121,13 +123,6 @@ def calculator() -> None:
                "the budget of the run you keep understates the total.")
 
 
-def _run_label(record) -> str:
-    metrics = record.metrics or {}
-    eps = metrics.get("epsilon")
-    privacy = f"ε {eps:.2f}" if eps is not None else "non-private"
-    return f"{record.name or record.id} · {(record.config or {}).get('model', '?')} · {privacy}"
-
-
 def _cost_evidence(points: list[dict]) -> None:
     plain = [p for p in points if p["epsilon"] is None]
     private = [p for p in points if p["epsilon"] is not None]
@@ -145,17 +140,13 @@ def audit_section() -> None:
     st.caption("Members are the run's training rows, non-members its held-out rows (balanced, never overlapping). "
                "The loss attack is instant; the reference attack (offline LiRA) trains K reference models with the "
                "run's own settings on spare rows in a background job, so it takes a few trainings' time.")
-    records = []
-    with user_errors():
-        records = [r for r in runs.list(limit=200, status="succeeded") if getattr(r, "kind", "train") == "train"]
+    records = finished_model_runs(runs, kinds=(RunKind.TRAIN,))
     if not records:
         st.info("No finished run yet: train one on the Train page, then audit it here.")
         return None
-    ids = [r.id for r in records]
-    by_id = {r.id: r for r in records}
-    preferred = st.session_state.get(state.PRIVACY_RUN) or st.session_state.get(state.RUN_ID)
-    run_id = st.selectbox("Run to audit", ids, index=ids.index(preferred) if preferred in ids else 0,
-                          format_func=lambda i: _run_label(by_id[i]), key="audit-run")
+    record = pick_run(records, key="audit-run", label="Run to audit",
+                      prefer=(st.session_state.get(state.PRIVACY_RUN), st.session_state.get(state.RUN_ID)))
+    run_id = record.id
     st.session_state[state.PRIVACY_RUN] = run_id
     a, b = st.columns(2)
     attack = a.radio("Attack", ["reference", "loss"], horizontal=True, key="audit-attack",
@@ -178,9 +169,9 @@ def audit_section() -> None:
         audit_job_panel(st.session_state[state.AUDIT_JOB])
     if result is None:
         st.caption("Not audited with these settings yet.")
-        return by_id[run_id]
+        return record
     show_audit(result)
-    return by_id[run_id]
+    return record
 
 
 def job_text(progress) -> str:
@@ -194,9 +185,9 @@ def audit_job_panel(job_id: str) -> None:
     """Polls the audit job each second; reruns the page once it ends so the cached result shows."""
     with user_errors():
         progress = audit_progress(runs, job_id)
-        if progress.status not in ("queued", "running"):
+        if progress.status not in ACTIVE_STATUSES:
             st.session_state.pop(state.AUDIT_JOB, None)
-            if progress.status != "succeeded":
+            if progress.status != RunStatus.SUCCEEDED:
                 st.error(md_escape(f"The audit stopped: {progress.error or progress.status}"))
                 return
             st.rerun(scope="app")

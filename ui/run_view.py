@@ -14,7 +14,7 @@ from core.figures.evaluation import (
     roc_figure,
     val_metrics_figure,
 )
-from core.runs import CANCELLED, FAILED
+from core.runs import ACTIVE_STATUSES, CANCELLED, FAILED, RunStatus
 from core.training import artifacts
 from core.training.progress import RunProgress, poll_run
 from ui.feedback import user_errors
@@ -49,9 +49,9 @@ def live_panel(run_id: str) -> None:
     """Polls the run store each second; hands over to a full rerun once the run is no longer active."""
     store = run_store()
     progress = poll_run(store, run_id, settings=get_settings())
-    if progress.status not in ("queued", "running"):
+    if progress.status not in ACTIVE_STATUSES:
         st.rerun(scope="app")
-    if progress.status == "queued":
+    if progress.status == RunStatus.QUEUED:
         st.info("Queued: waiting for a free training slot (RISKBOARD_MAX_JOBS).")
     render_progress(progress, run_id, store.get(run_id).config)
     if st.button("Cancel run", key=f"cancel-{run_id}"):
@@ -77,7 +77,7 @@ def evaluation_panel(run_id: str) -> None:
     st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · model "
                          f"{(record.config or {}).get('model')} · device {record.device or '–'} · "
                          f"{len(history)} epochs" + _batch_note(record.metrics or {})))
-    if record.status == "succeeded":
+    if record.status == RunStatus.SUCCEEDED:
         metrics = record.metrics or {}
         metric_tiles((label, "–" if metrics.get(key) is None else f"{metrics[key]:.3f}")
                      for key, label in METRIC_LABELS.items())
@@ -85,7 +85,7 @@ def evaluation_panel(run_id: str) -> None:
         left, right = st.columns(2)
         left.plotly_chart(loss_curve_figure(history), width="stretch", key=f"loss-done-{run_id}")
         right.plotly_chart(val_metrics_figure(history), width="stretch", key=f"valm-done-{run_id}")
-    if record.status != "succeeded":
+    if record.status != RunStatus.SUCCEEDED:
         return
     run_summary(store, record)
     with user_errors():

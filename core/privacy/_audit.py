@@ -28,6 +28,7 @@ import torch
 from core.dp import load_privacy
 from core.errors import ArtifactError, ConfigError, RunNotFoundError
 from core.privacy._mia import AttackReport, attack_report, lira_offline_scores, loss_scores, tpr_at_fpr
+from core.runs import RunKind, RunStatus
 
 ATTACKS = ("loss", "reference")
 DEFAULT_REFERENCE_MODELS = 4
@@ -245,43 +246,29 @@ def audit_run(store: Any, run_id: str, *, attack: str = "reference", reference_m
               progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
               use_cache: bool = True) -> AuditResult:
     """Audit a stored run (cached per attack and K in the run's artifacts)."""
-    from core.data.spec import DatasetSpec, encode_labels, sensitive_groups
-    from core.data.store import DatasetStore
-    from core.training import artifacts
-    from core.training.config import TrainConfig
-    from core.training.pipeline import prepare_features
+    from core.data.spec import encode_labels, sensitive_groups
+    from core.training.run_data import load_trained_run
 
     check_attack(attack, reference_models)
     record = store.get(run_id)
-    if getattr(record, "kind", "train") != "train":
+    if record.kind != RunKind.TRAIN:
         raise RunNotFoundError(NOT_TRAINED_HERE.format(run_id=run_id, kind=record.kind))
-    if record.status != "succeeded":
+    if record.status != RunStatus.SUCCEEDED:
         raise RunNotFoundError(NOT_FINISHED.format(run_id=run_id, status=record.status))
     if use_cache:
         hit = cached_audit(store, run_id, attack=attack, reference_models=reference_models)
         if hit is not None:
             return hit
-    arts = store.artifacts(run_id)
-    artifacts.require_single_model(record, arts, "audit")
-    model = artifacts.load_model(arts)
-    preprocessor = artifacts.load_preprocessor(arts)
-    split = artifacts.load_split(arts)
-    classes, positive_index = artifacts.load_labels(arts)
+    run = load_trained_run(store, run_id, what="audit")
+    arts, model, split, spec, config, frame = run.arts, run.model, run.split, run.spec, run.config, run.frame
+    classes, positive_index = run.classes, run.positive_index
     privacy = load_privacy(arts)
-    spec = DatasetSpec.from_dict(record.spec)
-    config = TrainConfig.from_dict(record.config)
-    datasets = DatasetStore(store.home)
-    frame = datasets.load(record.dataset_id)
-    kinds = {c["name"]: c["kind"] for c in datasets.meta(record.dataset_id).schema["columns"]}
     labels = encode_labels(frame, spec)
     # label index per original row (rows without a target were never split)
     y_all = np.full(len(frame), -1, dtype=np.int64)
     y_all[np.flatnonzero(labels.kept)] = labels.y
     rows = choose_audit_rows(split.train, np.concatenate([split.val, split.test]))
-    prepared = prepare_features(frame, spec.features, kinds)
-
-    def encode(part: np.ndarray) -> np.ndarray:
-        return preprocessor.transform(prepared.frame.iloc[part])
+    encode = run.encode
 
     groups = {s.column: sensitive_groups(frame, s).astype(str).to_numpy() for s in spec.sensitive}
     if progress is not None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from core.report._content import DONE, METRIC_NAMES
 from core.report._provenance import PLACEHOLDER, embedded_json
+from core.runs import RunKind
 
 _SPECIALS = re.compile(r"([\\`*_{}\[\]|~$])")
 _LINE_START = re.compile(r"^(\s*)([#>+\-=])")
@@ -91,7 +92,7 @@ def _verdict(content: Mapping[str, Any]) -> str:
 def _details(content: Mapping[str, Any]) -> str:
     training, run = content["training"], content["run"]
     lines = ["## Model Details", "", "### Model Description", ""]
-    if training["kind"] == "import":
+    if training["kind"] == RunKind.IMPORT:
         lines += [f"Imported scores from {md(training.get('source'))} ({md(training.get('column_kind'))} column "
                   f"{md(training.get('column'))}): a model trained elsewhere; Riskboard holds no model, training rows "
                   "or training settings for it.", ""]
@@ -151,7 +152,7 @@ def _training(content: Mapping[str, Any]) -> str:
             [md(k), _num(v)] for k, v in sizes.items())), ""]
     if data["warnings"]:
         lines += ["Data warnings:", ""] + [f"- {md(w)}" for w in data["warnings"]] + [""]
-    if training["kind"] == "train":
+    if training["kind"] == RunKind.TRAIN:
         config = training.get("config") or {}
         lines += ["### Training Procedure", "", _table(["Setting", "Value"], (
             [md(k), md(v)] for k, v in sorted(config.items()))), "",

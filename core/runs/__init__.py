@@ -1,6 +1,7 @@
 """Run store: SQLite (WAL) rows plus an artifact folder per run. See :mod:`core.runs._store` for the design."""
 
 from core.runs._artifacts import MANIFEST, RunArtifacts
+from core.runs._kinds import JOB_KINDS, MODEL_RUN_KINDS, RunKind, RunStatus
 from core.runs._record import (
     ACTIVE_STATUSES,
     CANCELLED,
@@ -28,7 +29,9 @@ __all__ = [
     "CANCELLED",
     "CANCELLED_BEFORE_START",
     "FAILED",
+    "JOB_KINDS",
     "MANIFEST",
+    "MODEL_RUN_KINDS",
     "QUEUED",
     "RUNNING",
     "RUN_ACTIVE",
@@ -40,7 +43,9 @@ __all__ = [
     "WORKER_LOST",
     "WORKER_LOST_QUEUED",
     "RunArtifacts",
+    "RunKind",
     "RunRecord",
+    "RunStatus",
     "RunStore",
     "validate_run_id",
 ]

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from core.runs import RunStatus
+
 RECENT_EPOCHS = 5  # the epoch rate is read from the last few epochs, so it follows the run's current speed
 
 
@@ -36,7 +38,7 @@ class RunProgress:
                          "(early stopping)")
             elif self.early_stopping:
                 text += " (at most; early stopping may end it sooner)"
-        elif self.status == "running" and self.epoch == 1 and self.epochs_total > 1:
+        elif self.status == RunStatus.RUNNING and self.epoch == 1 and self.epochs_total > 1:
             text += " · time left: estimated from the second epoch on"
         return text
 
@@ -95,7 +97,7 @@ def run_progress(record, history: list[dict], *, now: datetime | None = None) ->
     elapsed = ((finished or now) - started).total_seconds() if started else 0.0
     patience = int(config.get("early_stopping_patience", 1) or 0)
     remaining = stops_within = None
-    if record.status == "running" and epoch:
+    if record.status == RunStatus.RUNNING and epoch:
         timed = any("seconds" in h for h in history)
         per_epoch = epoch_seconds(history) if timed else elapsed / epoch
         if per_epoch is not None:
