@@ -33,8 +33,9 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.dp import EpsilonMeter, compute_epsilon  # noqa: E402
 from core.models import build_model  # noqa: E402
-from core.privacy import EpsilonMeter, audit_arrays, choose_audit_rows, compute_epsilon  # noqa: E402
+from core.privacy import audit_arrays, choose_audit_rows  # noqa: E402
 from core.training import TrainConfig, fit  # noqa: E402
 from core.training.loop import predict_proba  # noqa: E402
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +9,7 @@ from core.figures.compare import frontier_figure, overlay_calibration_figure, ov
 from core.report import compare_runs, load_settings
 from core.runs.naming import display_name
 from core.safety import formula_safe_frame
+from core.text import format_number
 from core.training import artifacts
 from ui import state
 from ui.feedback import user_errors
@@ -51,9 +50,7 @@ if len(chosen) < 2:
 
 
 def _num(value, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    return "∞ (not private)" if math.isinf(value) else f"{value:.{digits}f}"
+    return format_number(value, digits, infinite="∞ (not private)") or str(value)
 
 
 def _ci(interval) -> str:

@@ -38,6 +38,7 @@ from core.figures.explain import (
     waterfall_figure,
 )
 from core.runs import RunStore
+from core.timeleft import time_left
 from ui import run_picker
 from ui.run_picker import finished_model_runs, preferred_run
 from ui.text import md_escape
@@ -91,7 +92,7 @@ def compute(runs: RunStore, run: ExplainableRun, rows: int, background: int, see
         elapsed = time.perf_counter() - started
         text = f"Computing SHAP values: {done:,} of {total:,} row explanations done"
         if elapsed > 1 and 0 < done < total:
-            text += f", about {elapsed * (total - done) / done:.0f} s left"
+            text += f", about {time_left(elapsed, done, total):.0f} s left"
         bar.progress(min(1.0, done / max(1, total)), text=text)
 
     result = explain_run(runs, run.run_id, rows=rows, background=background, seed=seed, on_progress=progress,

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import jobs
 from core.config import get_settings
+from core.dp import config_is_private
 from core.figures.evaluation import (
     calibration_figure,
     confusion_figure,
@@ -36,7 +37,7 @@ def render_progress(progress: RunProgress, run_id: str, config: dict | None = No
                       ("Validation loss", f"{last.get('val_loss', float('nan')):.4f}"),
                       ("Validation accuracy", f"{last.get('val_accuracy', float('nan')):.3f}"),
                       ("Validation AUC", f"{last.get('val_auc', float('nan')):.3f}")])
-    private = bool(config) and (config.get("target_epsilon") is not None or config.get("noise_multiplier") is not None)
+    private = config_is_private(config)
     left, right, *meter = st.columns([2, 2, 1.4] if private else [1, 1])
     left.plotly_chart(loss_curve_figure(progress.history), width="stretch", key=f"loss-{run_id}")
     right.plotly_chart(val_metrics_figure(progress.history), width="stretch", key=f"valm-{run_id}")

@@ -20,23 +20,36 @@ from core.dp._accountant import (
     sample_rate,
     steps_per_epoch,
 )
-from core.dp._budget import BudgetPlan, plan_budget, plan_noise
+from core.dp._budget import HEAT_EPOCHS, HEAT_NOISE, BudgetPlan, budget_view, plan_budget, plan_noise
 from core.dp._clipping import clipped_grad_step, layer_chain
-from core.dp._record import PRIVACY_JSON, load_privacy, privacy_metrics, save_privacy
+from core.dp._record import (
+    PRIVACY_JSON,
+    config_is_private,
+    is_private,
+    load_privacy,
+    privacy_metrics,
+    save_privacy,
+    spent_epsilon,
+)
 
 __all__ = [
     "ACCOUNTANTS",
+    "HEAT_EPOCHS",
+    "HEAT_NOISE",
     "PRIVACY_JSON",
     "BudgetPlan",
     "EpsilonMeter",
     "EpsilonResult",
     "NoiseResult",
+    "budget_view",
     "clipped_grad_step",
     "compute_epsilon",
+    "config_is_private",
     "default_delta",
     "epsilon_grid",
     "epsilon_over_epochs",
     "find_noise_multiplier",
+    "is_private",
     "layer_chain",
     "load_privacy",
     "plan_budget",
@@ -46,5 +59,6 @@ __all__ = [
     "rdp_epsilon",
     "sample_rate",
     "save_privacy",
+    "spent_epsilon",
     "steps_per_epoch",
 ]

@@ -15,6 +15,8 @@ from core.dp._accountant import (
     check_accountant,
     compute_epsilon,
     default_delta,
+    epsilon_grid,
+    epsilon_over_epochs,
     find_noise_multiplier,
     sample_rate,
     steps_per_epoch,
@@ -85,3 +87,30 @@ def plan_noise(*, rows: int, batch_size: int, epochs: int, noise_multiplier: flo
     found = find_noise_multiplier(target_epsilon=float(target_epsilon), sample_rate=rate, steps=per_epoch * epochs,
                                   delta=delta, accountant=accountant)
     return found.noise_multiplier, delta, rate, per_epoch
+
+
+#: The calculator's heat map: epsilon for these noise multipliers (rows) after these epochs (columns).
+HEAT_NOISE = (0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0)
+HEAT_EPOCHS = (1, 2, 5, 10, 20, 30, 50)
+CURVE_POINTS = 8
+
+
+def budget_view(*, rows: int, batch_size: int, epochs: int, noise_multiplier: float | None,
+                target_epsilon: float | None, delta: float | None, accountant: str) -> dict[str, Any]:
+    """Everything the budget calculator shows: the plan, epsilon over epochs (every epoch with RDP; eight points
+    with PRV, each costing a fraction of a second) and the noise x epochs grid, as plain JSON-ready values."""
+    plan = plan_budget(rows=rows, batch_size=batch_size, epochs=epochs, noise_multiplier=noise_multiplier,
+                       target_epsilon=target_epsilon, delta=delta, accountant=accountant)
+    if accountant == "rdp":
+        xs = list(range(1, epochs + 1))
+        curve = epsilon_over_epochs(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate,
+                                    steps_per_epoch=plan.steps_per_epoch, epochs=epochs, delta=plan.delta,
+                                    accountant="rdp")
+    else:
+        xs = sorted({max(1, round(epochs * i / CURVE_POINTS)) for i in range(1, CURVE_POINTS + 1)})
+        curve = [compute_epsilon(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate,
+                                 steps=plan.steps_per_epoch * e, delta=plan.delta, accountant=accountant) for e in xs]
+    grid = epsilon_grid(noise_multipliers=list(HEAT_NOISE), epochs=list(HEAT_EPOCHS), sample_rate=plan.sample_rate,
+                        steps_per_epoch=plan.steps_per_epoch, delta=plan.delta)
+    return {"plan": plan.to_dict(), "epochs": xs, "epsilons": [c.epsilon for c in curve], "grid": grid.tolist(),
+            "heat_noise": list(HEAT_NOISE), "heat_epochs": list(HEAT_EPOCHS)}

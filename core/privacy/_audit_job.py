@@ -14,6 +14,7 @@ from typing import Any
 
 from core.privacy._audit import DEFAULT_REFERENCE_MODELS, audit_run, check_attack
 from core.runs import ACTIVE_STATUSES, RunKind, RunStatus
+from core.timeleft import time_left
 
 AUDIT_TASK = "core.privacy._audit_job:execute_audit"
 AUDIT_KIND = RunKind.AUDIT
@@ -67,7 +68,7 @@ def audit_progress(store: Any, job_id: str) -> AuditProgress:
 
         begun = started if isinstance(started, datetime) else datetime.fromisoformat(str(started))
         elapsed = (datetime.now(UTC) - begun).total_seconds()
-        remaining = max(0.0, elapsed * (1 - fraction) / fraction)
+        remaining = time_left(elapsed, fraction, 1.0)
     if record.status == RunStatus.SUCCEEDED:
         fraction = 1.0
     return AuditProgress(record.status, fraction, remaining, record.error)

@@ -12,10 +12,10 @@ The training side of privacy is always known: a run trained without differential
 
 from __future__ import annotations
 
-import math
 import shlex
 from typing import Any
 
+from core.dp import load_privacy, spent_epsilon
 from core.errors import ArtifactError, RiskboardError
 from core.runs import RunRecord, RunStore
 
@@ -131,15 +131,14 @@ def privacy_for(store: RunStore, record: RunRecord) -> dict[str, Any]:
     ``epsilon`` is None for a run without differential privacy (JSON has no infinity); ``private`` says which.
     """
     metrics = record.metrics or {}
-    epsilon = metrics.get("epsilon")
-    if record.is_imported or not isinstance(epsilon, int | float) or not math.isfinite(epsilon):
+    epsilon = spent_epsilon(record)
+    if epsilon is None:
         return {"private": False, "epsilon": None, "delta": None, "accountant": None}
     out: dict[str, Any] = {"private": True, "epsilon": float(epsilon), "delta": metrics.get("delta"),
                            "accountant": None}
     for key in ("noise_multiplier", "max_grad_norm", "sample_rate", "target_epsilon"):
         if metrics.get(key) is not None:
             out[key] = metrics[key]
-    from core.dp import load_privacy
 
     detail = load_privacy(store.artifacts(record.id))
     if isinstance(detail, dict):

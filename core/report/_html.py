@@ -8,7 +8,6 @@ JSON as ``\\u003c``. Nothing is fetched when the file opens: no script, style, f
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,6 +18,7 @@ from core.figures.report import disparity_figure, importance_figure
 from core.report._content import DONE, METRIC_NAMES
 from core.report._provenance import PLACEHOLDER, embedded_json
 from core.runs import RunKind
+from core.text import format_number
 
 STYLE = """
 :root { --ink:#1d2330; --muted:#5b6473; --line:#d9dee7; --pass:#1b7f3b; --attention:#a86400; --fail:#b3261e;
@@ -60,15 +60,10 @@ def e(value: object) -> str:
 
 
 def num(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return e(value)
+    shown = format_number(value, digits, grouped=True)
+    return e(value) if shown is None else shown
 
 
 def interval(ci: Any, digits: int = 3) -> str:

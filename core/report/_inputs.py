@@ -18,6 +18,7 @@ from core.data.profile import group_sizes
 from core.data.schema import leakage_candidates
 from core.data.spec import DatasetSpec, class_counts
 from core.data.store import DatasetStore
+from core.dp import config_is_private
 from core.errors import ReportError
 from core.report import _adapters
 from core.report._settings import CardText, ReportSettings, Thresholds, load_settings
@@ -95,7 +96,7 @@ def reproduce_command(record: RunRecord, source_name: str) -> str:
         parts += ["--features", *(shlex.quote(str(c)) for c in spec["features"])]
     if spec.get("sensitive"):
         parts += ["--sensitive", *(shlex.quote(str(s.get("column"))) for s in spec["sensitive"])]
-    private = config.get("target_epsilon") is not None or config.get("noise_multiplier") is not None
+    private = config_is_private(config)
     for key, flag in TRAIN_FLAGS.items():
         dp_only = key in ("delta", "max_grad_norm")
         if config.get(key) is not None and (private or not dp_only):

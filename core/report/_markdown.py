@@ -19,6 +19,7 @@ from typing import Any
 from core.report._content import DONE, METRIC_NAMES
 from core.report._provenance import PLACEHOLDER, embedded_json
 from core.runs import RunKind
+from core.text import format_number
 
 _SPECIALS = re.compile(r"([\\`*_{}\[\]|~$])")
 _LINE_START = re.compile(r"^(\s*)([#>+\-=])")
@@ -40,13 +41,8 @@ def md_block(value: object) -> str:
 
 
 def _num(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return md(value)
+    shown = format_number(value, digits)
+    return md(value) if shown is None else shown
 
 
 def _ci(ci: Any) -> str:

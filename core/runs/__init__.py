@@ -1,19 +1,21 @@
 """Run store: SQLite (WAL) rows plus an artifact folder per run. See :mod:`core.runs._store` for the design."""
 
 from core.runs._artifacts import MANIFEST, RunArtifacts
-from core.runs._kinds import JOB_KINDS, MODEL_RUN_KINDS, RunKind, RunStatus
-from core.runs._record import (
+from core.runs._kinds import (
     ACTIVE_STATUSES,
     CANCELLED,
     FAILED,
+    JOB_KINDS,
+    MODEL_RUN_KINDS,
     QUEUED,
     RUNNING,
     STATUSES,
     SUCCEEDED,
     TERMINAL_STATUSES,
-    RunRecord,
-    validate_run_id,
+    RunKind,
+    RunStatus,
 )
+from core.runs._record import RunRecord, validate_run_id
 from core.runs._schema import SCHEMA_VERSION
 from core.runs._store import (
     CANCELLED_BEFORE_START,

@@ -20,6 +20,9 @@ class RunKind(StrEnum):
     UPLOADED = "uploaded"
     AUDIT = "audit"
 
+    def __repr__(self) -> str:
+        return repr(self.value)  # messages quote a kind as the user typed or stored it: 'audit'
+
     @property
     def is_model(self) -> bool:
         """True for a run with a model or its scores (something pickers list and analyses read)."""
@@ -40,6 +43,21 @@ class RunStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+QUEUED = RunStatus.QUEUED
+RUNNING = RunStatus.RUNNING
+SUCCEEDED = RunStatus.SUCCEEDED
+FAILED = RunStatus.FAILED
+CANCELLED = RunStatus.CANCELLED
+#: Every status a run can have, in lifecycle order.
+STATUSES = tuple(RunStatus)
+#: Statuses a run can still leave.
+ACTIVE_STATUSES = (QUEUED, RUNNING)
+#: Final statuses: once a run has one of these it never changes again.
+TERMINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 
 #: Kinds that are models (pickers, reports, comparisons list only these).
 MODEL_RUN_KINDS = (RunKind.TRAIN, RunKind.IMPORT, RunKind.UPLOADED)

@@ -14,20 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import RunNotFoundError
-from core.runs._kinds import JOB_KINDS, MODEL_RUN_KINDS, RunKind, RunStatus, parse_kind
-
-QUEUED = RunStatus.QUEUED
-RUNNING = RunStatus.RUNNING
-SUCCEEDED = RunStatus.SUCCEEDED
-FAILED = RunStatus.FAILED
-CANCELLED = RunStatus.CANCELLED
-
-#: Every status a run can have, in lifecycle order.
-STATUSES = tuple(RunStatus)
-#: Statuses a run can still leave.
-ACTIVE_STATUSES = (QUEUED, RUNNING)
-#: Final statuses: once a run has one of these it never changes again.
-TERMINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
+from core.runs._kinds import (
+    ACTIVE_STATUSES,
+    JOB_KINDS,
+    MODEL_RUN_KINDS,
+    TERMINAL_STATUSES,
+    RunKind,
+    RunStatus,
+    parse_kind,
+)
 
 RUN_ID_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 

@@ -27,14 +27,8 @@ from core import jsonsafe
 from core.errors import RiskboardError, RunNotFoundError
 from core.runs._artifacts import RunArtifacts
 from core.runs._host import hostname, pid_alive
+from core.runs._kinds import ACTIVE_STATUSES, CANCELLED, FAILED, QUEUED, RUNNING, STATUSES, TERMINAL_STATUSES
 from core.runs._record import (
-    ACTIVE_STATUSES,
-    CANCELLED,
-    FAILED,
-    QUEUED,
-    RUNNING,
-    STATUSES,
-    TERMINAL_STATUSES,
     RunRecord,
     iso,
     new_run_id,

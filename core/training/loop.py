@@ -117,26 +117,6 @@ def _check_inputs(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y
             raise TrainingError(BAD_LABELS.format(part=part, last=n_classes - 1, found=bad.flat[0].item()))
 
 
-def _check_inputs(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-                  n_classes: int, positive_index: int) -> None:
-    if X_train.ndim != 2 or X_val.ndim != 2:
-        raise TrainingError(BAD_SHAPES.format(why="features must be 2-D arrays (rows x columns)"))
-    if X_train.shape[1] != X_val.shape[1]:
-        raise TrainingError(BAD_SHAPES.format(why=f"{X_train.shape[1]} training vs {X_val.shape[1]} validation "
-                                                  "columns"))
-    if len(X_train) != len(y_train) or len(X_val) != len(y_val):
-        raise TrainingError(BAD_SHAPES.format(why="features and labels have different numbers of rows"))
-    if len(X_train) == 0 or len(X_val) == 0:
-        raise TrainingError(BAD_SHAPES.format(why="the training and validation sets need at least one row each"))
-    n_outputs_for(n_classes)
-    if not 0 <= positive_index < n_classes:
-        raise TrainingError(BAD_SHAPES.format(why=f"positive_index {positive_index} is not a class index"))
-    for part, y in (("training", y_train), ("validation", y_val)):
-        bad = y[(y < 0) | (y >= n_classes)] if np.issubdtype(y.dtype, np.integer) else y
-        if bad.size:
-            raise TrainingError(BAD_LABELS.format(part=part, last=n_classes - 1, found=bad.flat[0].item()))
-
-
 def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW or SGD, fused where torch supports it on the device.
 

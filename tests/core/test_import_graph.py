@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import ROOT
 
 FOUNDATION = ("core", "core.config", "core.errors", "core.storage", "core.jsonsafe", "core.safety", "core.text",
-              "core.device")
+              "core.device", "core.timeleft")
 LAYERS: tuple[tuple[str, ...], ...] = (
     FOUNDATION,
     ("core.runs",),

@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.dp import _accountant
-from core.errors import ConfigError
-from core.privacy import (
+from core.dp import (
+    _accountant,
     compute_epsilon,
     default_delta,
     epsilon_grid,
@@ -20,6 +19,7 @@ from core.privacy import (
     sample_rate,
     steps_per_epoch,
 )
+from core.errors import ConfigError
 
 
 def test_opacus_rdp_reference_value():
