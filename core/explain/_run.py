@@ -15,12 +15,12 @@ import pandas as pd
 
 from core.data.spec import sensitive_groups
 from core.device import select_device
-from core.errors import ArtifactError, ExplainError
+from core.errors import ExplainError
 from core.explain._deeplift import METHOD_DEEPLIFT, METHOD_LINEAR, is_linear, layer_plan
 from core.explain._explain import Progress, background_rows, explain_rows
 from core.explain._result import Attributions
 from core.explain._whatif import Scorer
-from core.runs import SUCCEEDED
+from core.runs import SUCCEEDED, read_cache, write_cache
 from core.training.run_data import load_trained_run
 
 METHODS = ("auto", METHOD_DEEPLIFT, METHOD_LINEAR)
@@ -143,26 +143,22 @@ def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, 
     return result
 
 
-def read_cached(arts, names: tuple[str, str, str]) -> Attributions | None:
-    """The cached explanation, or None when absent or damaged (damaged files are discarded)."""
+def read_cached(arts, names: tuple[str, str, str], *, discard: bool = True) -> Attributions | None:
+    """The cached explanation, or None when absent or damaged (:func:`core.runs.read_cache`'s policy)."""
     meta_name, values_name, data_name = names
-    if not all(arts.has(name) for name in names):
-        return None
-    try:
-        return Attributions.from_parts(arts.read_json(meta_name), arts.read_parquet(values_name),
-                                       arts.read_parquet(data_name))
-    except (ArtifactError, ValueError):
-        for name in names:
-            arts.discard(name)
-        return None
+    return read_cache(arts, names, lambda: Attributions.from_parts(
+        arts.read_json(meta_name), arts.read_parquet(values_name), arts.read_parquet(data_name)), discard=discard)
 
 
 def write_cached(arts, names: tuple[str, str, str], result: Attributions) -> None:
     meta_name, values_name, data_name = names
     numbers, data = result.tables()
-    arts.write_parquet(values_name, numbers)
-    arts.write_parquet(data_name, _parquet_safe(data))
-    arts.write_json(meta_name, result.meta())  # last: the cache counts only once its metadata is written
+
+    def write() -> None:
+        arts.write_parquet(values_name, numbers)
+        arts.write_parquet(data_name, _parquet_safe(data))
+        arts.write_json(meta_name, result.meta())  # last: the cache counts only once its metadata is written
+    write_cache(write)
 
 
 def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,7 @@ import torch
 from core.dp import load_privacy
 from core.errors import ArtifactError, ConfigError, RunNotFoundError
 from core.privacy._mia import AttackReport, attack_report, lira_offline_scores, loss_scores, tpr_at_fpr
-from core.runs import RunKind, RunStatus
+from core.runs import RunKind, RunStatus, read_cache, write_cache
 
 ATTACKS = ("loss", "reference")
 DEFAULT_REFERENCE_MODELS = 4
@@ -229,17 +229,11 @@ def cache_name(attack: str, reference_models: int) -> str:
 
 def cached_audit(store: Any, run_id: str, *, attack: str = "reference",
                  reference_models: int = DEFAULT_REFERENCE_MODELS) -> AuditResult | None:
-    """The cached audit of this run and setting, or None (a damaged cache file is discarded)."""
+    """The cached audit of this run and setting, or None (:func:`core.runs.read_cache`'s policy)."""
     check_attack(attack, reference_models)
     arts = store.artifacts(run_id)
     name = cache_name(attack, reference_models)
-    if not arts.has(name):
-        return None
-    try:
-        return AuditResult.from_dict(arts.read_json(name))
-    except (ArtifactError, KeyError, TypeError, ValueError):
-        arts.discard(name)
-        return None
+    return read_cache(arts, (name,), lambda: AuditResult.from_dict(arts.read_json(name)))
 
 
 def audit_run(store: Any, run_id: str, *, attack: str = "reference", reference_models: int = DEFAULT_REFERENCE_MODELS,
@@ -282,5 +276,5 @@ def audit_run(store: Any, run_id: str, *, attack: str = "reference", reference_m
         positive_index=positive_index, privacy=privacy, progress=progress, should_stop=should_stop,
         member_groups={c: g[rows.members] for c, g in groups.items()},
         nonmember_groups={c: g[rows.nonmembers] for c, g in groups.items()})
-    arts.write_json(cache_name(attack, reference_models), result.to_dict())
+    write_cache(lambda: arts.write_json(cache_name(attack, reference_models), result.to_dict()))
     return result

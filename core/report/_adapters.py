@@ -16,8 +16,7 @@ import shlex
 from typing import Any
 
 from core.dp import load_privacy, spent_epsilon
-from core.errors import ArtifactError, RiskboardError
-from core.runs import RunRecord, RunStore
+from core.runs import RunRecord, RunStore, read_cache
 
 
 def _cached(arts, prefix: str) -> list[str]:
@@ -43,10 +42,7 @@ def explanation_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None
         return None
     for name in reversed(_cached(arts, "explain")):
         key = name.removesuffix(".json")
-        try:
-            result = read_cached(arts, (name, f"{key}-values.parquet", f"{key}-data.parquet"))
-        except RiskboardError:  # a damaged cache on a read-only workspace: it cannot be discarded, so skip it
-            result = None
+        result = read_cached(arts, (name, f"{key}-values.parquet", f"{key}-data.parquet"), discard=False)
         if result is not None:
             return {**result.payload(record.id), "by_group": _importance_by_group(store, record, result)}
     return None
@@ -93,12 +89,10 @@ def fairness_for(store: RunStore, record: RunRecord) -> dict[str, dict[str, Any]
         return None
     found: dict[str, dict[str, Any]] = {}
     for name in _cached(arts, "fairness"):
-        try:
-            reports = arts.read_json(name)["reports"]
-            for slicing, body in reports.items():
-                found[str(slicing)] = {"run_id": record.id, **slicing_payload(FairnessReport.from_dict(body))}
-        except (ArtifactError, KeyError, TypeError, ValueError, AttributeError):
-            continue
+        reports = read_cache(arts, (name,), lambda n=name: {str(s): FairnessReport.from_dict(body) for s, body
+                                                             in arts.read_json(n)["reports"].items()}, discard=False)
+        for slicing, report in (reports or {}).items():
+            found[slicing] = {"run_id": record.id, **slicing_payload(report)}
     return found or None
 
 
@@ -117,11 +111,9 @@ def audit_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None:
         return None
     found: dict[str, dict[str, Any]] = {}
     for name in _cached(arts, "audit"):
-        try:
-            result = AuditResult.from_dict(arts.read_json(name))
+        result = read_cache(arts, (name,), lambda n=name: AuditResult.from_dict(arts.read_json(n)), discard=False)
+        if result is not None:
             found[result.attack] = result.summary()
-        except (ArtifactError, KeyError, TypeError, ValueError, AttributeError):
-            continue
     return found.get("reference") or found.get("loss") or next(iter(found.values()), None)
 
 

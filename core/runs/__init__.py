@@ -1,6 +1,7 @@
 """Run store: SQLite (WAL) rows plus an artifact folder per run. See :mod:`core.runs._store` for the design."""
 
 from core.runs._artifacts import MANIFEST, RunArtifacts
+from core.runs._cache import read_cache, write_cache
 from core.runs._kinds import (
     ACTIVE_STATUSES,
     CANCELLED,
@@ -49,5 +50,7 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "RunStore",
+    "read_cache",
     "validate_run_id",
+    "write_cache",
 ]
