@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from core.fairness import run_fairness
 from core.figures.compare import frontier_figure, overlay_calibration_figure, overlay_loss_figure, overlay_roc_figure
-from core.report import REPORTABLE_KINDS, compare_runs, load_settings
-from core.runs import SUCCEEDED
+from core.report import compare_runs, load_settings
 from core.runs.naming import display_name
 from core.safety import formula_safe_frame
-from core.text import plural
+from core.text import format_number, plural
 from core.training import artifacts
 from ui import state
 from ui.feedback import user_errors
 from ui.header import page_header
 from ui.loaders import dataset_store, run_store
 from ui.router import require_app_router
+from ui.run_picker import finished_model_runs
 from ui.text import md_escape
 
 KIND_WORDS = {"train": "trained here", "import": "imported scores"}
@@ -32,9 +30,7 @@ st.caption("Pick two or more runs of a dataset: their test metrics side by side 
            "the dataset on the Report page.")
 
 runs = run_store()
-records = []
-with user_errors():
-    records = [r for r in runs.list(status=SUCCEEDED, limit=500) if r.kind in REPORTABLE_KINDS]
+records = finished_model_runs(runs)
 if not records:
     st.info("No finished run yet: train one on the Train page (or import scores) first.")
     st.stop()
@@ -57,9 +53,7 @@ if len(chosen) < 2:
 
 
 def _num(value, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    return "none (no guarantee)" if math.isinf(value) else f"{value:.{digits}f}"
+    return format_number(value, digits, infinite="none (no guarantee)") or str(value)
 
 
 def _ci(interval) -> str:

@@ -11,7 +11,8 @@ from tests.browser.conftest import OUTPUT, wait_idle
 #: Internal identifiers that must never reach a person: metric, strategy and constraint keys, CLI commands.
 INTERNAL_NAMES = re.compile(
     r"\b(selection_rate|base_rate|mean_score|roc_auc|pr_auc|log_loss|tpr|fpr|fnr|demographic_parity|equalized_odds|"
-    r"equal_opportunity|equal_accuracy|\w+_difference|\w+_ratio)\b|python -m core|\b\w+_\w+ \((deterministic|randomised)\)|"
+    r"equal_opportunity|equal_accuracy|\w+_difference|\w+_ratio)\b|python -m core|"
+    r"\b\w+_\w+ \((deterministic|randomised)\)|"
     r"\bRank\s+None\b|\bNone\b(?=\s*$)", re.MULTILINE)
 
 CLIPPED_JS = """() => {
