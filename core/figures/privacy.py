@@ -132,7 +132,8 @@ def group_leakage_figure(groups: Mapping[str, Mapping[str, Any]], column: str) -
         _note(fig, "No sensitive groups in this run's spec")
     return _layout(fig, f"Membership leakage by {plot_text(column)}", "Attack AUC per group: higher means that "
                    "group's training rows are easier to identify. Hatched bars: fewer than 30 rows a side.",
-                   "group (members + non-members audited)", "attack AUC", yaxis={"range": [0.3, 1.0]})
+                   "group (members + non-members audited)", "attack AUC", yaxis={"range": [0.3, 1.0]},
+                   xaxis={"tickangle": -30 if len(names) > 3 else 0, "automargin": True})
 
 
 NO_GUARANTEE = "no guarantee"
