@@ -33,10 +33,11 @@ from core.models.preprocess import TabularPreprocessor
 from core.models.split import SplitIndices, stratified_split
 from core.runs import RunStore
 from core.training import artifacts
+from core.training.budget import effective_batch_size
 from core.training.config import TrainConfig
 from core.training.evaluate import evaluate
 from core.training.loop import fit, predict_proba
-from core.training.pipeline import effective_batch_size, prepare_features
+from core.training.pipeline import prepare_features
 
 REDUCTIONS_TASK = "core.fairness._reductions:execute_reductions"
 REDUCTIONS_JSON = artifacts.MIXTURE_JSON

@@ -246,6 +246,10 @@ def fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.n
         from core.training.dp_loop import fit_private
 
         fit_impl = fit_private
+    elif config.uses_lbfgs:  # logistic regression solved exactly; imported here like the DP-SGD loop
+        from core.training.lbfgs import fit_lbfgs
+
+        fit_impl = fit_lbfgs
     else:
         fit_impl = _fit
     try:
