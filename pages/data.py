@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.config import get_settings
 from core.data.demo import ensure_demo, ensure_synthetic_demo
+from core.data.notices import excluded_lines
 from core.data.profile import schema_table
 from core.data.spec import (
     MIN_CLASS_ROWS,
@@ -188,8 +189,8 @@ with user_errors():
                        icon=":material/warning:")
     if excluded:
         with st.expander(f"{plural(len(excluded), 'column')} left out by default, and why"):
-            for column_name, reason in excluded.items():
-                st.markdown(f"- **{md_escape(column_name)}**: {md_escape(reason)}")
+            for line in excluded_lines(excluded):  # constant/empty columns in one line, not one each
+                st.markdown(f"- {md_escape(line)}")
             st.caption("Add a column back to the features above if you know it is fair to use.")
 
     sensitive_names = st.multiselect(

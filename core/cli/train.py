@@ -31,6 +31,7 @@ def _config(args: argparse.Namespace):
 def _cmd_train(args: argparse.Namespace) -> int:
     from core import jobs
     from core.cli.runs import run_caution_dict
+    from core.data.notices import excluded_lines
     from core.data.spec import build_spec
     from core.data.store import DatasetStore
     from core.runs import CANCELLED, SUCCEEDED, RunStore
@@ -48,8 +49,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     excluded = [{"column": column, "reason": reason} for column, reason in built.excluded.items()]
     for warning in built.warnings:
         warn(warning)
-    for item in excluded:
-        warn(f"left out of the features: {item['reason']} (name it with --features to use it)")
+    for line in excluded_lines(built.excluded):  # constant/empty columns in one line, not one each
+        warn(f"left out of the features: {line} (name columns with --features to use them)")
     spec = built.spec
     datasets.save_spec(spec)
     runs = RunStore(home)
