@@ -39,7 +39,7 @@ from core.training.loop import CANCELLED, EpochRecord, FitResult, _class_weights
 
 ROUND_ITERATIONS = 25
 MAX_ITERATIONS = 1_000
-HISTORY_SIZE = 20
+HISTORY_SIZE = 10
 TOLERANCE_GRAD = 1e-9
 TOLERANCE_CHANGE = 1e-12
 FLOAT64_MAX_CELLS = 50_000_000  # rows x columns above which the float64 copy (8 bytes a cell) is not worth it
