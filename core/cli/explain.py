@@ -10,7 +10,7 @@ from core.cli._common import emit_json, json_flag, settings_home
 def payload(run_id: str, result) -> dict:
     """The contract's JSON object: importance sorted largest first, in original feature names."""
     importance = result.importance()
-    return {"run_id": run_id, "method": result.method, "rows": int(result.n_rows),
+    return {"run_id": run_id, "method": result.method, "output": result.output, "rows": int(result.n_rows),
             "background": int(result.background), "seconds": float(result.seconds),
             "additivity_max_error": result.additivity_max_error,
             "importance": [{"feature": str(r.feature), "mean_abs_shap": float(r.mean_abs_shap),
@@ -24,7 +24,8 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
     store = RunStore(settings_home())
     result = explain_run(store, args.run_id, rows=args.rows, background=args.background, seed=args.seed,
-                         method=args.method, summary="kmeans" if args.kmeans else "sample")
+                         method=args.method, summary="kmeans" if args.kmeans else "sample",
+                         class_name=args.class_name)
     body = payload(args.run_id, result)
     if args.json:
         emit_json(body)
@@ -58,4 +59,6 @@ def register(subparsers) -> None:
                         help="attribution method (default: exact for logistic, DeepLIFT rescale for MLP)")
     parser.add_argument("--kmeans", action="store_true",
                         help="summarise the training rows by BACKGROUND k-means centres instead of sampling them")
+    parser.add_argument("--class", dest="class_name", metavar="C",
+                        help="explain this class's score (its logit for 3+ classes); default the positive class")
     parser.set_defaults(func=_cmd_explain)

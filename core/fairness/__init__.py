@@ -28,9 +28,11 @@ from core.fairness._runs import (
     RunScores,
     has_scores,
     load_run_scores,
+    run_classes,
     run_fairness,
     run_groups,
     tradeoff_points,
+    worst_classes,
 )
 from core.fairness._summary import disparity_frame, group_frame, summarise
 from core.fairness._thresholds import (
@@ -83,10 +85,12 @@ __all__ = [
     "kamiran_calders_weights",
     "load_run_scores",
     "mixture_scores",
+    "run_classes",
     "run_fairness",
     "run_groups",
     "spec_column",
     "start_mitigation",
     "summarise",
     "tradeoff_points",
+    "worst_classes",
 ]

@@ -154,6 +154,9 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     artifacts.save_evaluation(folder, eval_dict)
 
     metrics = {k: float(v) for k, v in evaluation.metrics.items()}
+    if labels.n_classes > 2:  # macro / weighted averages over the classes, beside the chosen class's metrics
+        metrics.update({f"{kind}_{key}": float(value) for kind, part in evaluation.averages.items()
+                        for key, value in part.items()})
     metrics.update({"epochs_run": float(len(result.history)), "best_epoch": float(result.best_epoch),
                     "batch_size_used": float(used),
                     "epochs_planned": float(planned.epochs),
