@@ -34,7 +34,7 @@ from core.fairness._runs import (
     tradeoff_points,
     worst_classes,
 )
-from core.fairness._summary import disparity_frame, group_frame, summarise
+from core.fairness._summary import disparity_frame, group_frame, summarise, worst_class_frame
 from core.fairness._thresholds import (
     GROUP_CAVEAT,
     RANDOMISED_NOTE,
@@ -92,5 +92,6 @@ __all__ = [
     "start_mitigation",
     "summarise",
     "tradeoff_points",
+    "worst_class_frame",
     "worst_classes",
 ]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import (
     average_precision_score,
     balanced_accuracy_score,
@@ -261,3 +262,13 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, *, positive_index: int, thre
                       calibration=calibration_bins(truth, score), positive_index=int(positive_index),
                       threshold=float(threshold), n_rows=int(y.size), prevalence=n_pos / y.size, notes=notes,
                       per_class=per_class, averages=averages)
+
+
+def per_class_frame(evaluation: dict[str, Any] | Evaluation) -> pd.DataFrame:
+    """The per-class table of an evaluation (its dict form or the object), for display: one row per class, then
+    the macro and weighted averages (their support and predicted counts empty)."""
+    data = evaluation.to_dict() if isinstance(evaluation, Evaluation) else evaluation
+    columns = ["class", "support", "predicted", "precision", "recall", "f1", "roc_auc"]
+    rows = [dict(row) for row in data.get("per_class") or []]
+    rows += [{"class": f"{kind} average", **part} for kind, part in (data.get("averages") or {}).items()]
+    return pd.DataFrame(rows, columns=columns)
