@@ -26,6 +26,8 @@ from ui.text import md_escape
 
 HELP = TrainConfig.help()
 DEFAULTS = TrainConfig()
+SOLVER_LABELS = {"auto": "auto (exact L-BFGS for logistic)", "lbfgs": "L-BFGS (logistic only)",
+                 "minibatch": "minibatch (optimizer below)"}
 
 require_app_router()
 st.title("Train")
@@ -107,6 +109,13 @@ def _settings_form() -> None:
         class_weights = c3.selectbox("Class weights", ["none", "balanced"], help=HELP["class_weights"])
         seed = c3.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, help=HELP["seed"])
         threshold = c3.slider("Decision threshold", 0.01, 0.99, DEFAULTS.threshold, help=HELP["threshold"])
+        # created after the others, so the earlier widgets keep their positions; shown under their columns
+        solver = c1.selectbox("Solver", list(SOLVER_LABELS), format_func=SOLVER_LABELS.get, help=HELP["solver"],
+                              key="train-solver")
+        inverse_l2 = c1.number_input("C (logistic, L-BFGS)", 1e-6, 1e12, DEFAULTS.C, format="%.4g", help=HELP["C"],
+                                     key="train-C")
+        min_steps = c2.number_input("Least optimiser steps", 0, 1_000_000, DEFAULTS.min_steps, help=HELP["min_steps"],
+                                    key="train-min-steps")
         dp_values = privacy_fields(st.container())
         submitted = st.form_submit_button("Train", type="primary")
     if not submitted:
@@ -121,6 +130,7 @@ def _settings_form() -> None:
         return
     config = TrainConfig.from_dict({
         "model": model, "hidden": list(layers), "dropout": float(dropout), "layernorm": bool(layernorm),
+        "solver": solver, "C": float(inverse_l2), "min_steps": int(min_steps),
         "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
         "learning_rate": float(learning_rate), "weight_decay": float(weight_decay), "momentum": float(momentum),
         "early_stopping_patience": int(patience), "class_weights": class_weights, "seed": int(seed),

@@ -13,7 +13,8 @@ def _config(args: argparse.Namespace):
     from core.training.config import DP_RECIPE, TrainConfig
 
     overrides = {"model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
-                 "learning_rate": args.learning_rate, "target_epsilon": args.epsilon,
+                 "learning_rate": args.learning_rate, "solver": args.solver, "optimizer": args.optimizer,
+                 "C": args.C, "min_steps": args.min_steps, "target_epsilon": args.epsilon,
                  "noise_multiplier": args.noise_multiplier, "delta": args.delta, "max_grad_norm": args.max_grad_norm}
     known = {f.name for f in fields(TrainConfig)}
     given = {k: v for k, v in overrides.items() if v is not None and k in known}
@@ -113,6 +114,14 @@ def register(sub) -> None:
     train.add_argument("--batch-size", type=int, default=None)
     train.add_argument("--learning-rate", type=float, default=None)
     train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--solver", choices=["auto", "lbfgs", "minibatch"], default=None,
+                       help="auto (default): logistic solved exactly with L-BFGS, MLP and private runs in minibatches; "
+                            "minibatch: the epoch loop with --optimizer for any model")
+    train.add_argument("--optimizer", choices=["adamw", "sgd"], default=None, help="minibatch update rule")
+    train.add_argument("--C", type=float, default=None,
+                       help="L-BFGS logistic: inverse L2 strength, as scikit-learn's C (default 1.0)")
+    train.add_argument("--min-steps", type=int, default=None,
+                       help="minibatch: least optimiser steps before the epochs run out (default 2000; 0: epochs)")
     private = train.add_mutually_exclusive_group()
     private.add_argument("--epsilon", type=float, default=None,
                          help="train with differential privacy (DP-SGD) at this target epsilon")

@@ -140,6 +140,7 @@ def worst_classes(store: RunStore, run_id: str, sensitive: Sequence[str], *, int
         reports = run_fairness(store, run_id, sensitive, intersect=intersect, resamples=resamples, seed=seed,
                                class_name=name)
         for slicing, report in reports.items():
+            worst.setdefault(slicing, {})  # every slicing is listed, even where no gap could be measured
             for key, gap in report.disparities.items():
                 if gap.value is None:
                     continue
