@@ -109,12 +109,12 @@ def _settings_form() -> None:
         class_weights = c3.selectbox("Class weights", ["none", "balanced"], help=HELP["class_weights"])
         seed = c3.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, help=HELP["seed"])
         threshold = c3.slider("Decision threshold", 0.01, 0.99, DEFAULTS.threshold, help=HELP["threshold"])
-        # created after the others, so the earlier widgets keep their positions; shown under their columns
-        solver = c1.selectbox("Solver", list(SOLVER_LABELS), format_func=SOLVER_LABELS.get, help=HELP["solver"],
+        d1, d2, d3 = st.columns(3)  # how the weights are found: a row of its own below the others
+        solver = d1.selectbox("Solver", list(SOLVER_LABELS), format_func=SOLVER_LABELS.get, help=HELP["solver"],
                               key="train-solver")
-        inverse_l2 = c1.number_input("C (logistic, L-BFGS)", 1e-6, 1e12, DEFAULTS.C, format="%.4g", help=HELP["C"],
+        inverse_l2 = d2.number_input("C (logistic, L-BFGS)", 1e-6, 1e12, DEFAULTS.C, format="%.4g", help=HELP["C"],
                                      key="train-C")
-        min_steps = c2.number_input("Least optimiser steps", 0, 1_000_000, DEFAULTS.min_steps, help=HELP["min_steps"],
+        min_steps = d3.number_input("Least optimiser steps", 0, 1_000_000, DEFAULTS.min_steps, help=HELP["min_steps"],
                                     key="train-min-steps")
         dp_values = privacy_fields(st.container())
         submitted = st.form_submit_button("Train", type="primary")
