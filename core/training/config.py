@@ -66,6 +66,9 @@ class TrainConfig:
     C: float = _knob(1.0, "Logistic regression with L-BFGS: inverse strength of the L2 penalty, exactly scikit-learn's "
                           "LogisticRegression(C=...). The penalty added to the mean loss is ||W||^2 / (2 C n_train); "
                           "smaller C regularises more. The intercept is not penalised.")
+    tol: float = _knob(1e-4, "Logistic regression with L-BFGS: stop when no entry of the objective's gradient is above "
+                             "this, exactly scikit-learn's tol (default 1e-4 as there). Smaller solves closer to the "
+                             "optimum: 1e-10 reproduces scikit-learn's coefficients at tol=1e-12 to 1e-4.")
     epochs: int = _knob(30, "Most passes over the training rows. With early stopping on, training usually ends "
                             "sooner. Small tables get more passes until the step budget (min_steps) is reached.")
     min_steps: int = _knob(2000, "Minibatch training: the least number of optimiser steps a run may take before its "
@@ -152,6 +155,7 @@ class TrainConfig:
         _whole("min_steps", self.min_steps, 0, 1_000_000)
         _choice("solver", self.solver, SOLVERS)
         _number("C", self.C, "above 0 and at most 1e12", lambda v: 0 < v <= 1e12)
+        _number("tol", self.tol, "above 0 and at most 1", lambda v: 0 < v <= 1)
         if self.solver == "lbfgs" and (self.model != "logistic" or self.private):
             raise ConfigError(LBFGS_ONLY)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -208,7 +212,7 @@ class TrainConfig:
                 raise ConfigError(BAD_VALUE.format(name="hidden", rule="a list of layer sizes", value=hidden))
             values["hidden"] = tuple(hidden)
         for name in ("dropout", "learning_rate", "weight_decay", "momentum", "val_fraction", "test_fraction",
-                     "threshold", "C", "target_epsilon", "noise_multiplier", "delta", "max_grad_norm"):
+                     "threshold", "C", "tol", "target_epsilon", "noise_multiplier", "delta", "max_grad_norm"):
             value = values.get(name)
             if isinstance(value, int) and not isinstance(value, bool):
                 values[name] = float(value)

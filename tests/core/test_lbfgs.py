@@ -17,6 +17,7 @@ from core.training.config import TrainConfig
 from core.training.loop import fit, predict_proba
 
 CPU = torch.device("cpu")
+EXACT = 1e-10  # our tol for the coefficient comparisons (float64); scikit-learn runs at 1e-12
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +48,7 @@ def _weights(result) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("C", [0.05, 1.0, 20.0])
 def test_binary_coefficients_equal_sklearn(C: float) -> None:
     X, y = _table(load_breast_cancer, 200, 8)
-    result = fit(X, y, X[:20], y[:20], n_classes=2, config=TrainConfig(model="logistic", C=C), device=CPU)
+    result = fit(X, y, X[:20], y[:20], n_classes=2, config=TrainConfig(model="logistic", C=C, tol=EXACT), device=CPU)
     reference = _reference(X, y, C)
     weight, bias = _weights(result)
     np.testing.assert_allclose(weight, reference.coef_, atol=1e-4)
@@ -58,7 +59,7 @@ def test_binary_coefficients_equal_sklearn(C: float) -> None:
 
 def test_multinomial_coefficients_equal_sklearn() -> None:
     X, y = _table(load_wine, 178, 13)
-    result = fit(X, y, X[:20], y[:20], n_classes=3, config=TrainConfig(model="logistic", C=0.5), device=CPU)
+    result = fit(X, y, X[:20], y[:20], n_classes=3, config=TrainConfig(model="logistic", C=0.5, tol=EXACT), device=CPU)
     reference = _reference(X, y, 0.5)
     weight, bias = _weights(result)
     np.testing.assert_allclose(weight, reference.coef_, atol=1e-4)
@@ -70,8 +71,9 @@ def test_balanced_class_weights_and_sample_weights_equal_sklearn() -> None:
     X, y = _table(load_breast_cancer, 150, 6)
     rows = np.random.default_rng(1).uniform(0.5, 2.0, size=len(y))
     rows = rows / rows.mean()  # the training loop rescales sample weights to mean 1
-    cases = ((TrainConfig(model="logistic", C=2.0, class_weights="balanced"), None, {"class_weight": "balanced"}),
-             (TrainConfig(model="logistic", C=2.0), rows, {}))
+    cases = ((TrainConfig(model="logistic", C=2.0, tol=EXACT, class_weights="balanced"), None,
+              {"class_weight": "balanced"}),
+             (TrainConfig(model="logistic", C=2.0, tol=EXACT), rows, {}))
     for config, sample_weight, options in cases:
         result = fit(X, y, X[:20], y[:20], n_classes=2, config=config, device=CPU, sample_weight=sample_weight)
         reference = SkLogisticRegression(C=2.0, tol=1e-12, max_iter=100_000, **options).fit(
