@@ -61,3 +61,18 @@ def excluded_lines(excluded: Mapping[str, str], *, shown: int = SHOWN) -> list[s
             lines.append(f"{plural(len(columns), 'column')} {GROUPED.get(kind, EXCLUDED_KINDS[kind])}: "
                          f"{named(columns, shown)}")
     return lines + others
+
+
+def column_notes(schema, *, shown: int = SHOWN) -> list[tuple[str, str]]:
+    """(column or "", note) for the schema's per-column warnings, with every constant or empty column's warning
+    folded into one line (column ""), so a table of pixels lists one line for its blank border, not hundreds."""
+    dull = [c.name for c in schema.columns if c.kind in UNINFORMATIVE]
+    notes: list[tuple[str, str]] = []
+    if len(dull) > 1:
+        notes.append(("", f"{plural(len(dull), 'column')} are constant or empty, so they carry no information: "
+                          f"{named(dull, shown)}"))
+    for column in schema.columns:
+        if len(dull) > 1 and column.kind in UNINFORMATIVE:
+            continue
+        notes += [(column.name, warning) for warning in column.warnings]
+    return notes

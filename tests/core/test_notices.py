@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from core.data.notices import excluded_lines
+import pandas as pd
+
+from core.data.notices import column_notes, excluded_lines
+from core.data.schema import infer_schema
 from core.data.spec import EXCLUDED_KINDS
 
 
@@ -28,3 +31,11 @@ def test_other_reasons_are_grouped_or_kept() -> None:
         "possible target leakage: 'decision' gives it away",
     ]
     assert excluded_lines({}) == []
+
+
+def test_schema_notes_fold_constant_and_empty_columns_into_one_line():
+    frame = pd.DataFrame({f"px{i}": [0] * 8 for i in range(7)}
+                         | {"blank": [None] * 8, "x": [1.0, 2.0] + [None] * 6, "y": ["a", "b"] * 4})
+    notes = column_notes(infer_schema(frame))
+    assert notes == [("", "8 columns are constant or empty, so they carry no information: 'px0', 'px1', 'px2', "
+                          "'px3', 'px4' and 3 more"), ("x", "75% of the values are missing")]
