@@ -81,7 +81,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
               f"({payload['accountant']} accountant)")
     else:
         print("  not private: no differential-privacy guarantee")
-    for key in ("accuracy", "balanced_accuracy", "roc_auc", "pr_auc", "f1", "log_loss", "brier"):
+    for key in ("accuracy", "balanced_accuracy", "roc_auc", "pr_auc", "f1", "log_loss", "brier", "macro_f1",
+                "weighted_f1", "macro_roc_auc"):  # the macro / weighted averages exist for 3+ classes
         value = metrics.get(key)
         if isinstance(value, float):
             print(f"  {key:<18} {value:.4f}")
