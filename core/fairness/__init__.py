@@ -34,7 +34,14 @@ from core.fairness._runs import (
     tradeoff_points,
     worst_classes,
 )
-from core.fairness._summary import disparity_frame, group_frame, summarise, worst_class_frame
+from core.fairness._summary import (
+    CONTRACT_DISPARITIES,
+    disparity_frame,
+    group_frame,
+    slicing_payload,
+    summarise,
+    worst_class_frame,
+)
 from core.fairness._thresholds import (
     GROUP_CAVEAT,
     RANDOMISED_NOTE,
@@ -48,6 +55,7 @@ from core.fairness._thresholds import (
 
 __all__ = [
     "CONSTRAINT_CHOICES",
+    "CONTRACT_DISPARITIES",
     "DECISIONS_NOTE",
     "DECISIONS_ONLY",
     "DECISION_RULE_JSON",
@@ -88,6 +96,7 @@ __all__ = [
     "run_classes",
     "run_fairness",
     "run_groups",
+    "slicing_payload",
     "spec_column",
     "start_mitigation",
     "summarise",

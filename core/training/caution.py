@@ -24,6 +24,7 @@ import pandas as pd
 
 from core.data.schema import single_column_auc
 from core.data.spec import DatasetSpec, label_text
+from core.runs import RunStatus
 
 CAUTION_AUC = 0.99
 MAX_NAMED = 3
@@ -162,7 +163,7 @@ def _listed(items) -> str:
 def run_caution(record, frame: pd.DataFrame | None, split=None) -> LeakageCaution | None:
     """The caution for a finished run (``frame`` is its dataset, or None when it was deleted; ``split`` its
     :class:`core.models.split.SplitIndices`, or None when unavailable, then repeated rows are not counted)."""
-    if record.status != "succeeded":
+    if record.status != RunStatus.SUCCEEDED:
         return None
     aucs: dict[str, float] = {}
     duplicates = test_rows = None

@@ -17,6 +17,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from core.dp import config_is_private
 from core.errors import ConfigError
 from core.models.modules import MODEL_KINDS, ModelConfig
 
@@ -132,7 +133,7 @@ class TrainConfig:
     @property
     def private(self) -> bool:
         """True when the run trains with DP-SGD (a target epsilon or a noise multiplier is set)."""
-        return self.target_epsilon is not None or self.noise_multiplier is not None
+        return config_is_private({"target_epsilon": self.target_epsilon, "noise_multiplier": self.noise_multiplier})
 
     @property
     def uses_lbfgs(self) -> bool:

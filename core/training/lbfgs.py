@@ -27,7 +27,6 @@ for tolerances below 1e-5.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -35,10 +34,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from core.errors import RunCancelledError, TrainingError
+from core.errors import TrainingError
 from core.models.modules import build_model, n_outputs_for
+from core.training._objective import Objective, class_weights, validate
+from core.training._steps import CancelPoll
 from core.training.config import TrainConfig
-from core.training.loop import CANCELLED, EpochRecord, FitResult, _class_weights, _Objective, _validate
 
 ROUND_ITERATIONS = 25
 MAX_ITERATIONS = 1_000
@@ -69,7 +69,7 @@ def _row_weights(y: Tensor, n_classes: int, config: TrainConfig, sample_weight: 
                  dtype: torch.dtype) -> Tensor | None:
     weights = None
     if config.class_weights == "balanced":
-        weights = _class_weights(y, n_classes).to(dtype)[y]
+        weights = class_weights(y, n_classes).to(dtype)[y]
     if sample_weight is not None:
         rows = torch.from_numpy(np.asarray(sample_weight)).to(device=y.device, dtype=dtype)
         weights = rows if weights is None else weights * rows
@@ -130,15 +130,15 @@ class _FullBatch:
 
 
 def fit_lbfgs(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, n_classes: int,
-              config: TrainConfig, device: torch.device, on_epoch: Callable[[EpochRecord], None] | None,
-              should_stop: Callable[[], bool] | None, positive_index: int,
-              sample_weight: np.ndarray | None = None) -> FitResult:
-    """Fit logistic regression to its optimum (see the module docstring); same contract as the minibatch loop.
+              config: TrainConfig, device: torch.device, on_round: Callable[[dict[str, float]], None],
+              poll: CancelPoll, positive_index: int, sample_weight: np.ndarray | None = None
+              ) -> tuple[nn.Module, dict]:
+    """Fit logistic regression to its optimum (see the module docstring); returns the model (eval mode, CPU) and
+    the solver's facts (iterations, converged, penalty, C) for ``FitResult.extra``.
 
-    Each history record is one round of L-BFGS iterations (``epoch`` counts rounds); the model returned holds the
-    final (optimal) weights, so ``best_epoch`` is the last round.
+    ``on_round`` gets each round's train loss, validation loss, accuracy and AUC (the loop makes them epoch
+    records); ``poll`` cancels between rounds.
     """
-    started = time.perf_counter()
     dtype = _dtype(device, X_train.shape[0] * X_train.shape[1], config.tol)
     Xt = torch.from_numpy(np.ascontiguousarray(X_train)).to(device=device, dtype=dtype)
     Xv = torch.from_numpy(np.ascontiguousarray(X_val)).to(device=device, dtype=dtype)
@@ -156,18 +156,15 @@ def fit_lbfgs(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val
     optimizer = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=ROUND_ITERATIONS, history_size=HISTORY_SIZE,
                                   tolerance_grad=config.tol, tolerance_change=TOLERANCE_CHANGE[dtype],
                                   line_search_fn="strong_wolfe")
-    val_objective = _Objective(n_classes, None)
-
+    val_objective = Objective(n_classes, None)
     objective = _FullBatch(Xt, yt, row_weight, lam, n_classes)
 
     def closure() -> Tensor:
         return objective.evaluate(model)
 
-    history: list[EpochRecord] = []
-    converged = False
+    converged, iterations = False, 0
     for round_no in range(1, MAX_ITERATIONS // ROUND_ITERATIONS + 1):
-        if should_stop is not None and should_stop():
-            raise RunCancelledError(CANCELLED.format(epoch=round_no))
+        poll.now(round_no)
         before = optimizer.state[optimizer._params[0]].get("n_iter", 0)
         optimizer.step(closure)
         iterations = optimizer.state[optimizer._params[0]].get("n_iter", 0)
@@ -178,19 +175,15 @@ def fit_lbfgs(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val
         if not math.isfinite(value):
             raise TrainingError(NON_FINITE.format(what="NaN" if math.isnan(value) else "infinite",
                                                   iteration=iterations))
-        val_loss, val_accuracy, val_auc = _validate(model, val_objective, Xv, yv, n_classes=n_classes,
-                                                    positive_index=positive_index, threshold=config.threshold)
-        record = EpochRecord(epoch=round_no, train_loss=float(train_loss.item()), val_loss=val_loss,
-                             val_accuracy=val_accuracy, val_auc=val_auc, seconds=time.perf_counter() - started)
-        history.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
+        val_loss, val_accuracy, val_auc = validate(model, val_objective, Xv, yv, n_classes=n_classes,
+                                                   positive_index=positive_index, threshold=config.threshold)
+        on_round({"train_loss": float(train_loss.item()), "val_loss": val_loss, "val_accuracy": val_accuracy,
+                  "val_auc": val_auc})
         if converged:
             break
     model = model.to(device="cpu", dtype=torch.float32).eval()
-    extra = {"solver": "lbfgs", "iterations": int(iterations), "converged": bool(converged),
-             "penalty": lam, "C": float(config.C)}
+    extra = {"solver": "lbfgs", "iterations": int(iterations), "converged": bool(converged), "penalty": lam,
+             "C": float(config.C)}
     if not converged:
         extra["note"] = NOT_CONVERGED_NOTE.format(iterations=iterations)
-    return FitResult(model=model, history=history, best_epoch=len(history), stopped_early=False, device=str(device),
-                     seconds=time.perf_counter() - started, extra=extra)
+    return model, extra

@@ -1,9 +1,9 @@
 """The textbook classifier as a test: a linear model on 784 pixel columns and 10 classes, trained with
 cross-entropy and SGD from the Train page and from the command line, and every view on it.
 
-The table is generated here (a few hundred 28 x 28 "images": one stroke pattern per class, partly inked, plus stray ink, the border
-blank as in MNIST, so a couple of hundred columns are constant). No single pixel gives the class away, so the run
-must not be called leaked, and the constant pixels must be one warning line, not hundreds.
+The table is generated here (a few hundred 28 x 28 "images": one stroke pattern per class, partly inked, plus stray
+ink, the border blank as in MNIST, so a couple of hundred columns are constant). No single pixel gives the class
+away, so the run must not be called leaked, and the constant pixels must be one warning line, not hundreds.
 """
 
 from __future__ import annotations
