@@ -16,7 +16,9 @@ from core.figures.evaluation import (
     roc_figure,
     val_metrics_figure,
 )
-from core.runs import ACTIVE_STATUSES, CANCELLED, FAILED, RunStatus
+from core.labels import model_label
+from core.runs import ACTIVE_STATUSES, CANCELLED, FAILED, MAX_NAME_CHARS, RunStatus
+from core.runs.naming import display_name
 from core.safety import formula_safe_frame
 from core.training import artifacts
 from core.training.evaluate import per_class_frame
@@ -69,6 +71,18 @@ def _batch_note(metrics: dict) -> str:
     return f" · batch size used {int(used)}" if used else ""
 
 
+def rename_run(store, record) -> None:
+    """Let the user give the run a name of their own (it replaces the built one on every page and in reports)."""
+    with st.popover("Rename", icon=":material/edit:"), st.form(f"rename-{record.id}", border=False):
+        text = st.text_input("Name shown on every page", value=display_name(record), max_chars=MAX_NAME_CHARS,
+                             key=f"run-name-{record.id}",
+                             help="Clear it to go back to the built name (model, privacy, mitigation, time).")
+        if st.form_submit_button("Save the name"):
+            with user_errors():
+                store.rename(record.id, text or None)
+                st.rerun()
+
+
 def evaluation_panel(run_id: str) -> None:
     store = run_store()
     record = store.get(run_id)
@@ -78,8 +92,8 @@ def evaluation_panel(run_id: str) -> None:
     elif record.status == CANCELLED:
         st.warning("This run was cancelled; nothing was evaluated.")
     spec = record.spec or {}
-    st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · model "
-                         f"{(record.config or {}).get('model')} · device {record.device or '–'} · "
+    st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · "
+                         f"{model_label((record.config or {}).get('model'))} · device {record.device or '–'} · "
                          f"{len(history)} epochs" + _batch_note(record.metrics or {})))
     if record.status == RunStatus.SUCCEEDED:
         metrics = record.metrics or {}

@@ -22,6 +22,7 @@ from core.errors import ArtifactError, FairnessError
 from core.fairness._groups import group_labels, spec_column
 from core.fairness._report import FairnessReport, audit_groups
 from core.runs import SUCCEEDED, RunArtifacts, RunStore, read_cache, write_cache
+from core.runs.naming import display_name
 from core.training import artifacts
 from core.training.classes import class_index
 
@@ -164,7 +165,7 @@ def tradeoff_points(store: RunStore, dataset_id: str, sensitive: Sequence[str], 
             continue
         d = report.disparities[gap]
         kind = "mitigated" if record.parent_id else record.kind
-        points.append({"run_id": record.id, "label": record.name or record.id, "kind": kind,
+        points.append({"run_id": record.id, "label": display_name(record), "kind": kind,
                        "accuracy": (record.metrics or {}).get("accuracy"), "gap": d.value, "gap_low": d.low,
                        "gap_high": d.high})
     return points

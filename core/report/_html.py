@@ -15,8 +15,9 @@ import plotly.graph_objects as go
 
 from core.figures.evaluation import calibration_figure, loss_curve_figure, roc_figure
 from core.figures.report import disparity_figure, importance_figure
+from core.labels import model_label
 from core.report._content import DONE, METRIC_NAMES
-from core.report._provenance import PLACEHOLDER, embedded_json
+from core.report._provenance import PLACEHOLDER, VERIFY_NOTE, embedded_json
 from core.runs import RunKind
 from core.text import format_number
 
@@ -141,7 +142,7 @@ def _training(content: Mapping[str, Any]) -> str:
         return f'<section id="training"><h2>Training set-up: imported scores</h2>{body}</section>'
     config = training.get("config") or {}
     privacy = content["privacy"]["training"]
-    pairs = [("Model", e(config.get("model"))), ("Hidden layers", e(config.get("hidden"))),
+    pairs = [("Model", e(model_label(config.get("model")))), ("Hidden layers", e(config.get("hidden"))),
              ("Device", e(training.get("device"))), ("Seed", num(config.get("seed"))),
              ("Epochs run (best epoch)",
               f"{num(training.get('epochs_run'), 0)} ({num(training.get('best_epoch'), 0)})"),
@@ -273,9 +274,8 @@ def _footer(content: Mapping[str, Any]) -> str:
              ("Dataset SHA-256 (its id)", f"<code>{e(prov['dataset_sha256'])}</code>"),
              ("Model weights SHA-256", f"<code>{e(prov['weights_sha256'] or 'no model (imported scores)')}</code>"),
              ("Test scores SHA-256", f"<code>{e(prov.get('scores_sha256'))}</code>"),
-             ("Package versions", versions), ("Reproduce the run", f"<code>{e(prov['command'])}</code>"),
-             ("Report content SHA-256", f"<code>{PLACEHOLDER}</code>"),
-             ("Check it", "<code>python -m core verify REPORT_FILE</code>")]
+             ("Package versions", versions), ("Report content SHA-256", f"<code>{PLACEHOLDER}</code>"),
+             ("Checking this file", e(VERIFY_NOTE))]
     block = embedded_json({**prov, "content_sha256": PLACEHOLDER, "format": "html"})
     return (f'<footer id="reproducibility"><h2>Reproducibility</h2>{facts(pairs)}</footer>'
             f'<script type="application/json" id="riskboard-provenance">{block}</script>')

@@ -23,6 +23,7 @@ from core.errors import ReportError
 from core.report import _adapters
 from core.report._settings import CardText, ReportSettings, Thresholds, load_settings
 from core.runs import MODEL_RUN_KINDS, SUCCEEDED, RunKind, RunRecord, RunStore
+from core.runs.naming import display_name
 from core.training import artifacts
 from core.training.classes import class_index
 
@@ -59,6 +60,7 @@ class ReportInputs:
     thresholds: Thresholds = field(default_factory=Thresholds)
     text: CardText = field(default_factory=CardText)
     sensitive: tuple[str, ...] = field(default_factory=tuple)
+    thresholds_are_defaults: bool = False
 
     @property
     def run_id(self) -> str:
@@ -191,7 +193,7 @@ def gather_inputs(store: RunStore, run_id: str, *, settings: ReportSettings | No
         raise ReportError(NOT_FINISHED.format(run_id=run_id, status=record.status))
     datasets = DatasetStore(store.home)
     spec = DatasetSpec.from_dict(record.spec)
-    settings = settings or load_settings(store.home, record.dataset_id)
+    settings = settings or load_settings(store.home, record.dataset_id, spec.sensitive_columns)
     arts = store.artifacts(run_id)
     arts.require_folder()
     evaluation = artifacts.load_evaluation(arts)
@@ -205,7 +207,7 @@ def gather_inputs(store: RunStore, run_id: str, *, settings: ReportSettings | No
     else:
         data = {"source": datasets.meta(record.dataset_id).name, "dataset_id": record.dataset_id,
                 "target": spec.target, "positive_class": spec.positive_class}
-    run = {"id": record.id, "kind": record.kind, "name": record.name or "", "status": record.status,
+    run = {"id": record.id, "kind": record.kind, "name": display_name(record), "status": record.status,
            "created_at": record.created_at.isoformat(), "device": record.device, "parent_id": record.parent_id,
            "finished_at": record.finished_at.isoformat() if record.finished_at else None,
            "class": classes[chosen] if classes else spec.positive_class, "classes": list(classes)}
@@ -220,4 +222,4 @@ def gather_inputs(store: RunStore, run_id: str, *, settings: ReportSettings | No
         fairness=_adapters.fairness_for(store, record, classes[chosen] if classes else None),
         privacy=_adapters.privacy_for(store, record),
         audit=_adapters.audit_for(store, record), provenance=provenance, thresholds=settings.thresholds,
-        text=settings.text, sensitive=spec.sensitive_columns)
+        text=settings.text, sensitive=spec.sensitive_columns, thresholds_are_defaults=settings.defaults)

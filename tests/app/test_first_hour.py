@@ -195,7 +195,7 @@ def test_a_new_session_on_the_train_page_shows_the_run_training_now(riskboard_ho
     at = AppTest.from_file(TRAIN_PAGE, default_timeout=60)
     at.run()  # no ?run= in the URL, nothing in this session
     assert not at.exception
-    assert f"Run {run_id}" in [s.value for s in at.subheader]
+    assert any(f"Run {run_id}" in plain(c.value) for c in at.caption)
     bars = at.get("progress")
     assert bars and "epoch 1 of 3" in bars[0].proto.text
     runs.finish(run_id, "cancelled")
