@@ -14,6 +14,8 @@ from core.fairness import (
     run_groups,
     summarise,
     tradeoff_points,
+    worst_class_frame,
+    worst_classes,
 )
 from core.figures.fairness import (
     METRIC_LABELS,
@@ -24,6 +26,7 @@ from core.figures.fairness import (
 from core.labels import metric_label
 from core.runs.naming import display_name
 from core.safety import formula_safe_frame
+from ui.class_picker import class_picker
 from ui.fairness_view import import_form, mitigation_actions, threshold_tool
 from ui.feedback import user_errors
 from ui.header import page_header
@@ -73,10 +76,19 @@ metric = c.selectbox("Metric", [k for k in METRIC_LABELS if k != "mean_score"], 
 if not sensitive:
     st.info("Pick at least one sensitive column.")
     st.stop()
+class_name = class_picker(run_id, "fairness")
 
 reports = {}
 with user_errors(), st.spinner("Computing group metrics and bootstrap intervals…"):
-    reports = run_fairness(runs, run_id, sensitive, intersect=intersect and len(sensitive) > 1)
+    reports = run_fairness(runs, run_id, sensitive, intersect=intersect and len(sensitive) > 1,
+                           class_name=class_name)
+if class_name is not None and reports:
+    with user_errors(), st.spinner("Comparing every class…"):
+        worst = worst_classes(runs, run_id, sensitive, intersect=intersect and len(sensitive) > 1)
+        st.markdown(f"**Class {md_escape(class_name)} against the rest.** The class with the largest gap, per "
+                    "disparity, over every class one-vs-rest:")
+        st.dataframe(formula_safe_frame(worst_class_frame(worst)), hide_index=True, width="stretch",
+                     key="fair-worst-class")
 
 for slicing, report in reports.items():
     st.subheader(f"By {slicing}")
@@ -101,7 +113,7 @@ if reports:
     st.subheader("Threshold what-if")
     rule = None
     try:
-        scores = load_run_scores(runs, run_id)
+        scores = load_run_scores(runs, run_id, class_name)
         groups = next(iter(run_groups(runs, scores, sensitive, intersect=intersect and len(sensitive) > 1).values()))
         rule = threshold_tool(run_id, scores, groups, slicing)
     except RiskboardError as exc:

@@ -8,6 +8,7 @@ from core.errors import RiskboardError
 from core.report import ReportSettings, build_content, gather_inputs, load_settings, save_settings
 from core.runs import validate_run_id
 from ui import state
+from ui.class_picker import CLASS_KEY, class_picker
 from ui.feedback import show_error, user_errors
 from ui.header import page_header
 from ui.loaders import run_store
@@ -85,10 +86,13 @@ if not presenting:
                 st.success("Saved: every run of this dataset is now judged by these thresholds, here and on the "
                            "Compare page.")
 
+class_name = st.session_state.get(CLASS_KEY.format(page="report", run_id=run_id)) if presenting else class_picker(
+    run_id, "report", help_text="Multiclass run: the report covers this class against the rest (metrics, curves, "
+                                "explanations, fairness) and summarises every class in a per-class table.")
 content = None
 try:
     settings.thresholds.validate()
-    content = build_content(gather_inputs(runs, run_id, settings=settings))
+    content = build_content(gather_inputs(runs, run_id, settings=settings, class_name=class_name))
 except Exception as exc:  # noqa: BLE001 - shown; the page keeps working
     show_error(exc)
 if content is not None:

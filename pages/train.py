@@ -30,6 +30,8 @@ HELP = TrainConfig.help()
 NOT_A_MODEL_RUN = ("{run_id} is a job done for a run (a membership audit), not a training run; its results are on the "
                    "Privacy page. Pick a run from the run history.")
 DEFAULTS = TrainConfig()
+SOLVER_LABELS = {"auto": "auto (exact L-BFGS for logistic)", "lbfgs": "L-BFGS (logistic only)",
+                 "minibatch": "minibatch (optimizer below)"}
 
 require_app_router()
 st.title("Train")
@@ -112,6 +114,13 @@ def _settings_form() -> None:
         class_weights = c3.selectbox("Class weights", ["none", "balanced"], help=HELP["class_weights"])
         seed = c3.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, help=HELP["seed"])
         threshold = c3.slider("Decision threshold", 0.01, 0.99, DEFAULTS.threshold, help=HELP["threshold"])
+        d1, d2, d3 = st.columns(3)  # how the weights are found: a row of its own below the others
+        solver = d1.selectbox("Solver", list(SOLVER_LABELS), format_func=SOLVER_LABELS.get, help=HELP["solver"],
+                              key="train-solver")
+        inverse_l2 = d2.number_input("C (logistic, L-BFGS)", 1e-6, 1e12, DEFAULTS.C, format="%.4g", help=HELP["C"],
+                                     key="train-C")
+        min_steps = d3.number_input("Least optimiser steps", 0, 1_000_000, DEFAULTS.min_steps, help=HELP["min_steps"],
+                                    key="train-min-steps")
         dp_values = privacy_fields(st.container())
         submitted = st.form_submit_button("Train", type="primary")
     if not submitted:
@@ -126,6 +135,7 @@ def _settings_form() -> None:
         return
     config = TrainConfig.from_dict({
         "model": model, "hidden": list(layers), "dropout": float(dropout), "layernorm": bool(layernorm),
+        "solver": solver, "C": float(inverse_l2), "min_steps": int(min_steps),
         "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
         "learning_rate": float(learning_rate), "weight_decay": float(weight_decay), "momentum": float(momentum),
         "early_stopping_patience": int(patience), "class_weights": class_weights, "seed": int(seed),

@@ -51,9 +51,10 @@ PICK_FILTER = "By filtering on a feature"
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's model and data…")
-def loaded_run(home: str, run_id: str) -> ExplainableRun:
-    """The run's model, preprocessing and rows, shared read-only between reruns and sessions."""
-    return load_run(RunStore(home), run_id)
+def loaded_run(home: str, run_id: str, class_name: str | None = None) -> ExplainableRun:
+    """The run's model, preprocessing and rows, shared read-only between reruns and sessions; ``class_name`` is the
+    class whose score is explained (default the positive class)."""
+    return load_run(RunStore(home), run_id, class_name)
 
 
 def pick_run(runs: RunStore, fallback: str | None = None) -> str | None:
@@ -204,9 +205,9 @@ def whatif(result: Attributions, run: ExplainableRun, background: int, seed: int
     pool = run.train.iloc[background_rows(len(run.train), background, seed, 0)]
     values, base = run.scorer.explain(edited, pool)
     shown = [edited.iloc[0][name] for name in result.feature_names]
-    decision = run.positive if scores["positive"] else _other(run)
+    decision = run.explained if scores["positive"] else _other(run)
     left, middle, right = st.columns(3)
-    left.metric("Probability of " + md_escape(run.positive),
+    left.metric("Probability of " + md_escape(run.explained),
                 probability_text(float(scores["probability"]), run.scorer.threshold))
     middle.metric("Log-odds", f"{scores['logit']:+.3f}")
     right.metric(f"Decision at threshold {run.scorer.threshold:.2f}", md_escape(decision))
@@ -222,8 +223,8 @@ def whatif(result: Attributions, run: ExplainableRun, background: int, seed: int
 
 
 def _other(run: ExplainableRun) -> str:
-    others = [c for c in run.classes if c != run.positive]
-    return others[0] if len(others) == 1 else f"not {run.positive}"
+    others = [c for c in run.classes if c != run.explained]
+    return others[0] if len(others) == 1 else f"not {run.explained}"
 
 
 def _hints(run: ExplainableRun, edited: pd.DataFrame, result: Attributions) -> None:

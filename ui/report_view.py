@@ -13,6 +13,7 @@ from core.labels import model_label
 from core.report import DISPARITY_METRICS, EXTENSIONS, MEDIA_TYPES, TEXT_LABELS, CardText, Thresholds, render
 from core.runs import RunKind
 from core.safety import formula_safe_frame
+from core.training.evaluate import per_class_frame
 from ui import state
 from ui.text import md_escape
 
@@ -147,6 +148,13 @@ def show_preview(content: dict) -> None:
                              f"{content['privacy']['training']['message']}"))
     st.subheader("Performance and calibration")
     st.dataframe(_metrics_frame(content), hide_index=True)
+    perf = content["performance"]
+    if len(perf.get("classes") or []) > 2:  # the report covers one class; every class in one table
+        st.caption(md_escape(f"This report covers class {perf['positive_class']} against the other "
+                             f"{len(perf['classes']) - 1}; every class one-vs-rest:"))
+        st.dataframe(formula_safe_frame(per_class_frame({"per_class": perf["per_class"],
+                                                         "averages": perf["averages"]})),
+                     hide_index=True, key="preview-per-class")
     for name, fig in card_figures(content):
         st.plotly_chart(fig, width="stretch", key=f"preview-{name}")
     for key, title in (("explanations", "Explanations"), ("fairness", "Fairness")):

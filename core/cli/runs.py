@@ -63,8 +63,20 @@ def run_caution_dict(home, record) -> dict | None:
             frame = datasets.load(record.dataset_id)
     except (RiskboardError, OSError):
         frame = None  # named as unavailable in the caution
-    caution = run_caution(record, frame)
+    caution = run_caution(record, frame, _split_or_none(home, record.id))
     return None if caution is None else caution.to_dict()
+
+
+def _split_or_none(home, run_id: str):
+    """The run's split for counting repeated rows, or None when its file is missing or damaged."""
+    from core.errors import RiskboardError
+    from core.runs import RunStore
+    from core.training import artifacts
+
+    try:
+        return artifacts.load_split(RunStore(home).artifacts(run_id))
+    except (RiskboardError, OSError):
+        return None
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:

@@ -41,7 +41,10 @@ def _performance(inputs: ReportInputs) -> dict[str, Any]:
     return {"metrics": {k: metrics.get(k) for k in METRIC_NAMES if k in metrics},
             "roc_auc_interval": list(interval) if interval else None, "test_rows": positives + negatives,
             "positives": positives, "negatives": negatives, "threshold": evaluation.get("threshold"),
-            "positive_class": evaluation.get("positive_name"), "notes": list(evaluation.get("notes") or [])}
+            "positive_class": evaluation.get("positive_name"), "notes": list(evaluation.get("notes") or []),
+            "classes": list(evaluation.get("class_names") or []),
+            "per_class": [dict(row) for row in evaluation.get("per_class") or []],
+            "averages": {k: dict(v) for k, v in (evaluation.get("averages") or {}).items()}}
 
 
 def _explanations(inputs: ReportInputs) -> dict[str, Any]:

@@ -162,11 +162,24 @@ def _performance(content: Mapping[str, Any]) -> str:
              f"{num(perf['negatives'])} negative) at decision threshold {num(perf['threshold'], 2)}. ROC AUC 95% "
              f"interval: {interval(perf['roc_auc_interval'])}.</p>", table(["Metric", "Value"], rows, numeric=(1,))]
     parts += [f'<p class="note">{e(n)}</p>' for n in perf["notes"]]
+    if len(perf.get("classes") or []) > 2:
+        parts.append(_per_class(perf))
     evaluation = content.get("evaluation") or {}
     parts += [figure(roc_figure(evaluation)), figure(calibration_figure(evaluation))]
     if content.get("history"):
         parts.append(figure(loss_curve_figure(content["history"])))
     return '<section id="performance"><h2>Performance and calibration</h2>' + "".join(parts) + "</section>"
+
+
+def _per_class(perf: Mapping[str, Any]) -> str:
+    """Every class one-vs-rest, and the macro / weighted averages: the classes the report does not cover in full."""
+    rows = [[e(r["class"]), num(r["support"]), num(r["precision"]), num(r["recall"]), num(r["f1"]),
+             num(r["roc_auc"])] for r in perf["per_class"]]
+    rows += [[e(f"{kind} average"), "", num(v.get("precision")), num(v.get("recall")), num(v.get("f1")),
+              num(v.get("roc_auc"))] for kind, v in perf["averages"].items()]
+    return (f"<h3>Every class</h3><p>This report covers class {e(perf['positive_class'])} against the other "
+            f"{len(perf['classes']) - 1}; each class's own scores (one-vs-rest) and their averages:</p>"
+            + table(["Class", "Test rows", "Precision", "Recall", "F1", "ROC AUC"], rows, numeric=(1, 2, 3, 4, 5)))
 
 
 def _explanations(content: Mapping[str, Any]) -> str:

@@ -164,7 +164,15 @@ def _evaluation(content: Mapping[str, Any]) -> str:
              f"{_num(perf['test_rows'])} held-out test rows ({_num(perf['positives'])} positive); decision threshold "
              f"{_num(perf['threshold'], 2)}; ROC AUC 95% interval {_ci(perf['roc_auc_interval'])}.", "",
              "### Results", "", _table(["Metric", "Value"], (
-                 [METRIC_NAMES[k], _num(v)] for k, v in perf["metrics"].items())), "", "### Explanations", ""]
+                 [METRIC_NAMES[k], _num(v)] for k, v in perf["metrics"].items())), ""]
+    if len(perf.get("classes") or []) > 2:
+        lines += [f"Every class one-vs-rest (this card covers {md(perf['positive_class'])}):", "",
+                  _table(["Class", "Test rows", "Precision", "Recall", "F1", "ROC AUC"], (
+                      [md(r["class"]), _num(r["support"]), _num(r["precision"]), _num(r["recall"]), _num(r["f1"]),
+                       _num(r["roc_auc"])] for r in perf["per_class"])),
+                  "", "Averages: " + "; ".join(f"{kind} F1 {_num(v.get('f1'))}, ROC AUC {_num(v.get('roc_auc'))}"
+                                               for kind, v in perf["averages"].items()), ""]
+    lines += ["### Explanations", ""]
     if explanations["status"] != DONE:
         lines.append(md(explanations["message"]))
     else:

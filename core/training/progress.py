@@ -80,8 +80,9 @@ def run_progress(record, history: list[dict], *, now: datetime | None = None) ->
     """
     now = now or datetime.now(UTC)
     config = record.config or {}
-    total = int(config.get("epochs", 0) or 0)
     epoch = int(history[-1]["epoch"]) if history else 0
+    # the step budget may give a small table more epochs than configured; the loop logs the count it plans
+    total = int((history[-1].get("epochs_planned") if history else None) or config.get("epochs", 0) or 0)
     started = _as_datetime(record.started_at)
     finished = _as_datetime(record.finished_at)
     elapsed = ((finished or now) - started).total_seconds() if started else 0.0

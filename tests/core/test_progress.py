@@ -87,3 +87,9 @@ def test_one_timed_epoch_is_not_enough_for_an_estimate():
     progress = run_progress(FakeRecord(), [{"epoch": 1, "seconds": 4.0}], now=START + timedelta(seconds=6))
     assert progress.remaining_s is None
     assert progress.summary == "epoch 1 of 10 · 6.0 s elapsed · time left: estimated from the second epoch on"
+
+
+def test_the_planned_epochs_of_the_step_budget_replace_the_configured_ones():
+    history = [{"epoch": 1, "epochs_planned": 250.0}, {"epoch": 2, "epochs_planned": 250.0}]
+    progress = run_progress(FakeRecord(), history, now=START + timedelta(seconds=2))
+    assert (progress.epoch, progress.epochs_total) == (2, 250)
