@@ -23,13 +23,14 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from core import jsonsafe
 from core.errors import ArtifactError
 from core.storage import atomic_write_bytes, ensure_dir, workspace_errors
+
+if TYPE_CHECKING:  # pandas is imported where a table is read, so listing runs does not pay for it
+    import pandas as pd
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "riskboard.manifest"
@@ -186,6 +187,8 @@ class RunArtifacts:
             raise ArtifactError(DAMAGED.format(names=name)) from exc
 
     def read_parquet(self, name: str) -> pd.DataFrame:
+        import pandas as pd
+
         data = self.read_bytes(name)
         try:
             return pd.read_parquet(io.BytesIO(data))
