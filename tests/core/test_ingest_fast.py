@@ -55,8 +55,8 @@ def test_distinct_count_of_floats_matches_pandas():
     assert describe_column("v", values).unique == values.nunique()
 
 
-@pytest.mark.parametrize("values", [[1.0, 0.0, np.nan, 1.0, 0.0], [1, "1", "a", "a", 2, None], ["b", "a", "a", "b", "c"],
-                                    [True, False, False], [[1], [2], None, [1]]])
+@pytest.mark.parametrize("values", [[1.0, 0.0, np.nan, 1.0, 0.0], [1, "1", "a", "a", 2, None],
+                                    ["b", "a", "a", "b", "c"], [True, False, False], [[1], [2], None, [1]]])
 def test_class_counts_equal_value_counts_of_the_label_text(values):
     frame = pd.DataFrame({"t": pd.Series(values, dtype=object if isinstance(values[0], list) else None)})
     expected = label_text(frame["t"]).dropna().value_counts()
