@@ -22,7 +22,7 @@ def _record_dict(record) -> dict:
 
 def files_state(store, record) -> dict:
     """``{"state": "ok" | "damaged" | "missing" | "none", "files": [...]}`` for the run's artifacts."""
-    from core.training.artifacts import TRAINED_RUN_FILES
+    from core.training.artifacts import trained_run_files
 
     if record.status != "succeeded":
         return {"state": "none", "files": []}
@@ -31,7 +31,7 @@ def files_state(store, record) -> dict:
         return {"state": "missing", "files": []}
     # a reductions mitigation is a mixture of models: it has member files instead of one model.safetensors
     mixture = arts.has("reductions.json")
-    required = TRAINED_RUN_FILES if record.kind == "train" and not mixture else ()
+    required = trained_run_files(arts) if record.kind == "train" and not mixture else ()
     bad = arts.damaged(required)
     return {"state": "damaged" if bad else "ok", "files": bad}
 
