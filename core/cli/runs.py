@@ -46,6 +46,7 @@ def _files_line(state: dict, run_id: str) -> str:
 
 def run_caution_dict(home, record) -> dict | None:
     """The run's "too good to be true" caution (see :mod:`core.training.caution`), or None for an ordinary run."""
+    from core.data.spec import DatasetSpec
     from core.data.store import DatasetStore
     from core.errors import RiskboardError
     from core.training.caution import run_caution
@@ -56,7 +57,8 @@ def run_caution_dict(home, record) -> dict | None:
     frame = None
     try:
         if datasets.exists(record.dataset_id):
-            frame = datasets.load(record.dataset_id)
+            spec = DatasetSpec.from_dict(record.spec)
+            frame = datasets.load(record.dataset_id, columns=[spec.target, *spec.features])  # all the caution reads
     except (RiskboardError, OSError):
         frame = None  # named as unavailable in the caution
     caution = run_caution(record, frame)

@@ -152,12 +152,17 @@ class DatasetStore:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DatasetNotFoundError(DATASET_DAMAGED.format(short=dataset_id[:12], name="meta.json")) from exc
 
-    def load(self, dataset_id: str) -> pd.DataFrame:
+    def load(self, dataset_id: str, *, columns: list[str] | None = None) -> pd.DataFrame:
+        """The stored table, or only ``columns`` of it (a view that needs a few columns reads only those). Names the
+        table does not have are left out, so the caller's own check names a missing column in its words."""
         path = self._dir(dataset_id) / "data.parquet"
         if not path.is_file():
             raise DatasetNotFoundError(f"Dataset {dataset_id[:12]} is not in the store (deleted?); upload it again.")
         try:
-            return pd.read_parquet(path)
+            if columns is not None:
+                present = set(pq.read_schema(path).names)
+                columns = [c for c in dict.fromkeys(columns) if c in present]
+            return pd.read_parquet(path, columns=columns)
         except Exception as exc:
             raise DatasetNotFoundError(DATASET_DAMAGED.format(short=dataset_id[:12], name="data.parquet")) from exc
 

@@ -77,7 +77,7 @@ def load_run(store, run_id: str) -> ExplainableRun:
     spec = DatasetSpec.from_dict(record.spec)
     config = TrainConfig.from_dict(record.config)
     datasets = DatasetStore(store.home)
-    frame = datasets.load(record.dataset_id)
+    frame = datasets.load(record.dataset_id, columns=[*spec.features, *(s.column for s in spec.sensitive)])
     kinds = {c["name"]: c["kind"] for c in datasets.meta(record.dataset_id).schema["columns"]}
     prepared = prepare_features(frame, spec.features, kinds).frame[preprocessor.columns]
     if len(classes) == 2:

@@ -271,19 +271,23 @@ def audit_run(store: Any, run_id: str, *, attack: str = "reference", reference_m
     spec = DatasetSpec.from_dict(record.spec)
     config = TrainConfig.from_dict(record.config)
     datasets = DatasetStore(store.home)
-    frame = datasets.load(record.dataset_id)
+    # only the columns the audit reads, and features prepared only for the rows it scores: one copy of the table
+    frame = datasets.load(record.dataset_id, columns=[spec.target, *spec.features, *spec.sensitive_columns])
     kinds = {c["name"]: c["kind"] for c in datasets.meta(record.dataset_id).schema["columns"]}
     labels = encode_labels(frame, spec)
     # label index per original row (rows without a target were never split)
     y_all = np.full(len(frame), -1, dtype=np.int64)
     y_all[np.flatnonzero(labels.kept)] = labels.y
     rows = choose_audit_rows(split.train, np.concatenate([split.val, split.test]))
-    prepared = prepare_features(frame, spec.features, kinds)
+    groups = {s.column: sensitive_groups(frame, s).astype(str).to_numpy() for s in spec.sensitive}
+    scored = np.unique(np.concatenate([rows.members, rows.nonmembers,
+                                       rows.population if attack == "reference" else rows.members[:0]]))
+    prepared = prepare_features(frame.iloc[scored], spec.features, kinds).frame
+    del frame
 
     def encode(part: np.ndarray) -> np.ndarray:
-        return preprocessor.transform(prepared.frame.iloc[part])
+        return preprocessor.transform(prepared.iloc[np.searchsorted(scored, part)])
 
-    groups = {s.column: sensitive_groups(frame, s).astype(str).to_numpy() for s in spec.sensitive}
     if progress is not None:
         progress(0.02, f"auditing {len(rows.members):,} members against {len(rows.nonmembers):,} non-members")
     result = audit_arrays(
