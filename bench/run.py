@@ -49,6 +49,7 @@ from bench_fairness import table as fairness_table  # noqa: E402
 from bench_training import LEARNING_RATES, encode, load_adult, make_synthetic, run_sklearn, time_to  # noqa: E402
 from make_table import write_table  # noqa: E402
 
+from core.device import training_threads  # noqa: E402
 from core.errors import RunCancelledError  # noqa: E402
 from core.training import TrainConfig, fit  # noqa: E402
 
@@ -297,20 +298,29 @@ STEPS = (
 )
 
 
+#: Runs the command as its own child and writes that child's peak memory (KB) to the file named first. A process
+#: forked from this (large) benchmark process would start with its resident pages counted, so the step's peak is
+#: taken one level down, from a small launcher.
+_LAUNCH = """import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds and peak resident memory (GB, the operating system's own count) of one child process, and its
+    """Wall seconds and peak resident memory (GB, the operating system's own count) of one command, and its
     standard output."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryDirectory() as scratch:
+        peak_file = Path(scratch) / "peak"
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        done = subprocess.run([sys.executable, "-c", _LAUNCH, str(peak_file), *argv], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
         wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed: {err.read().decode(errors='replace').strip()[-500:]}")
-        return wall, usage.ru_maxrss / 2**20, out.read().decode()
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip()[-500:]}")
+        return wall, int(peak_file.read_text()) / 2**20, done.stdout
 
 
 def bench_e2e(b: Bench, table: Path) -> None:
@@ -351,7 +361,8 @@ def machine(device: torch.device) -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    text = f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__}, Python {platform.python_version()}"
+    text = (f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__} at {torch.get_num_threads()} thread(s), "
+            f"Python {platform.python_version()}")
     if device.type == "cuda":
         text += f", GPU {torch.cuda.get_device_name(device)}"
     return text
@@ -378,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda needs a CUDA GPU that torch can see")
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(training_threads())  # what a training worker uses: every core but one
     b = Bench(device=device, quick=args.quick, rows=args.rows or (100_000 if args.quick else 1_000_000),
               repeats=args.repeats or (1 if args.quick else 3))
     print(f"benchmarks on {device} ({'quick' if args.quick else 'full'}, {b.rows:,}-row tables)", flush=True)
