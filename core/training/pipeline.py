@@ -59,7 +59,8 @@ def prepare_features(frame: pd.DataFrame, features: tuple[str, ...], kinds: dict
         else:
             columns[name] = _as_objects(values)
             categorical.append(name)
-    return PreparedData(pd.DataFrame(columns, index=frame.index), numeric, categorical)
+    # copy=False: the columns are new arrays already; consolidating them into one block copies the table again
+    return PreparedData(pd.DataFrame(columns, index=frame.index, copy=False), numeric, categorical)
 
 
 def _as_objects(values: pd.Series) -> pd.Series:
