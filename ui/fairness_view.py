@@ -54,7 +54,8 @@ def _outcome_view(outcome: ThresholdOutcome, key: str) -> None:
     cols = st.columns(3)
     paid = -outcome.accuracy_paid
     cols[0].metric("Accuracy", f"{outcome.accuracy:.3f}",  # no "-0.000" badge when nothing changed
-                   None if abs(paid) < 0.0005 else f"{paid:+.3f} vs one threshold")
+                   None if abs(paid) < 0.0005 else f"{paid:+.3f}",
+                   help="The badge is the change against one threshold for everyone.")
     cols[1].metric("Cost per row", f"{outcome.cost:.3f}")
     cols[2].metric("Test rows", f"{outcome.report.rows:,}")
     if rule.thresholds or rule.default is not None:

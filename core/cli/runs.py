@@ -90,9 +90,17 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     jobs.refresh(store, get_settings())
     if args.rename is not None and not args.run_id:
         raise RunNotFoundError("--rename needs the run to rename: `runs RUN_ID --rename NAME`.")
+    if args.rename is not None:
+        from core.runs.naming import display_name
+
+        store.rename(args.run_id, args.rename)
+        name = display_name(store.get(args.run_id))
+        if args.json:
+            emit_json({"run_id": args.run_id, "name": name})
+        else:
+            print(f"{args.run_id} is now named {name!r}")
+        return 0
     if args.run_id:
-        if args.rename is not None:
-            store.rename(args.run_id, args.rename)
         record = store.get(args.run_id)
         state = files_state(store, record)
         payload = _record_dict(record) | {"epochs": store.epochs(args.run_id), "config": record.config,
