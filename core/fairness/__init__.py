@@ -2,6 +2,7 @@
 
 from core.fairness._groups import INTERSECTION_SEP, group_labels, spec_column
 from core.fairness._imports import DECISIONS_NOTE, check_scores, import_scores
+from core.fairness._model_import import PreparedImport, import_model, member_mask, prepare_import
 from core.fairness._mitigation import (
     CONSTRAINT_CHOICES,
     METHODS,
@@ -66,6 +67,7 @@ __all__ = [
     "Disparity",
     "FairnessReport",
     "GroupResult",
+    "PreparedImport",
     "RunScores",
     "ThresholdOutcome",
     "TorchClassifier",
@@ -79,10 +81,13 @@ __all__ = [
     "group_frame",
     "group_labels",
     "has_scores",
+    "import_model",
     "import_scores",
     "kamiran_calders_weights",
     "load_run_scores",
+    "member_mask",
     "mixture_scores",
+    "prepare_import",
     "run_fairness",
     "run_groups",
     "spec_column",

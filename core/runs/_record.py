@@ -28,6 +28,11 @@ ACTIVE_STATUSES = (QUEUED, RUNNING)
 #: Final statuses: once a run has one of these it never changes again.
 TERMINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 
+#: Run kinds of a model trained elsewhere: a table of its scores, or the model itself as an uploaded ONNX file.
+IMPORT_KIND = "import"
+ONNX_KIND = "onnx"
+OUTSIDE_KINDS = (IMPORT_KIND, ONNX_KIND)
+
 RUN_ID_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
 INVALID_RUN_ID = "{run_id} is not a run id; run ids look like 20261129-094512-a1b2c3. Pick a run from the list of runs."
@@ -97,7 +102,17 @@ class RunRecord:
     @property
     def is_imported(self) -> bool:
         """True for a run whose scores came from a model trained elsewhere (no model, no training split)."""
-        return self.kind == "import"
+        return self.kind == IMPORT_KIND
+
+    @property
+    def is_uploaded_model(self) -> bool:
+        """True for a run of an uploaded model file (ONNX): a model to run, but no training here to repeat."""
+        return self.kind == ONNX_KIND
+
+    @property
+    def is_outside(self) -> bool:
+        """True for a run of a model trained elsewhere (scores or a model file): nothing here can retrain it."""
+        return self.kind in OUTSIDE_KINDS
 
     @property
     def is_finished(self) -> bool:
