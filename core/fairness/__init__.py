@@ -2,7 +2,6 @@
 
 from core.fairness._groups import INTERSECTION_SEP, group_labels, spec_column
 from core.fairness._imports import DECISIONS_NOTE, check_scores, import_scores
-from core.fairness._model_import import PreparedImport, import_model, member_mask, prepare_import
 from core.fairness._mitigation import (
     CONSTRAINT_CHOICES,
     METHODS,
@@ -10,6 +9,7 @@ from core.fairness._mitigation import (
     kamiran_calders_weights,
     start_mitigation,
 )
+from core.fairness._model_import import PreparedImport, import_model, member_mask, prepare_import
 from core.fairness._reductions import REDUCTIONS_JSON, TorchClassifier, fit_reductions, mixture_scores
 from core.fairness._report import (
     DISPARITIES,

@@ -46,8 +46,8 @@ NEEDS_MODEL = ("Run {run_id} holds a model trained elsewhere (imported scores or
 PARENT_NOT_DONE = "Run {run_id} is {status}; mitigate a finished run."
 UNKNOWN_METHOD = "Unknown mitigation {name!r}; pick one of: {choices}."
 NO_SCORES = "Run {run_id} has decisions but no scores, so thresholds cannot be moved; import its scores instead."
-FITTED_ON_TEST = ("fitted on the test rows (a model from elsewhere has no validation rows here), so these test numbers are "
-                  "optimistic; check the rule on fresh data before relying on it.")
+FITTED_ON_TEST = ("fitted on the test rows (a model from elsewhere has no validation rows here), so these test "
+                  "numbers are optimistic; check the rule on fresh data before relying on it.")
 FITTED_ON_VAL = "fitted on the parent run's validation rows and measured on its test rows."
 
 
