@@ -54,8 +54,9 @@ def register(subparsers) -> None:
     parser.add_argument("--rows", type=int, default=1000, help="test rows to explain (default 1000; all if fewer)")
     parser.add_argument("--background", type=int, default=200, help="training rows in the background (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the row sample and background draws")
-    parser.add_argument("--method", default="auto", choices=("auto", METHOD_DEEPLIFT, METHOD_LINEAR),
-                        help="attribution method (default: exact for logistic, DeepLIFT rescale for MLP)")
+    parser.add_argument("--method", default="auto", choices=("auto", METHOD_DEEPLIFT, METHOD_LINEAR, "agnostic"),
+                        help="attribution method (default: exact for logistic, DeepLIFT rescale for MLP, shap's "
+                             "model-agnostic explainers for other uploaded models)")
     parser.add_argument("--kmeans", action="store_true",
                         help="summarise the training rows by BACKGROUND k-means centres instead of sampling them")
     parser.set_defaults(func=_cmd_explain)

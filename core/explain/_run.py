@@ -17,6 +17,13 @@ from core.data.spec import DatasetSpec, sensitive_groups
 from core.data.store import DatasetStore
 from core.device import select_device
 from core.errors import ArtifactError, ExplainError
+from core.explain._agnostic import (
+    EXACT_MAX_FEATURES,
+    METHOD_EXACT,
+    METHOD_PERMUTATION,
+    AgnosticScorer,
+    explain_agnostic,
+)
 from core.explain._deeplift import METHOD_DEEPLIFT, METHOD_LINEAR, is_linear, layer_plan
 from core.explain._explain import Progress, background_rows, explain_rows
 from core.explain._result import Attributions
@@ -26,7 +33,7 @@ from core.training import artifacts
 from core.training.config import TrainConfig
 from core.training.pipeline import prepare_features
 
-METHODS = ("auto", METHOD_DEEPLIFT, METHOD_LINEAR)
+METHODS = ("auto", METHOD_DEEPLIFT, METHOD_LINEAR, "agnostic")
 MAX_ROWS = 100_000
 NOT_FINISHED = "run {run_id} is {status}, not finished; explanations need a run that trained successfully."
 IMPORTED = ("run {run_id} was imported from scores of a model trained elsewhere, so there is no model here to "
@@ -35,6 +42,8 @@ BAD_ROWS = "the number of rows to explain must be a whole number from 1 to {limi
 BAD_SEED = "the seed must be a whole number from 0 to 2**32 - 1; got {value!r}."
 BAD_METHOD = "method must be one of {methods}; got {value!r}."
 LINEAR_ONLY = "the exact linear method applies to logistic models only; this run trained an MLP (use {deeplift})."
+NO_FAST_PATH = ("this uploaded model is not a plain MLP or linear graph, so only the model-agnostic explainer "
+                "applies (method 'agnostic' or 'auto').")
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class ExplainableRun:
     """Everything the Explain page and the what-if editor need from a trained run, loaded once."""
 
     run_id: str
-    scorer: Scorer
+    scorer: Scorer | AgnosticScorer
     test: pd.DataFrame  # test rows in original units, indexed by their row in the stored dataset
     train: pd.DataFrame  # training rows in original units (the background pool)
     classes: tuple[str, ...]
@@ -56,8 +65,13 @@ class ExplainableRun:
         return self.classes[self.positive_index]
 
     @property
+    def agnostic(self) -> bool:
+        """True for an uploaded model explained through shap's model-agnostic explainers (no torch layers)."""
+        return isinstance(self.scorer, AgnosticScorer)
+
+    @property
     def linear(self) -> bool:
-        return is_linear(layer_plan(self.scorer.model, output_index=None))
+        return not self.agnostic and is_linear(layer_plan(self.scorer.model, output_index=None))
 
 
 def load_run(store, run_id: str) -> ExplainableRun:
@@ -67,6 +81,10 @@ def load_run(store, run_id: str) -> ExplainableRun:
         raise ExplainError(IMPORTED.format(run_id=run_id))
     if record.status != SUCCEEDED:
         raise ExplainError(NOT_FINISHED.format(run_id=run_id, status=record.status))
+    if record.is_uploaded_model:
+        from core.explain._uploaded import load_uploaded
+
+        return ExplainableRun(**load_uploaded(store, record))
     arts = store.artifacts(run_id)
     arts.require_folder()
     artifacts.require_single_model(record, arts, "explain")
@@ -112,6 +130,12 @@ def cache_names(rows: int, background: int, seed: int, method: str, summary: str
 def resolve_method(run: ExplainableRun, method: str) -> str:
     if method not in METHODS:
         raise ExplainError(BAD_METHOD.format(methods=", ".join(METHODS), value=method))
+    if run.agnostic:
+        if method not in ("auto", "agnostic"):
+            raise ExplainError(NO_FAST_PATH)
+        return METHOD_EXACT if len(run.scorer.preprocessor.columns) <= EXACT_MAX_FEATURES else METHOD_PERMUTATION
+    if method == "agnostic":
+        raise ExplainError(BAD_METHOD.format(methods="auto, " + METHOD_DEEPLIFT + ", " + METHOD_LINEAR, value=method))
     if method == "auto":
         return METHOD_LINEAR if run.linear else METHOD_DEEPLIFT
     if method == METHOD_LINEAR and not run.linear:
@@ -146,6 +170,12 @@ def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, 
             return cached
     positions = sample_rows(len(run.test), n, seed)
     chosen = run.test.iloc[positions]
+    if run.agnostic:
+        result = explain_agnostic(run.scorer.model, chosen, run.train, background=background, seed=seed,
+                                  output=run.scorer.output, row_ids=chosen.index.to_numpy(),
+                                  total_rows=len(run.test), on_progress=on_progress)
+        write_cached(arts, names, result)
+        return result
     result = explain_rows(run.scorer.model, run.scorer.preprocessor, chosen, run.train, background=background,
                           seed=seed, output_index=run.scorer.output_index, sign=run.scorer.sign,
                           output=run.scorer.output, row_ids=chosen.index.to_numpy(), total_rows=len(run.test),
