@@ -26,7 +26,7 @@ with user_errors():
     run_id = explain_view.pick_run(runs, fallback=context.run.id if context.run else None)
     if run_id:
         run = explain_view.loaded_run(str(settings.home), run_id)
-        rows, background, seed, summary = explain_view.settings(len(run.test))
+        rows, background, seed, summary = explain_view.settings(len(run.test), agnostic=run.agnostic)
         result = explain_view.compute(runs, run, rows, background, seed, summary)
         explain_view.summary(result, run)
         explain_view.views(result, run)

@@ -147,7 +147,7 @@ def audit_section() -> None:
                "run's own settings on spare rows in a background job, so it takes a few trainings' time.")
     records = []
     with user_errors():
-        records = [r for r in runs.list(limit=200, status="succeeded") if getattr(r, "kind", "train") == "train"]
+        records = [r for r in runs.list(limit=200, status="succeeded") if r.kind == "train" or r.is_uploaded_model]
     if not records:
         st.info("No finished run yet: train one on the Train page, then audit it here.")
         return None
@@ -158,7 +158,12 @@ def audit_section() -> None:
                           format_func=lambda i: _run_label(by_id[i]), key="audit-run")
     st.session_state[state.PRIVACY_RUN] = run_id
     a, b = st.columns(2)
-    attack = a.radio("Attack", ["reference", "loss"], horizontal=True, key="audit-attack",
+    uploaded = by_id[run_id].is_uploaded_model
+    if uploaded:
+        st.info("An uploaded model: members are the rows its members column marks as training rows. Only the loss "
+                "attack can be run; the reference attack would need retraining the model, which Riskboard cannot "
+                "do for a model trained elsewhere.")
+    attack = a.radio("Attack", ["loss"] if uploaded else ["reference", "loss"], horizontal=True, key="audit-attack",
                      format_func=lambda x: "Reference models (stronger)" if x == "reference" else "Loss threshold")
     k = b.number_input("Reference models (K)", 1, 16, DEFAULT_REFERENCE_MODELS, key="audit-k",
                        disabled=attack == "loss")
