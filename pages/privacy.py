@@ -163,7 +163,8 @@ def audit_section() -> None:
         st.info("An uploaded model: members are the rows its members column marks as training rows. Only the loss "
                 "attack can be run; the reference attack would need retraining the model, which Riskboard cannot "
                 "do for a model trained elsewhere.")
-    attack = a.radio("Attack", ["loss"] if uploaded else ["reference", "loss"], horizontal=True, key="audit-attack",
+    attack = a.radio("Attack", ["loss"] if uploaded else ["reference", "loss"], horizontal=True,
+                     key="audit-attack-uploaded" if uploaded else "audit-attack",
                      format_func=lambda x: "Reference models (stronger)" if x == "reference" else "Loss threshold")
     k = b.number_input("Reference models (K)", 1, 16, DEFAULT_REFERENCE_MODELS, key="audit-k",
                        disabled=attack == "loss")

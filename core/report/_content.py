@@ -81,6 +81,10 @@ def _privacy(inputs: ReportInputs) -> dict[str, Any]:
     if inputs.imported:
         training["message"] = ("Imported scores: how the model was trained elsewhere, and with what privacy "
                                "protection, is unknown to Riskboard.")
+    elif inputs.run.get("kind") == "onnx":
+        training["message"] = ("Uploaded model: how it was trained elsewhere, and with what privacy protection, is "
+                               "unknown to Riskboard; only the loss membership attack can be run (the reference "
+                               "attack needs retraining).")
     elif training.get("private"):
         training["message"] = (f"Trained with differential privacy (DP-SGD): epsilon {training['epsilon']:.3f}"
                                + (f" at delta {training['delta']:.1e}" if training.get("delta") else "")
@@ -91,6 +95,12 @@ def _privacy(inputs: ReportInputs) -> dict[str, Any]:
                                "(epsilon is infinity).")
     if inputs.imported:
         audit = {"status": NOT_APPLICABLE, "message": NEEDS_MODEL.format(what="a membership-inference audit")}
+    elif inputs.audit is None and inputs.run.get("kind") == "onnx":
+        command = f"python -m core audit {inputs.run_id} --attack loss"
+        audit = {"status": NOT_RUN, "command": command,
+                 "message": f"No membership-inference audit has been run; run `{command}` (it needs the training "
+                            "rows named with --members at import). The reference-model attack cannot be run on an "
+                            "uploaded model: it needs retraining."}
     elif inputs.audit is None:
         command = command_for("audit", inputs.run_id)
         audit = {"status": NOT_RUN, "command": command,
