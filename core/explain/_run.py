@@ -9,6 +9,7 @@ file that is missing, torn or altered is discarded and the explanation recompute
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,8 @@ BAD_ROWS = "the number of rows to explain must be a whole number from 1 to {limi
 BAD_SEED = "the seed must be a whole number from 0 to 2**32 - 1; got {value!r}."
 BAD_METHOD = "method must be one of {methods}; got {value!r}."
 LINEAR_ONLY = "the exact linear method applies to logistic models only; this run trained an MLP (use {deeplift})."
+AGNOSTIC_UPLOADED = ("the model-agnostic explainer is for uploaded models; a model trained here is explained "
+                     "exactly (method 'auto').")
 NO_FAST_PATH = ("this uploaded model is not a plain MLP or linear graph, so only the model-agnostic explainer "
                 "applies (method 'agnostic' or 'auto').")
 
@@ -59,6 +62,7 @@ class ExplainableRun:
     sensitive: tuple[str, ...]
     n_dataset_rows: int
     test_groups: pd.DataFrame  # sensitive group label per test row (binned as the spec says), same index as test
+    uploaded: Any = None  # an uploaded model's OnnxModel (also behind a fast-path scorer), for shap's explainers
 
     @property
     def positive(self) -> str:
@@ -130,12 +134,12 @@ def cache_names(rows: int, background: int, seed: int, method: str, summary: str
 def resolve_method(run: ExplainableRun, method: str) -> str:
     if method not in METHODS:
         raise ExplainError(BAD_METHOD.format(methods=", ".join(METHODS), value=method))
+    if method == "agnostic" or (run.agnostic and method == "auto"):
+        if run.uploaded is None:
+            raise ExplainError(AGNOSTIC_UPLOADED)
+        return METHOD_EXACT if len(run.uploaded.mapping.columns) <= EXACT_MAX_FEATURES else METHOD_PERMUTATION
     if run.agnostic:
-        if method not in ("auto", "agnostic"):
-            raise ExplainError(NO_FAST_PATH)
-        return METHOD_EXACT if len(run.scorer.preprocessor.columns) <= EXACT_MAX_FEATURES else METHOD_PERMUTATION
-    if method == "agnostic":
-        raise ExplainError(BAD_METHOD.format(methods="auto, " + METHOD_DEEPLIFT + ", " + METHOD_LINEAR, value=method))
+        raise ExplainError(NO_FAST_PATH)
     if method == "auto":
         return METHOD_LINEAR if run.linear else METHOD_DEEPLIFT
     if method == METHOD_LINEAR and not run.linear:
@@ -170,8 +174,8 @@ def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, 
             return cached
     positions = sample_rows(len(run.test), n, seed)
     chosen = run.test.iloc[positions]
-    if run.agnostic:
-        result = explain_agnostic(run.scorer.model, chosen, run.train, background=background, seed=seed,
+    if resolved in (METHOD_EXACT, METHOD_PERMUTATION):
+        result = explain_agnostic(run.uploaded, chosen, run.train, background=background, seed=seed,
                                   output=run.scorer.output, row_ids=chosen.index.to_numpy(),
                                   total_rows=len(run.test), on_progress=on_progress)
         write_cached(arts, names, result)

@@ -78,4 +78,4 @@ def load_uploaded(store, record) -> dict:
     return {"run_id": record.id, "scorer": scorer, "test": prepared.iloc[split.test],
             "train": prepared.iloc[np.asarray(pool)], "classes": classes, "positive_index": positive_index,
             "sensitive": tuple(s.column for s in spec.sensitive), "n_dataset_rows": len(frame),
-            "test_groups": groups}
+            "test_groups": groups, "uploaded": model}

@@ -20,7 +20,7 @@ from core.errors import CustomOperatorError, ModelImportError
 STANDARD_DOMAINS = ("", "ai.onnx", "ai.onnx.ml")
 MIN_OPSET = 7
 EMPTY = "The model file is empty; give the .onnx file your converter wrote."
-TOO_LARGE = ("The model file is {size:,.1f} MB, over the {limit:,.1f} MB limit (RISKBOARD_MAX_MODEL_MB). Raise the "
+TOO_LARGE = ("The model file is {size:,.3g} MB, over the {limit:,.3g} MB limit (RISKBOARD_MAX_MODEL_MB). Raise the "
              "limit if the model is really this large, or give a smaller model.")
 NOT_ONNX = ("{name} is not an ONNX model ({why}). Give a .onnx file written by an ONNX converter (skl2onnx, "
             "torch.onnx.export, tf2onnx, onnxmltools); pickled models are never loaded.")
@@ -47,7 +47,7 @@ def check_size(data: bytes, limit_bytes: int) -> None:
     if not data:
         raise ModelImportError(EMPTY)
     if len(data) > limit_bytes:
-        raise ModelImportError(TOO_LARGE.format(size=len(data) / 2**20, limit=limit_bytes / 2**20))
+        raise ModelImportError(TOO_LARGE.format(size=len(data) / 2**20, limit=round(limit_bytes / 2**20, 3)))
 
 
 def parse(data: bytes, name: str = "The file") -> Any:
