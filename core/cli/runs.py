@@ -22,7 +22,7 @@ def _record_dict(record) -> dict:
 
 def files_state(store, record) -> dict:
     """``{"state": "ok" | "damaged" | "missing" | "none", "files": [...]}`` for the run's artifacts."""
-    from core.training.artifacts import TRAINED_RUN_FILES
+    from core.training.artifacts import TRAINED_RUN_FILES, UPLOADED_RUN_FILES
 
     if record.status != "succeeded":
         return {"state": "none", "files": []}
@@ -31,7 +31,8 @@ def files_state(store, record) -> dict:
         return {"state": "missing", "files": []}
     # a reductions mitigation is a mixture of models: it has member files instead of one model.safetensors
     mixture = arts.has("reductions.json")
-    required = TRAINED_RUN_FILES if record.kind == "train" and not mixture else ()
+    required = TRAINED_RUN_FILES if record.kind == "train" and not mixture else (
+        UPLOADED_RUN_FILES if record.kind == "onnx" else ())
     bad = arts.damaged(required)
     return {"state": "damaged" if bad else "ok", "files": bad}
 

@@ -47,6 +47,9 @@ ONNX_JSON = "onnx_model.json"
 TRAINED_RUN_FILES = (MODEL_WEIGHTS, MODEL_JSON, PREPROCESSOR_JSON, LABELS_JSON, SPLIT_JSON, TEST_SCORES,
                      EVALUATION_JSON)
 
+#: What every succeeded run of an uploaded model (kind ``onnx``) has.
+UPLOADED_RUN_FILES = (MODEL_ONNX, ONNX_JSON, LABELS_JSON, SPLIT_JSON, TEST_SCORES, EVALUATION_JSON)
+
 Artifacts = RunArtifacts | Path
 
 #: A run that is a mixture of models (fairlearn's reductions) keeps its members and this file, not one model.
