@@ -128,7 +128,14 @@ def shap_values(model: Any, rows: pd.DataFrame, background: pd.DataFrame, *, see
     def f(matrix: np.ndarray) -> np.ndarray:
         return log_odds(model.positive_probability(codes.decode(matrix)))
 
-    masker = shap.maskers.Independent(bg, max_samples=len(bg))
+    def masker(mask: np.ndarray, row: np.ndarray) -> np.ndarray:
+        """Every background row with the coalition's features taken from the explained row (independent masking,
+        as ``shap.maskers.Independent`` does; a plain function keeps shap off its numba delta-masking path, whose
+        compilation costs tens of seconds per process on a small machine)."""
+        out = bg.copy()
+        out[:, mask] = row[mask]
+        return out
+
     d = x.shape[1]
     if d <= EXACT_MAX_FEATURES:
         result = shap.explainers.Exact(f, masker)(x, silent=True)

@@ -234,3 +234,38 @@ def test_cli_start_does_not_import_onnx():
             "print('onnx' in sys.modules, 'onnxruntime' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+class _Linear:
+    """A stand-in for an uploaded model with ten numeric inputs: p = sigmoid(x . w), plus a three-way interaction
+    (antithetic permutations split pairwise ones exactly) when ``nonlinear``."""
+
+    def __init__(self, frame: pd.DataFrame, w: np.ndarray, *, nonlinear: bool = False) -> None:
+        self.mapping = build_mapping([("X", "tensor(float)", (None, len(w)))], frame)
+        self.w, self.nonlinear = w, nonlinear
+
+    def positive_probability(self, frame: pd.DataFrame) -> np.ndarray:
+        x = frame[list(self.mapping.columns)].to_numpy(dtype=np.float64)
+        z = x @ self.w + (np.tanh(x[:, 0] * x[:, 1] * x[:, 2]) if self.nonlinear else 0.0)
+        return 1 / (1 + np.exp(-z))
+
+
+def test_many_features_use_permutation_with_its_sampling_error_stated():
+    from core.explain._agnostic import METHOD_PERMUTATION, explain_agnostic
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(rng.normal(size=(120, 10)), columns=[f"x{i}" for i in range(10)])
+    w = rng.normal(size=10) * 0.3
+    linear = explain_agnostic(_Linear(frame, w), frame.iloc[:8], frame.iloc[20:], background=40, seed=1)
+    bg = frame.iloc[20:].iloc[background_rows(100, 40, 1, 0)].to_numpy()
+    assert linear.method == METHOD_PERMUTATION
+    # an additive model has no interactions: every permutation gives the exact value, so the error is zero
+    assert np.abs(linear.values - w * (frame.iloc[:8].to_numpy() - bg.mean(axis=0))).max() < 1e-9
+    assert _sampling_error(linear.note) < 1e-9
+    bent = explain_agnostic(_Linear(frame, w, nonlinear=True), frame.iloc[:8], frame.iloc[20:], background=40)
+    assert bent.additivity_max_error < 1e-9  # every permutation is additive
+    assert 1e-4 < _sampling_error(bent.note) < 0.1
+
+
+def _sampling_error(note: str) -> float:
+    return float(note.split("sampling error (standard error of the average) ")[1].split(" ")[0])
