@@ -116,3 +116,23 @@ def external_data() -> bytes:
     model = helper.make_model(_graph(helper.make_node("MatMul", ["X", "W"], ["Y"]), [weight]),
                               opset_imports=[helper.make_opsetid("", 17)])
     return model.SerializeToString()
+
+
+def pipeline(frame: pd.DataFrame):
+    """(fitted pipeline, ONNX bytes) of scaling + one-hot encoding + logistic regression with one input per column:
+    two numbers (a, b) and the text column g."""
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    members = frame["member"] == 1
+    x = frame.loc[members, ["a", "b", "g"]]
+    model = Pipeline([("columns", ColumnTransformer([("num", StandardScaler(), ["a", "b"]),
+                                                     ("cat", OneHotEncoder(handle_unknown="ignore"), ["g"])])),
+                      ("lr", LogisticRegression())]).fit(x, frame.loc[members, "y"])
+    types = [("a", FloatTensorType([None, 1])), ("b", FloatTensorType([None, 1])), ("g", StringTensorType([None, 1]))]
+    data = to_onnx(model, initial_types=types, options={id(model.steps[-1][1]): {"zipmap": False}})
+    return model, data.SerializeToString()

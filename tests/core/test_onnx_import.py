@@ -269,3 +269,26 @@ def test_many_features_use_permutation_with_its_sampling_error_stated():
 
 def _sampling_error(note: str) -> float:
     return float(note.split("sampling error (standard error of the average) ")[1].split(" ")[0])
+
+
+def test_pipeline_with_a_text_input_is_fed_by_column_name(riskboard_home):
+    model, data = onnx_models.pipeline(FRAME)
+    store = RunStore(riskboard_home)
+    run_id, prepared = import_model(store, data, "pipe.onnx", CSV, "table.csv", target="y", sensitive=["g"],
+                                    members="member")
+    assert [row["model input"] for row in prepared.mapping_rows()] == ["a", "b", "g"]
+    assert prepared.fast_path is None  # a ColumnTransformer is not a plain graph: shap's explainers apply
+    scores = artifacts.load_test_scores(store.artifacts(run_id)).sort_values("row")
+    expected = model.predict_proba(HELD_OUT[["a", "b", "g"]])[:, 1]
+    assert np.abs(scores["score"].to_numpy() - expected).max() < 1e-5
+    run = load_run(store, run_id)
+    row = run.test.iloc[[0]]
+    flipped = "z" if row["g"].iat[0] == "x" else "x"
+    edited = edit_row(row, {"g": flipped}, run.scorer.preprocessor, run.train)
+    expected_edit = model.predict_proba(edited[["a", "b", "g"]])[0, 1]
+    assert run.scorer.score(edited)["probability"].iat[0] == pytest.approx(expected_edit, abs=1e-5)
+    with pytest.raises(ConfigError, match="one of the known values"):
+        edit_row(row, {"g": "unseen"}, run.scorer.preprocessor, run.train)
+    result = explain_run(store, run_id, rows=10, background=20)
+    assert result.method == "shap-exact" and result.additivity_max_error < 1e-6
+    assert set(result.data["g"]) <= {"x", "z"}
