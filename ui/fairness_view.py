@@ -121,8 +121,8 @@ def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: 
     with b:
         st.markdown("**Retraining**: reweighting (Kamiran-Calders) or reductions (ExponentiatedGradient)")
         if kind in OUTSIDE_KINDS:
-            st.caption("Models trained elsewhere (imported scores, uploaded files) cannot be retrained here; only "
-                       "post-processing applies to them.")
+            st.caption("Models trained elsewhere (imported scores, uploaded model files) have no model to retrain "
+                       "here; only post-processing applies to them.")
             return
         method = st.selectbox("Method", ["reweight", "reductions"], key="fair-method")
         constraint = st.selectbox("Constraint", ["demographic_parity", "equalized_odds", "equal_opportunity"],

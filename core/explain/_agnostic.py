@@ -25,6 +25,7 @@ import pandas as pd
 
 from core.explain._explain import background_rows, display_frame, rank_intervals
 from core.explain._result import Attributions
+from core.explain._whatif import DecisionMixin
 
 METHOD_EXACT = "shap-exact"
 METHOD_PERMUTATION = "shap-permutation"
@@ -94,7 +95,7 @@ def log_odds(p: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class AgnosticScorer:
+class AgnosticScorer(DecisionMixin):
     """An uploaded model for the what-if editor: scores and explains rows in original units."""
 
     model: Any  # core.models.onnx_model.OnnxModel
@@ -106,11 +107,6 @@ class AgnosticScorer:
         p = self.model.positive_probability(frame)
         return pd.DataFrame({"logit": log_odds(p), "probability": p, "positive": p >= self.threshold},
                             index=frame.index)
-
-    @property
-    def threshold_logit(self) -> float:
-        t = self.threshold
-        return math.log(t / (1 - t))
 
     def explain(self, row: pd.DataFrame, background: pd.DataFrame) -> tuple[np.ndarray, float]:
         values, base, _, _ = shap_values(self.model, row, background, seed=0)

@@ -111,7 +111,8 @@ def test_import_form_creates_an_import_run(riskboard_home):
     assert record.kind == "import" and record.status == SUCCEEDED
 
 
-def test_onnx_upload_shows_the_mapping_and_imports_the_model(riskboard_home):
+def _upload_logistic_onnx() -> AppTest:
+    """The page with a logistic ONNX model and its table uploaded, and the label column chosen."""
     from tests.core import _onnx_models as onnx_models
 
     frame = onnx_models.table(300)
@@ -122,6 +123,11 @@ def test_onnx_upload_shows_the_mapping_and_imports_the_model(riskboard_home):
                                                          "text/csv")).run()
     assert not at.exception, at.exception
     at.selectbox(key="model-import-target").set_value("y")
+    return at
+
+
+def test_onnx_upload_shows_the_mapping_and_imports_the_model(riskboard_home):
+    at = _upload_logistic_onnx()
     at.multiselect(key="model-import-features").set_value(["a", "b", "c"])
     at.multiselect(key="model-import-sensitive").set_value(["g"])
     at.selectbox(key="model-import-members").set_value("member")
@@ -140,15 +146,7 @@ def test_onnx_upload_shows_the_mapping_and_imports_the_model(riskboard_home):
 
 
 def test_onnx_upload_with_mismatched_columns_shows_the_error(riskboard_home):
-    from tests.core import _onnx_models as onnx_models
-
-    frame = onnx_models.table(300)
-    _, model = onnx_models.logistic(frame)
-    at = open_page()
-    at.file_uploader(key="model-import-onnx").set_value(("lr.onnx", model, "application/octet-stream"))
-    at.file_uploader(key="model-import-data").set_value(("t.csv", frame.to_csv(index=False).encode(),
-                                                         "text/csv")).run()
-    at.selectbox(key="model-import-target").set_value("y")
+    at = _upload_logistic_onnx()
     next(b for b in at.button if b.label == "Import as a run").click().run()
     assert not at.exception, at.exception
     assert any("takes 3 columns" in plain(e.value) for e in at.error)
