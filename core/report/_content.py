@@ -95,8 +95,13 @@ def _privacy(inputs: ReportInputs) -> dict[str, Any]:
                                "(epsilon is infinity).")
     if inputs.imported:
         audit = {"status": NOT_APPLICABLE, "message": NEEDS_MODEL.format(what="a membership-inference audit")}
+    elif inputs.audit is None and inputs.run.get("kind") == "onnx" and not inputs.training.get("members_column"):
+        audit = {"status": NOT_APPLICABLE,
+                 "message": "The model was imported without a members column, so nobody knows which rows it was "
+                            "trained on and no membership audit can be run; import it again with --members COLUMN. "
+                            "The reference-model attack cannot be run on an uploaded model: it needs retraining."}
     elif inputs.audit is None and inputs.run.get("kind") == "onnx":
-        command = f"python -m core audit {inputs.run_id} --attack loss"
+        command = command_for("audit", inputs.run_id, uploaded=True)
         audit = {"status": NOT_RUN, "command": command,
                  "message": f"No membership-inference audit has been run; run `{command}` (it needs the training "
                             "rows named with --members at import). The reference-model attack cannot be run on an "

@@ -164,7 +164,7 @@ def _audit_missing(inputs: ReportInputs, name: str, label: str, limit: float) ->
         return Check(name, label, None, None, limit, "<=", NOT_RUN, False,
                      "A membership audit needs the model itself; this run was imported from scores, so it cannot be "
                      "audited here.")
-    command = command_for("audit", inputs.run_id)
+    command = command_for("audit", inputs.run_id, uploaded=inputs.run.get("kind") == "onnx")
     return Check(name, label, None, None, limit, "<=", NOT_RUN, False,
                  f"No membership-inference audit has been run; run `{command}`.", command)
 
