@@ -18,17 +18,20 @@ def _cmd_import_model(args: argparse.Namespace) -> int:
 
     model_bytes, model_name = read_file_bytes(args.model, model=True)
     data, data_name = read_file_bytes(args.data)
-    run_id, prepared = import_model(RunStore(settings_home()), model_bytes, model_name, data, data_name,
+    store = RunStore(settings_home())
+    run_id, prepared = import_model(store, model_bytes, model_name, data, data_name,
                                     target=args.target, positive=args.positive, features=args.features,
                                     sensitive=args.sensitive or (), members=args.members, threshold=args.threshold)
     model = prepared.model
+    evaluated = int((store.get(run_id).metrics or {}).get("test_rows", prepared.rows))
     if args.json:
-        emit_json({"run_id": run_id, "rows": prepared.rows, "model_sha256": model.sha256,
+        emit_json({"run_id": run_id, "rows": prepared.rows, "evaluated_rows": evaluated, "model_sha256": model.sha256,
                    "positive_class": prepared.positive, "features": list(model.mapping.columns),
                    "inputs": model.mapping.rows(), "output": model.output.to_dict(),
                    "fast_path": prepared.fast_path, "members_column": args.members, "notes": list(prepared.notes)})
         return 0
-    print(f"imported model {model_name} (sha256 {model.sha256[:12]}) on {prepared.rows:,} rows as run {run_id}")
+    print(f"imported model {model_name} (sha256 {model.sha256[:12]}) as run {run_id}: {prepared.rows:,} labelled rows, "
+          f"{evaluated:,} evaluated")
     for row in model.mapping.rows():
         print(f"  input {row['model input']} {row['type']} {row['shape']} <- {row['table columns']}")
     print(f"  probabilities from output {model.output.name!r}; explanations: "

@@ -63,6 +63,7 @@ def test_cli_import_of_a_logistic_model_evaluates_the_held_out_rows(riskboard_ho
     body = json.loads(capsys.readouterr().out)
     assert code == 0
     assert body["model_sha256"] == hashlib.sha256(data).hexdigest() and body["fast_path"] == "linear"
+    assert body["rows"] == len(FRAME) and body["evaluated_rows"] == len(HELD_OUT)
     assert body["inputs"] == [{"model input": "X", "type": "tensor(float)", "shape": "[N, 3]",
                                "table columns": "a, b, c"}]
     store = RunStore(riskboard_home)
