@@ -8,6 +8,7 @@ file that is missing, torn or altered is discarded and the explanation recompute
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,7 @@ class ExplainableRun:
     n_dataset_rows: int
     test_groups: pd.DataFrame  # sensitive group label per test row (binned as the spec says), same index as test
     uploaded: Any = None  # an uploaded model's OnnxModel (also behind a fast-path scorer), for shap's explainers
+    pool_note: str = ""  # said with every explanation when the background is not drawn from training rows
 
     @property
     def positive(self) -> str:
@@ -178,14 +180,20 @@ def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, 
         result = explain_agnostic(run.uploaded, chosen, run.train, background=background, seed=seed,
                                   output=run.scorer.output, row_ids=chosen.index.to_numpy(),
                                   total_rows=len(run.test), on_progress=on_progress)
-        write_cached(arts, names, result)
-        return result
-    result = explain_rows(run.scorer.model, run.scorer.preprocessor, chosen, run.train, background=background,
-                          seed=seed, output_index=run.scorer.output_index, sign=run.scorer.sign,
-                          output=run.scorer.output, row_ids=chosen.index.to_numpy(), total_rows=len(run.test),
-                          on_progress=on_progress, summary=summary)
+    else:
+        result = _explain_torch(run, chosen, background, seed, on_progress, summary)
+    if run.pool_note:
+        result = dataclasses.replace(result, note=f"{result.note} {run.pool_note}".strip())
     write_cached(arts, names, result)
     return result
+
+
+def _explain_torch(run: ExplainableRun, chosen: pd.DataFrame, background: int, seed: int,
+                   on_progress: Progress | None, summary: str) -> Attributions:
+    return explain_rows(run.scorer.model, run.scorer.preprocessor, chosen, run.train, background=background,
+                        seed=seed, output_index=run.scorer.output_index, sign=run.scorer.sign,
+                        output=run.scorer.output, row_ids=chosen.index.to_numpy(), total_rows=len(run.test),
+                        on_progress=on_progress, summary=summary)
 
 
 def read_cached(arts, names: tuple[str, str, str]) -> Attributions | None:

@@ -21,8 +21,8 @@ from core.explain._agnostic import AgnosticScorer
 from core.explain._whatif import Scorer
 from core.training import artifacts
 
-FAST_PATH_LOST = ("this model's file no longer rebuilds as torch layers; it is explained with the model-agnostic "
-                  "explainer instead.")
+NO_TRAINING_ROWS = ("No members column was given at import, so the background is drawn from the evaluated rows, not "
+                    "from the model's training rows.")
 
 
 def original_units(frame: pd.DataFrame, mapping) -> pd.DataFrame:
@@ -78,4 +78,4 @@ def load_uploaded(store, record) -> dict:
     return {"run_id": record.id, "scorer": scorer, "test": prepared.iloc[split.test],
             "train": prepared.iloc[np.asarray(pool)], "classes": classes, "positive_index": positive_index,
             "sensitive": tuple(s.column for s in spec.sensitive), "n_dataset_rows": len(frame),
-            "test_groups": groups, "uploaded": model}
+            "test_groups": groups, "uploaded": model, "pool_note": "" if len(split.train) else NO_TRAINING_ROWS}

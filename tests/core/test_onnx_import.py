@@ -165,6 +165,7 @@ def test_audit_without_members_says_what_to_do(riskboard_home, logistic):
     store = RunStore(riskboard_home)
     run_id = _import(store, logistic[1], members=None)
     assert len(artifacts.load_test_scores(store.artifacts(run_id))) == len(FRAME)
+    assert "drawn from the evaluated rows" in explain_run(store, run_id, rows=5, background=20).note
     with pytest.raises(ConfigError, match="--members"):
         audit_run(store, run_id, attack="loss")
 
