@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.figures.report import card_figures
 from core.report import DISPARITY_METRICS, EXTENSIONS, MEDIA_TYPES, TEXT_LABELS, CardText, Thresholds, render
+from core.runs import UPLOADED_KIND
 from core.safety import formula_safe_frame
 from ui import state
 from ui.text import md_escape
@@ -118,7 +119,7 @@ def show_preview(content: dict) -> None:
     if training["kind"] == "import":
         st.info(md_escape(f"Imported scores from {training.get('source')} ({training.get('column_kind')} column "
                           f"{training.get('column')}); no model is held here."))
-    elif training["kind"] == "onnx":
+    elif training["kind"] == UPLOADED_KIND:
         st.info(md_escape(f"Uploaded model {training.get('source')} (ONNX, SHA-256 {training.get('model_sha256')}). "
                           f"{training.get('cannot_show')}"))
     else:

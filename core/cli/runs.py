@@ -32,7 +32,7 @@ def files_state(store, record) -> dict:
     # a reductions mitigation is a mixture of models: it has member files instead of one model.safetensors
     mixture = arts.has("reductions.json")
     required = TRAINED_RUN_FILES if record.kind == "train" and not mixture else (
-        UPLOADED_RUN_FILES if record.kind == "onnx" else ())
+        UPLOADED_RUN_FILES if record.is_uploaded_model else ())
     bad = arts.damaged(required)
     return {"state": "damaged" if bad else "ok", "files": bad}
 

@@ -56,7 +56,7 @@ def uploaded_scorer(model, detail: dict, *, threshold: float, positive: str):
 
 
 def load_uploaded(store, record) -> dict:
-    """The fields of an :class:`~core.explain._run.ExplainableRun` for a run of kind ``onnx``."""
+    """The fields of an :class:`~core.explain._run.ExplainableRun` for a run of kind ``uploaded``."""
     arts = store.artifacts(record.id)
     arts.require_folder()
     model = artifacts.load_onnx_model(arts, limit_bytes=get_settings().max_model_bytes)

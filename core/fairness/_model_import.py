@@ -1,4 +1,4 @@
-"""Audit the team's own model: an uploaded ONNX file plus a labelled table becomes a run of kind ``"onnx"``.
+"""Audit the team's own model: an uploaded ONNX file plus a labelled table becomes a run of kind ``"uploaded"``.
 
 Like an import of scores (:mod:`core.fairness._imports`, whose writer this reuses), the run has what evaluation and
 fairness read (labels, split, test scores, evaluation). Unlike it, the model itself is kept (``model.onnx``, its
@@ -35,11 +35,10 @@ from core.fairness._imports import (
     run_metrics,
     write_scored_run,
 )
-from core.runs import RunStore
+from core.runs import UPLOADED_KIND, RunStore
 from core.training import artifacts
 
 TASK = "core.fairness._model_import:execute_model_import"
-KIND = "onnx"
 CHECK_ROWS = 256
 MEMBER_TRUE = frozenset({"1", "1.0", "true", "yes", "y", "member", "train", "training", "in"})
 MEMBER_FALSE = frozenset({"0", "0.0", "false", "no", "n", "non-member", "nonmember", "test", "holdout", "held-out",
@@ -155,7 +154,7 @@ def import_model(store: RunStore, model_bytes: bytes, model_name: str, data: byt
                         name=name or f"model: {model_name}")
     config = {"source": model_name, "data_source": data_name, "threshold": float(threshold),
               "members_column": members, "model_sha256": prepared.model.sha256}
-    run_id = store.create_run(kind=KIND, dataset_id=meta.id, spec=spec.to_dict(), config=config, task=TASK,
+    run_id = store.create_run(kind=UPLOADED_KIND, dataset_id=meta.id, spec=spec.to_dict(), config=config, task=TASK,
                               name=spec.name)
     try:
         artifacts.save_onnx_model(store.artifacts(run_id), prepared.model.data, {

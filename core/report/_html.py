@@ -18,6 +18,7 @@ from core.figures.evaluation import calibration_figure, loss_curve_figure, roc_f
 from core.figures.report import disparity_figure, importance_figure
 from core.report._content import DONE, METRIC_NAMES
 from core.report._provenance import PLACEHOLDER, embedded_json
+from core.runs import UPLOADED_KIND
 
 STYLE = """
 :root { --ink:#1d2330; --muted:#5b6473; --line:#d9dee7; --pass:#1b7f3b; --attention:#a86400; --fail:#b3261e;
@@ -143,7 +144,7 @@ def _training(content: Mapping[str, Any]) -> str:
                     ("Decision threshold", num(training.get("threshold"))),
                     ("Rows scored", num(training.get("rows")))]))
         return f'<section id="training"><h2>Training set-up: imported scores</h2>{body}</section>'
-    if training["kind"] == "onnx":
+    if training["kind"] == UPLOADED_KIND:
         body = ("<p>This run is an <strong>uploaded model</strong> (ONNX) trained elsewhere and run here with "
                 f"onnxruntime. {e(training.get('cannot_show'))}</p>" + facts([
                     ("Model file", e(training.get("source"))), ("Model SHA-256", e(training.get("model_sha256"))),

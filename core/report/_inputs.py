@@ -22,7 +22,7 @@ from core.errors import ReportError
 from core.models._onnx_inputs import InputMapping
 from core.report import _adapters
 from core.report._settings import CardText, ReportSettings, Thresholds, load_settings
-from core.runs import SUCCEEDED, RunRecord, RunStore
+from core.runs import IMPORT_KIND, SUCCEEDED, UPLOADED_KIND, RunRecord, RunStore
 from core.training import artifacts
 
 NOT_FINISHED = ("run {run_id} is {status}; a report needs a run that finished successfully. Wait for it to finish "
@@ -33,7 +33,7 @@ TRAIN_FLAGS = {"model": "--model", "epochs": "--epochs", "batch_size": "--batch-
                "noise_multiplier": "--noise-multiplier", "delta": "--delta", "max_grad_norm": "--max-grad-norm"}
 MAX_LISTED_WARNINGS = 30
 #: Run kinds that hold a model's scores (trained here, or imported); other kinds are jobs about a run (an audit).
-REPORTABLE_KINDS = ("train", "import", "onnx")
+REPORTABLE_KINDS = ("train", IMPORT_KIND, UPLOADED_KIND)
 #: What a report of an uploaded model says it cannot show, and why.
 UPLOADED_CANNOT_SHOW = ("How the model was trained, and with what privacy protection, is unknown to Riskboard; the "
                         "reference-model membership attack needs retraining the model, so only the loss attack is "
@@ -136,7 +136,7 @@ def _import_model_command(record: RunRecord, source_name: str) -> str:
 def _uploaded_section(store: RunStore, record: RunRecord) -> dict[str, Any]:
     config, metrics = dict(record.config or {}), record.metrics or {}
     detail = artifacts.onnx_detail(store.artifacts(record.id))
-    return {"kind": "onnx", "source": config.get("source"), "model_sha256": detail.get("sha256"),
+    return {"kind": UPLOADED_KIND, "source": config.get("source"), "model_sha256": detail.get("sha256"),
             "inputs": InputMapping.from_dict(detail["mapping"]).rows(), "output": detail.get("output"),
             "fast_path": detail.get("fast_path"), "members_column": config.get("members_column"),
             "threshold": config.get("threshold", 0.5), "rows": metrics.get("test_rows"),

@@ -18,6 +18,7 @@ from typing import Any
 
 from core.report._content import DONE, METRIC_NAMES
 from core.report._provenance import PLACEHOLDER, embedded_json
+from core.runs import UPLOADED_KIND
 
 _SPECIALS = re.compile(r"([\\`*_{}\[\]|~$])")
 _LINE_START = re.compile(r"^(\s*)([#>+\-=])")
@@ -95,7 +96,7 @@ def _details(content: Mapping[str, Any]) -> str:
         lines += [f"Imported scores from {md(training.get('source'))} ({md(training.get('column_kind'))} column "
                   f"{md(training.get('column'))}): a model trained elsewhere; Riskboard holds no model, training rows "
                   "or training settings for it.", ""]
-    elif training["kind"] == "onnx":
+    elif training["kind"] == UPLOADED_KIND:
         lines += [f"Uploaded model {md(training.get('source'))} (ONNX, SHA-256 `{training.get('model_sha256')}`), "
                   f"trained elsewhere and run here with onnxruntime. {md(training.get('cannot_show'))}", "",
                   _table(["Model input", "Type", "Shape", "Table columns"], (

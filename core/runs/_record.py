@@ -30,8 +30,8 @@ TERMINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 
 #: Run kinds of a model trained elsewhere: a table of its scores, or the model itself as an uploaded ONNX file.
 IMPORT_KIND = "import"
-ONNX_KIND = "onnx"
-OUTSIDE_KINDS = (IMPORT_KIND, ONNX_KIND)
+UPLOADED_KIND = "uploaded"
+OUTSIDE_KINDS = (IMPORT_KIND, UPLOADED_KIND)
 
 RUN_ID_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
@@ -107,7 +107,7 @@ class RunRecord:
     @property
     def is_uploaded_model(self) -> bool:
         """True for a run of an uploaded model file (ONNX): a model to run, but no training here to repeat."""
-        return self.kind == ONNX_KIND
+        return self.kind == UPLOADED_KIND
 
     @property
     def is_outside(self) -> bool:

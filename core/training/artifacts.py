@@ -8,7 +8,7 @@ atomically and listed with its SHA-256 in ``manifest.json`` by :class:`~core.run
 - ``split.json`` original row numbers of the train/validation/test rows
 - ``test_scores.parquet`` per test row: original row, true class, positive-class score, predicted class
 - ``evaluation.json`` test metrics and curves
-- for an uploaded model (run kind ``onnx``): ``model.onnx`` the file as uploaded and ``onnx_model.json`` its
+- for an uploaded model (run kind ``uploaded``): ``model.onnx`` the file as uploaded and ``onnx_model.json`` its
   column-to-input mapping, probability output, SHA-256 and the exact fast path it qualified for
 
 Every loader raises :class:`~core.errors.ArtifactError` naming the file when it is missing, torn or does not parse.
@@ -47,7 +47,7 @@ ONNX_JSON = "onnx_model.json"
 TRAINED_RUN_FILES = (MODEL_WEIGHTS, MODEL_JSON, PREPROCESSOR_JSON, LABELS_JSON, SPLIT_JSON, TEST_SCORES,
                      EVALUATION_JSON)
 
-#: What every succeeded run of an uploaded model (kind ``onnx``) has.
+#: What every succeeded run of an uploaded model (kind ``uploaded``) has.
 UPLOADED_RUN_FILES = (MODEL_ONNX, ONNX_JSON, LABELS_JSON, SPLIT_JSON, TEST_SCORES, EVALUATION_JSON)
 
 Artifacts = RunArtifacts | Path

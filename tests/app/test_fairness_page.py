@@ -141,7 +141,7 @@ def test_onnx_upload_shows_the_mapping_and_imports_the_model(riskboard_home):
     next(b for b in at.button if b.label == "Import as a run").click().run()
     assert not at.exception, at.exception
     [record] = RunStore(riskboard_home).list()
-    assert record.kind == "onnx" and record.status == SUCCEEDED
+    assert record.kind == "uploaded" and record.status == SUCCEEDED
     assert any(record.id in plain(s.value) for s in at.success)
 
 

@@ -68,7 +68,7 @@ def test_cli_import_of_a_logistic_model_evaluates_the_held_out_rows(riskboard_ho
                                "table columns": "a, b, c"}]
     store = RunStore(riskboard_home)
     record = store.get(body["run_id"])
-    assert record.kind == "onnx" and record.status == SUCCEEDED
+    assert record.kind == "uploaded" and record.status == SUCCEEDED
     arts = store.artifacts(record.id)
     assert arts.manifest()[artifacts.MODEL_ONNX]["sha256"] == hashlib.sha256(data).hexdigest()
     scores = artifacts.load_test_scores(arts)
@@ -135,7 +135,7 @@ def test_gradient_boosting_gets_every_view(riskboard_home, boosting):
     report = run_fairness(store, run_id, ["g"], resamples=50)["g"]
     assert report.rows == len(HELD_OUT)
     child = start_mitigation(store, run_id, method="thresholds", constraint="demographic_parity", sensitive=["g"])
-    assert store.get(child).kind == "onnx" and store.get(child).status == SUCCEEDED
+    assert store.get(child).kind == "uploaded" and store.get(child).status == SUCCEEDED
     audit = audit_run(store, run_id, attack="loss")
     assert audit.main.n_members == audit.main.n_nonmembers == len(HELD_OUT)
     assert audit.main.epsilon_ceiling == pytest.approx(audit_ceiling(len(HELD_OUT), len(HELD_OUT)))
