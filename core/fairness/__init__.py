@@ -33,7 +33,7 @@ from core.fairness._runs import (
     run_groups,
     tradeoff_points,
 )
-from core.fairness._summary import disparity_frame, group_frame, summarise
+from core.fairness._summary import CONTRACT_DISPARITIES, disparity_frame, group_frame, slicing_payload, summarise
 from core.fairness._thresholds import (
     GROUP_CAVEAT,
     RANDOMISED_NOTE,
@@ -47,6 +47,7 @@ from core.fairness._thresholds import (
 
 __all__ = [
     "CONSTRAINT_CHOICES",
+    "CONTRACT_DISPARITIES",
     "DECISIONS_NOTE",
     "DECISIONS_ONLY",
     "DECISION_RULE_JSON",
@@ -90,6 +91,7 @@ __all__ = [
     "prepare_import",
     "run_fairness",
     "run_groups",
+    "slicing_payload",
     "spec_column",
     "start_mitigation",
     "summarise",

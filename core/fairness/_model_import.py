@@ -35,7 +35,7 @@ from core.fairness._imports import (
     run_metrics,
     write_scored_run,
 )
-from core.runs import UPLOADED_KIND, RunStore
+from core.runs import RunKind, RunStore
 from core.training import artifacts
 
 TASK = "core.fairness._model_import:execute_model_import"
@@ -154,8 +154,8 @@ def import_model(store: RunStore, model_bytes: bytes, model_name: str, data: byt
                         name=name or f"model: {model_name}")
     config = {"source": model_name, "data_source": data_name, "threshold": float(threshold),
               "members_column": members, "model_sha256": prepared.model.sha256}
-    run_id = store.create_run(kind=UPLOADED_KIND, dataset_id=meta.id, spec=spec.to_dict(), config=config, task=TASK,
-                              name=spec.name)
+    run_id = store.create_run(kind=RunKind.UPLOADED, dataset_id=meta.id, spec=spec.to_dict(), config=config,
+                              task=TASK, name=spec.name)
     try:
         artifacts.save_onnx_model(store.artifacts(run_id), prepared.model.data, {
             "source": model_name, "sha256": prepared.model.sha256, "mapping": prepared.model.mapping.to_dict(),

@@ -15,6 +15,7 @@ import numpy as np
 
 from core.errors import ConfigError
 from core.privacy._audit import AuditResult, audit_arrays, cache_name, choose_audit_rows
+from core.runs import write_cache
 
 NEEDS_RETRAINING = ("run {run_id} is an uploaded model: the reference-model attack (offline LiRA) trains reference "
                     "models the way the audited model was trained, which Riskboard cannot do for a model trained "
@@ -58,5 +59,5 @@ def audit_uploaded(store: Any, record: Any, *, attack: str, progress=None) -> Au
                           member_groups={c: g[rows.members] for c, g in groups.items()},
                           nonmember_groups={c: g[rows.nonmembers] for c, g in groups.items()})
     result.notes.append(LOSS_ONLY_NOTE)
-    arts.write_json(cache_name("loss", 1), result.to_dict())
+    write_cache(lambda: arts.write_json(cache_name("loss", 1), result.to_dict()))
     return result

@@ -25,7 +25,8 @@ from typing import Any
 from core.report._adapters import command_for
 from core.report._inputs import ReportInputs
 from core.report._settings import DISPARITY_METRICS, Thresholds
-from core.runs import UPLOADED_KIND
+from core.runs import RunKind
+from core.text import format_number
 
 PASS, ATTENTION, FAIL, NOT_RUN = "pass", "attention", "fail", "not run"
 Z95 = 1.959963984540054
@@ -63,7 +64,7 @@ class Check:
 
 
 def _fmt(value: float) -> str:
-    return "infinity" if math.isinf(value) else f"{value:.3f}"
+    return format_number(value, infinite="infinity") or str(value)
 
 
 def auc_interval(auc: float, positives: int, negatives: int) -> tuple[float, float] | None:
@@ -165,7 +166,7 @@ def _audit_missing(inputs: ReportInputs, name: str, label: str, limit: float) ->
         return Check(name, label, None, None, limit, "<=", NOT_RUN, False,
                      "A membership audit needs the model itself; this run was imported from scores, so it cannot be "
                      "audited here.")
-    command = command_for("audit", inputs.run_id, uploaded=inputs.run.get("kind") == UPLOADED_KIND)
+    command = command_for("audit", inputs.run_id, uploaded=inputs.run.get("kind") == RunKind.UPLOADED)
     return Check(name, label, None, None, limit, "<=", NOT_RUN, False,
                  f"No membership-inference audit has been run; run `{command}`.", command)
 
