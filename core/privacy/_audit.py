@@ -241,20 +241,16 @@ def cached_audit(store: Any, run_id: str, *, attack: str = "reference",
     return read_cache(arts, (name,), lambda: AuditResult.from_dict(arts.read_json(name)))
 
 
-def audit_run(store: Any, run_id: str, *, attack: str = "reference", reference_models: int = DEFAULT_REFERENCE_MODELS,
-              progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-              use_cache: bool = True) -> AuditResult:
-    """Audit a stored run (cached per attack and K in the run's artifacts)."""
+def audit_trained_run(store: Any, run_id: str, *, attack: str = "reference",
+                      reference_models: int = DEFAULT_REFERENCE_MODELS, progress: Progress | None = None,
+                      should_stop: Callable[[], bool] | None = None, use_cache: bool = True) -> AuditResult:
+    """Audit a run trained here (cached per attack and K in the run's artifacts); ``core.privacy._run.audit_run``
+    is the entry point for every model run."""
     from core.data.spec import encode_labels, sensitive_groups
     from core.training.run_data import load_trained_run
 
     check_attack(attack, reference_models)
     record = store.get(run_id)
-    if record.is_uploaded_model and record.status == RunStatus.SUCCEEDED:
-        from core.privacy._uploaded import audit_uploaded
-
-        hit = cached_audit(store, run_id, attack=attack, reference_models=reference_models) if use_cache else None
-        return hit or audit_uploaded(store, record, attack=attack, progress=progress)
     if record.kind != RunKind.TRAIN:
         raise RunNotFoundError(NOT_TRAINED_HERE.format(run_id=run_id, kind=record.kind))
     if record.status != RunStatus.SUCCEEDED:
