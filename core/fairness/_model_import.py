@@ -35,7 +35,7 @@ from core.fairness._imports import (
     run_metrics,
     write_scored_run,
 )
-from core.runs import RunKind, RunStore
+from core.runs import RunKind, RunStatus, RunStore
 from core.training import artifacts
 
 TASK = "core.fairness._model_import:execute_model_import"
@@ -163,7 +163,7 @@ def import_model(store: RunStore, model_bytes: bytes, model_name: str, data: byt
             "notes": list(prepared.notes)})
         (run_inline or jobs.run_inline)(store, run_id, TASK)
         record = store.get(run_id)
-        if record.status != "succeeded":
+        if record.status != RunStatus.SUCCEEDED:
             raise ModelImportError(NOT_STORED.format(error=record.error))
     except BaseException:
         _remove(store, datasets, run_id, None if existed else meta.id)
