@@ -83,3 +83,11 @@ class CustomOperatorError(ModelImportError):
 
 class ReportError(RiskboardError):
     """A report, check or comparison that cannot be made (unfinished run, unknown column, not a Riskboard report)."""
+
+
+class RunNameError(InputError):
+    """A display name for a run that cannot be stored (empty, too long, control characters)."""
+
+
+class MitigationNoEffectError(FairnessError):
+    """A mitigation whose decisions would equal its parent's on every row, so saving it would change nothing."""

@@ -17,6 +17,7 @@ from core.runs._kinds import (
     RunKind,
     RunStatus,
 )
+from core.runs._names import MAX_NAME_CHARS
 from core.runs._record import RunRecord, validate_run_id
 from core.runs._schema import SCHEMA_VERSION
 from core.runs._store import (
@@ -35,6 +36,7 @@ __all__ = [
     "FAILED",
     "JOB_KINDS",
     "MANIFEST",
+    "MAX_NAME_CHARS",
     "MODEL_RUN_KINDS",
     "OUTSIDE_KINDS",
     "QUEUED",
