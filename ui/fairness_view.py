@@ -21,7 +21,7 @@ from core.fairness import (
     start_mitigation,
 )
 from core.labels import CONSTRAINTS, disparity_label, strategy_label
-from core.runs import RunKind
+from core.runs import OUTSIDE_KINDS
 from core.runs.naming import display_name
 from core.safety import formula_safe_frame
 from ui import state
@@ -130,8 +130,9 @@ def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: 
                                      f"“{display_name(store.get(run_id))}”."))
     with b:
         st.markdown("**Retraining**: reweighting (Kamiran-Calders) or reductions (ExponentiatedGradient)")
-        if kind == RunKind.IMPORT:
-            st.caption("Imported runs have no model to retrain; only post-processing applies to them.")
+        if kind in OUTSIDE_KINDS:
+            st.caption("Models trained elsewhere (imported scores, uploaded model files) have no model to retrain "
+                       "here; only post-processing applies to them.")
             return
         method = st.selectbox("Method", ["reweight", "reductions"], key="fair-method",
                               format_func=lambda m: METHOD_WORDS[m])

@@ -26,7 +26,7 @@ def _record_dict(record) -> dict:
 
 def files_state(store, record) -> dict:
     """``{"state": "ok" | "damaged" | "missing" | "none", "files": [...]}`` for the run's artifacts."""
-    from core.training.artifacts import trained_run_files
+    from core.training.artifacts import UPLOADED_RUN_FILES, trained_run_files
 
     if record.status != RunStatus.SUCCEEDED:
         return {"state": "none", "files": []}
@@ -35,7 +35,8 @@ def files_state(store, record) -> dict:
         return {"state": "missing", "files": []}
     # a reductions mitigation is a mixture of models: it has member files instead of one model.safetensors
     mixture = arts.has("reductions.json")
-    required = trained_run_files(arts) if record.kind == RunKind.TRAIN and not mixture else ()
+    required = trained_run_files(arts) if record.kind == RunKind.TRAIN and not mixture else (
+        UPLOADED_RUN_FILES if record.is_uploaded_model else ())
     bad = arts.damaged(required)
     return {"state": "damaged" if bad else "ok", "files": bad}
 
