@@ -29,6 +29,7 @@ import pandas as pd
 
 from core import jsonsafe
 from core.errors import ArtifactError
+from core.security.at_rest import open_bytes, run_key_id, seal_bytes
 from core.storage import atomic_write_bytes, ensure_dir, workspace_errors
 
 MANIFEST = "manifest.json"
@@ -121,12 +122,24 @@ class RunArtifacts:
 
     # -- writing ----------------------------------------------------------------------------------------------------
 
+    # -- encryption at rest (core.security.at_rest): the stored bytes are sealed when a data key is set ---------------
+
+    def _file_id(self, name: str) -> str:
+        return f"runs/{self.run_id}/{name}"
+
+    def _seal(self, name: str, data: bytes) -> bytes:
+        return seal_bytes(self.folder.parent.parent, run_key_id(self.run_id), self._file_id(name), data)
+
+    def _open(self, name: str, stored: bytes) -> bytes:
+        return open_bytes(self.folder.parent.parent, self._file_id(name), stored)
+
     def write_bytes(self, name: str, data: bytes) -> None:
-        """Write one file atomically and list it (size, SHA-256) in the manifest."""
+        """Write one file atomically and list it (size, SHA-256 of the stored, possibly sealed, bytes)."""
         _check_name(name)
+        stored = self._seal(name, data)
         ensure_dir(self.folder)
-        atomic_write_bytes(self.folder / name, data)
-        self._record(name, {"size": len(data), "sha256": sha256_bytes(data)})
+        atomic_write_bytes(self.folder / name, stored)
+        self._record(name, {"size": len(stored), "sha256": sha256_bytes(stored)})
 
     def write_text(self, name: str, text: str) -> None:
         self.write_bytes(name, text.encode("utf-8"))
@@ -171,7 +184,7 @@ class RunArtifacts:
             entry = files.get(name)
             if entry is None or entry.get("size") != len(data) or entry.get("sha256") != sha256_bytes(data):
                 raise ArtifactError(DAMAGED.format(names=name))
-        return data
+        return self._open(name, data)
 
     def read_text(self, name: str) -> str:
         try:
