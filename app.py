@@ -6,6 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.auth import gate_page, require_sign_in, sign_out_control
+
 # a local image, served by this app: an emoji or icon name makes the browser fetch the favicon from a CDN
 ICON = Path(__file__).resolve().parent / "ui" / "riskboard-icon.png"
 st.set_page_config(page_title="Riskboard", page_icon=str(ICON), layout="wide")
@@ -19,6 +21,12 @@ PAGES = [
     st.Page("pages/privacy.py", title="Privacy", icon=":material/lock:"),
     st.Page("pages/report.py", title="Report", icon=":material/description:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/activity.py", title="Activity", icon=":material/history:"),
 ]
 
-st.navigation(PAGES).run()
+# the sign-in gate runs before any page: a visitor who is not signed in reaches only the gate's own page
+if require_sign_in() is None:
+    st.navigation([st.Page(gate_page, title="Sign in", url_path="sign-in")], position="hidden").run()
+else:
+    sign_out_control()
+    st.navigation(PAGES).run()

@@ -8,6 +8,7 @@ from core.errors import RiskboardError
 from core.report import REPORTABLE_KINDS, ReportSettings, build_content, gather_inputs, load_settings, save_settings
 from core.runs import SUCCEEDED, validate_run_id
 from ui import state
+from ui.auth import can_edit
 from ui.feedback import show_error, user_errors
 from ui.header import page_header
 from ui.loaders import run_store
@@ -58,7 +59,7 @@ with user_errors():
 sensitive = tuple(s.get("column") for s in (record.spec or {}).get("sensitive", []))
 
 settings = saved
-if not presenting:
+if not presenting and can_edit():
     with st.expander("Thresholds and model-card text (saved for this dataset)", expanded=True):
         thresholds = thresholds_editor(record.dataset_id, sensitive, saved.thresholds)
         text = text_editor(record.dataset_id, saved.text)

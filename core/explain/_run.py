@@ -22,6 +22,7 @@ from core.explain._explain import Progress, background_rows, explain_rows
 from core.explain._result import Attributions
 from core.explain._whatif import Scorer
 from core.runs import SUCCEEDED
+from core.security import activity
 from core.training import artifacts
 from core.training.config import TrainConfig
 from core.training.pipeline import prepare_features
@@ -151,6 +152,7 @@ def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, 
                           output=run.scorer.output, row_ids=chosen.index.to_numpy(), total_rows=len(run.test),
                           on_progress=on_progress, summary=summary)
     write_cached(arts, names, result)
+    activity.append(store.home, "explained", run_id, {"run_id": run_id, "rows": n, "method": resolved})
     return result
 
 

@@ -33,6 +33,8 @@ from core.fairness._runs import (
 )
 from core.fairness._thresholds import STRATEGIES, fit_thresholds
 from core.runs import SUCCEEDED, RunStore
+from core.security import activity
+from core.security.actor import require_editor
 from core.training import artifacts
 from core.training.evaluate import evaluate
 
@@ -98,6 +100,9 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
                "variant": variant, "rule": None if rule is None else rule.to_dict(), "options": options or {}}
     name = f"{parent.name or parent_id} · {method} ({constraint})"
     kind = parent.kind if method == "thresholds" else "train"
+    require_editor("save a mitigated run")
+    activity.append(store.home, "mitigation_saved", parent_id, {"run_id": parent_id, "method": method,
+                                                                "constraint": constraint})
     if background:
         return jobs.submit(store, kind=kind, dataset_id=parent.dataset_id, spec=spec_dict, config=parent.config,
                            task=task, name=name, parent_id=parent_id, files={MITIGATION_JSON: payload})

@@ -23,6 +23,7 @@ from core.errors import ArtifactError, FairnessError, WorkspaceError
 from core.fairness._groups import group_labels, spec_column
 from core.fairness._report import FairnessReport, audit_groups
 from core.runs import SUCCEEDED, RunArtifacts, RunStore
+from core.security import activity
 from core.training import artifacts
 
 IMPORT_JSON = "import.json"
@@ -107,6 +108,8 @@ def run_fairness(store: RunStore, run_id: str, sensitive: Sequence[str], *, inte
                for slicing, labels in run_groups(store, scores, sensitive, intersect=intersect).items()}
     with contextlib.suppress(WorkspaceError):  # a read-only workspace still gets its numbers, just not cached
         arts.write_json(name, {"reports": {k: v.to_dict() for k, v in reports.items()}})
+        activity.append(store.home, "fairness_computed", run_id, {"run_id": run_id, "sensitive": list(sensitive),
+                                                                  "intersect": intersect})
     return reports
 
 

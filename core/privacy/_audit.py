@@ -28,6 +28,7 @@ import torch
 from core.errors import ArtifactError, ConfigError, RunNotFoundError
 from core.privacy._mia import AttackReport, attack_report, lira_offline_scores, loss_scores, tpr_at_fpr
 from core.privacy._record import load_privacy
+from core.security import activity
 
 ATTACKS = ("loss", "reference")
 DEFAULT_REFERENCE_MODELS = 4
@@ -296,4 +297,6 @@ def audit_run(store: Any, run_id: str, *, attack: str = "reference", reference_m
         member_groups={c: g[rows.members] for c, g in groups.items()},
         nonmember_groups={c: g[rows.nonmembers] for c, g in groups.items()})
     arts.write_json(cache_name(attack, reference_models), result.to_dict())
+    activity.append(store.home, "audit_run", run_id, {"run_id": run_id, "attack": attack,
+                                                      "reference_models": reference_models})
     return result

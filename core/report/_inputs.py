@@ -20,6 +20,7 @@ from core.data.spec import DatasetSpec, class_counts
 from core.data.store import DatasetStore
 from core.errors import ReportError
 from core.report import _adapters
+from core.report._accountability import accountability
 from core.report._settings import CardText, ReportSettings, Thresholds, load_settings
 from core.runs import SUCCEEDED, RunRecord, RunStore
 from core.training import artifacts
@@ -55,6 +56,7 @@ class ReportInputs:
     thresholds: Thresholds = field(default_factory=Thresholds)
     text: CardText = field(default_factory=CardText)
     sensitive: tuple[str, ...] = field(default_factory=tuple)
+    accountability: dict[str, Any] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -191,4 +193,4 @@ def gather_inputs(store: RunStore, run_id: str, *, settings: ReportSettings | No
         history=store.epochs(run_id), explanation=_adapters.explanation_for(store, record),
         fairness=_adapters.fairness_for(store, record), privacy=_adapters.privacy_for(store, record),
         audit=_adapters.audit_for(store, record), provenance=provenance, thresholds=settings.thresholds,
-        text=settings.text, sensitive=spec.sensitive_columns)
+        text=settings.text, sensitive=spec.sensitive_columns, accountability=accountability(store.home, run_id))

@@ -15,6 +15,7 @@ import builtins
 import json
 import logging
 import math
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -119,10 +120,21 @@ class RunStore:
                 found = schema_version(self.db_path)
             if found > SCHEMA_VERSION:
                 raise RiskboardError(NEWER_SCHEMA.format(path=self.db_path, found=found, known=SCHEMA_VERSION))
+            if found == 0 and not self._can_write():
+                # the file holds only the activity log and users (core.security), no run yet: nothing to read
+                conn = empty_connection()
+                try:
+                    yield conn
+                finally:
+                    conn.close()
+                return
             if found < SCHEMA_VERSION:
                 self._prepare_write()  # an old schema is the one case where a read has to write
         with workspace_errors(self.home), read_connection(self.db_path) as conn:
             yield conn
+
+    def _can_write(self) -> bool:
+        return os.access(self.home, os.W_OK) and os.access(self.db_path, os.W_OK)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

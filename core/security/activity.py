@@ -171,3 +171,9 @@ def verify(home: Path) -> Verification:
         previous, expected_seq = str(row["hash"]), seq + 1
     return Verification(ok=True, entries=len(rows), head=previous)
 
+
+
+def as_rows(found: list[Entry]) -> list[dict[str, Any]]:
+    """Entries as flat rows for a table or a CSV (details as ``key=value`` text)."""
+    return [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject,
+             "details": "; ".join(f"{k}={v}" for k, v in e.details.items()), "hash": e.hash} for e in found]
