@@ -106,7 +106,7 @@ class Keyring:
 
     def expected_fingerprint(self) -> str | None:
         body = self._read()
-        return None if body is None else str(body.get("master_fingerprint"))
+        return None if body is None or not body.get("master_fingerprint") else str(body["master_fingerprint"])
 
     def encrypted(self) -> bool:
         """True when this workspace has a keyring (it was written with a key)."""
@@ -115,7 +115,7 @@ class Keyring:
     def check_master(self, body: dict | None = None) -> bytes:
         """The master key, after checking it is the workspace's; :class:`EncryptionError` naming the fingerprints."""
         body = self._read() if body is None else body
-        expected = None if body is None else str(body.get("master_fingerprint"))
+        expected = None if body is None or not body.get("master_fingerprint") else str(body["master_fingerprint"])
         if self.master is None:
             raise EncryptionError(KEY_MISSING.format(expected=expected or "unknown"))
         given = fingerprint(self.master)
