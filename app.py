@@ -28,5 +28,6 @@ PAGES = [
 if require_sign_in() is None:
     st.navigation([st.Page(gate_page, title="Sign in", url_path="sign-in")], position="hidden").run()
 else:
+    page = st.navigation(PAGES)
     sign_out_control()
-    st.navigation(PAGES).run()
+    page.run()
