@@ -9,11 +9,13 @@ from core.config import get_settings
 from core.safety import formula_safe_frame
 from core.security import activity
 from ui.feedback import user_errors
+from ui.header import page_header
 from ui.router import require_app_router
 from ui.text import md_escape
 
 require_app_router()
 st.title("Activity")
+page_header("activity")
 st.caption("Every sign-in, upload, deletion, training run, analysis and export, with who did it. Entries are "
            "hash-chained: changing, removing or reordering one breaks the chain, and the check below says where. "
            "Entries never hold values from your tables.")

@@ -14,7 +14,7 @@ import time
 import streamlit as st
 
 from core.config import get_settings
-from core.errors import SignInError
+from core.errors import ConfigError, SignInError
 from core.security import activity, users
 from core.security.actor import EDITOR, Actor, current_actor, set_actor
 from core.security.auth import (
@@ -60,8 +60,11 @@ def _local_actor() -> Actor:
 
 
 def _request_is_local() -> bool:
-    headers = dict(st.context.headers or {}) if st.context.headers is not None else {}
-    return is_local(st.context.ip_address, headers)
+    """Streamlit gives the browser's address as text, or None for loopback (and for a test run without a browser,
+    where it is a stand-in object: no connection from another machine exists there)."""
+    headers = dict(st.context.headers or {})
+    address = st.context.ip_address
+    return is_local(address if isinstance(address, str) else None, headers)
 
 
 def _signed_in() -> Actor | None:
@@ -143,7 +146,11 @@ def _explain_page() -> None:
 def require_sign_in() -> Actor | None:
     """Run the gate. Returns the acting user, or None when the page to run is the gate itself (sign-in form,
     OIDC button or the explanation); app.py then routes only to :func:`gate_page`."""
-    settings = auth_settings()
+    try:
+        settings = auth_settings()
+    except ConfigError as exc:  # a mistyped RISKBOARD_AUTH: fail closed, say what to fix
+        st.error(md_escape(exc), icon="⚠️")
+        st.stop()
     decision = gate(settings.mode, local=_request_is_local(), oidc_ready=oidc_configured(),
                     has_users=users.any_users(get_settings().home))
     st.session_state[state.AUTH_GATE] = decision

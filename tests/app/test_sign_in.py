@@ -108,3 +108,21 @@ def test_activity_page_lists_filters_and_checks_the_chain(riskboard_home):
     assert table["actor"].iloc[1].startswith("'=")  # formula escaped for the CSV too
     at.selectbox(key="activity-actor").set_value("bob").run()
     assert list(at.dataframe[0].value["actor"]) == ["bob"]
+
+
+def test_oidc_mode_offers_the_organisation_sign_in(riskboard_home, monkeypatch):
+    monkeypatch.setenv("RISKBOARD_AUTH", "oidc")
+    monkeypatch.setattr("ui.auth.oidc_configured", lambda: True)
+    at = _app()
+    assert [t.value for t in at.title] == ["Sign in to Riskboard"]
+    assert [b.label for b in at.button] == ["Sign in with your organisation"]
+
+
+def test_oidc_mode_without_secrets_explains_and_a_bad_mode_fails_closed(riskboard_home, monkeypatch):
+    monkeypatch.setenv("RISKBOARD_AUTH", "oidc")
+    monkeypatch.setattr("ui.auth.oidc_configured", lambda: False)
+    assert [t.value for t in _app().title] == ["Sign-in is required from another machine"]
+    monkeypatch.setenv("RISKBOARD_AUTH", "sometimes")
+    at = _app()
+    assert "RISKBOARD_AUTH='sometimes' is not one of off, password, oidc, auto" in plain(at.error[0].value)
+    assert not at.title
