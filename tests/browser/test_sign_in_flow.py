@@ -40,6 +40,11 @@ def _sign_in(page, name: str, password: str) -> None:
     wait_idle(page)
 
 
+def _open(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    wait_idle(page)
+
+
 def test_wrong_then_right_password_then_sign_out(page, app_url):
     page.goto(app_url)
     wait_idle(page)
@@ -71,15 +76,13 @@ def test_a_viewer_has_no_upload_train_or_delete_control(page, app_url):
     wait_idle(page)
     _sign_in(page, "vera", GOOD)
     page.get_by_text("Signed in as vera (viewer)").wait_for()
-    page.goto(f"{app_url}/data")
-    wait_idle(page)
+    _open(page, "Data")  # through the navigation: a fresh URL would be a new, signed-out session
     page.get_by_text("Viewers cannot upload or add datasets; ask an editor.").wait_for()
     assert page.locator('[data-testid="stFileUploader"]').count() == 0
     assert page.get_by_role("button", name="Delete this dataset").count() == 0
     assert page.get_by_text("Manage datasets").count() == 0
     assert page.get_by_role("button", name="Save spec").count() == 0
-    page.goto(f"{app_url}/train")
-    wait_idle(page)
+    _open(page, "Train")
     page.get_by_text("Viewers cannot start training runs; ask an editor.").wait_for()
     assert page.get_by_role("button", name="Train").count() == 0
     screenshot(page, "viewer-train-page.png")
@@ -88,7 +91,7 @@ def test_a_viewer_has_no_upload_train_or_delete_control(page, app_url):
 def _lan_address() -> str | None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
-            sock.connect(("192.0.2.255", 1))  # no packet is sent: this only picks the outgoing interface
+            sock.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing interface
         except OSError:
             return None
         address = sock.getsockname()[0]
