@@ -74,6 +74,7 @@ def pipeline(home: Path, data: bytes, explain_rows: int, epochs: int) -> dict[st
 
 def one_pass(data: bytes, key: str | None, explain_rows: int, epochs: int) -> dict[str, float]:
     os.environ.pop("RISKBOARD_DATA_KEY", None)
+    os.environ.setdefault("RISKBOARD_MAX_UPLOAD_MB", "4096")
     if key:
         os.environ["RISKBOARD_DATA_KEY"] = key
     with tempfile.TemporaryDirectory(prefix="rb-bench-enc-") as folder:

@@ -15,13 +15,10 @@ check, and a file that does not parse is still an :class:`ArtifactError`.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import io
 import json
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +27,7 @@ import pandas as pd
 from core import jsonsafe
 from core.errors import ArtifactError
 from core.security.at_rest import open_bytes, run_key_id, seal_bytes
-from core.storage import atomic_write_bytes, ensure_dir, workspace_errors
+from core.storage import atomic_write_bytes, ensure_dir, file_lock, workspace_errors
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "riskboard.manifest"
@@ -98,16 +95,9 @@ class RunArtifacts:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArtifactError(DAMAGED.format(names=MANIFEST)) from exc
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
         """An exclusive lock on the run's manifest, so two processes adding files never lose an entry."""
-        with workspace_errors(self.folder):
-            fd = os.open(self.folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return file_lock(self.folder / _LOCK)
 
     def _record(self, name: str, entry: dict[str, Any] | None) -> None:
         with self._locked():

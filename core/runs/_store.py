@@ -109,25 +109,20 @@ class RunStore:
     def _read(self) -> Iterator[sqlite3.Connection]:
         """A connection for reading; an empty in-memory store when no run was ever created here."""
         if not self._schema_ready:
-            if not self.db_path.is_file():
+            found = None
+            if self.db_path.is_file():
+                with workspace_errors(self.home):
+                    found = schema_version(self.db_path)
+            # no file, or (read-only) one that holds only core.security's tables and no run yet: nothing to read
+            if found is None or (found == 0 and not self._can_write()):
                 conn = empty_connection()
                 try:
                     yield conn
                 finally:
                     conn.close()
                 return
-            with workspace_errors(self.home):
-                found = schema_version(self.db_path)
             if found > SCHEMA_VERSION:
                 raise RiskboardError(NEWER_SCHEMA.format(path=self.db_path, found=found, known=SCHEMA_VERSION))
-            if found == 0 and not self._can_write():
-                # the file holds only the activity log and users (core.security), no run yet: nothing to read
-                conn = empty_connection()
-                try:
-                    yield conn
-                finally:
-                    conn.close()
-                return
             if found < SCHEMA_VERSION:
                 self._prepare_write()  # an old schema is the one case where a read has to write
         with workspace_errors(self.home), read_connection(self.db_path) as conn:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.storage import ensure_dir, workspace_errors
+from core.storage import ensure_dir, immediate_transaction, workspace_errors
 
 BUSY_TIMEOUT_S = 30.0
 DB_NAME = "runs.sqlite"
@@ -93,14 +93,8 @@ def connection(home: Path) -> Iterator[sqlite3.Connection]:
 @contextmanager
 def transaction(home: Path) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``: the write lock is taken before anything is read."""
-    with connection(home) as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    with connection(home) as conn, immediate_transaction(conn):
+        yield conn
 
 
 def forget_prepared() -> None:

@@ -18,19 +18,17 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import fcntl
 import json
 import os
 import re
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from core import jsonsafe
 from core.errors import ConfigError, EncryptionError
 from core.security.crypto import SealError, fingerprint, unwrap_key, wrap_key
-from core.storage import atomic_write_bytes, ensure_dir, workspace_errors
+from core.storage import atomic_write_bytes, ensure_dir, file_lock
 
 KEYRING = "keyring.json"
 _LOCK = ".keyring.lock"
@@ -123,16 +121,9 @@ class Keyring:
             raise EncryptionError(KEY_WRONG.format(given=given, expected=expected))
         return self.master
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
         ensure_dir(self.home)
-        with workspace_errors(self.home):
-            fd = os.open(self.home / _LOCK, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return file_lock(self.home / _LOCK)
 
     def _write(self, body: dict) -> None:
         atomic_write_bytes(self.path, jsonsafe.dumps(body, indent=1).encode("utf-8"))
