@@ -352,7 +352,7 @@ class RunStore:
             raise ValueError(f"finish() needs one of {', '.join(TERMINAL_STATUSES)}, got {status!r}")
         if error is not None and len(error) > _MAX_ERROR_CHARS:
             error = error[: _MAX_ERROR_CHARS - 3] + "..."
-        starter = self._starter(run_id)
+        starter = self.started_by(run_id)
         with self._transaction() as conn:  # the status and its activity entry commit together
             cur = conn.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, metrics = ?, error = ? "
@@ -363,7 +363,7 @@ class RunStore:
             activity.append_in(conn, _OUTCOME_ACTIONS[status], run_id, {"status": status}, actor=starter)
         return True
 
-    def _starter(self, run_id: str) -> str | None:
+    def started_by(self, run_id: str) -> str | None:
         """Who started the run (a worker finishing it acts in their name); also makes sure the log's table exists."""
         activity.prepare(self.home)
         started = activity.entries(self.home, subject=run_id, action="run_started")
@@ -371,7 +371,7 @@ class RunStore:
 
     def _log_outcome(self, run_id: str, status: str) -> None:
         activity.append(self.home, _OUTCOME_ACTIONS[status], run_id, {"status": status},
-                        actor=self._starter(run_id))
+                        actor=self.started_by(run_id))
 
     # -- cancelling and reaping ------------------------------------------------------------------------------------
 

@@ -7,8 +7,11 @@ import json
 import multiprocessing
 import sqlite3
 
+from core import jobs
 from core.cli import main
+from core.runs import RunStore
 from core.security import activity
+from core.security.actor import Actor, acting_as
 
 
 def _append_many(home: str, who: str, count: int) -> None:
@@ -88,3 +91,18 @@ def test_two_processes_appending_at_once_keep_the_chain_valid(riskboard_home):
     result = activity.verify(riskboard_home)
     assert result.ok and result.entries == 81
     assert sorted(e.seq for e in activity.entries(riskboard_home)) == list(range(1, 82))
+
+
+def _whoami(store, run_id, *, should_stop):
+    activity.append(store.home, "audit_run", run_id, {"run_id": run_id})
+    return {"ok": 1.0}
+
+
+def test_a_worker_acts_for_whoever_started_the_run(riskboard_home):
+    runs = RunStore(riskboard_home)
+    with acting_as(Actor("alice")):
+        run_id = runs.create_run(kind="audit", dataset_id="d", spec={}, config={}, task="tests.core._jobtasks:quick")
+    jobs.run_inline(runs, run_id, _whoami)  # this process is the command line, yet the work is alice's
+    found = activity.entries(riskboard_home, run=run_id)
+    assert [(e.action, e.actor) for e in found] == [("run_started", "alice"), ("audit_run", "alice"),
+                                                    ("run_finished", "alice")]
