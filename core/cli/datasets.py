@@ -40,7 +40,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_delete(args: argparse.Namespace) -> int:
-    from core.runs.erase import erase_dataset
+    from core.data.erase import erase_dataset
 
     done = erase_dataset(settings_home(), args.id, with_runs=args.with_runs)
     if args.json:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from core.data.store import DatasetStore
 from core.errors import ErasureError, RiskboardError
-from core.runs._store import RunStore
+from core.runs import RunStore
 from core.security import erasure
 from core.security.actor import require_editor
 from core.security.keys import KEYRING
