@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.auth import gate_page, require_sign_in, sign_out_control
+from ui.chrome import app_chrome
 
 # a local image, served by this app: an emoji or icon name makes the browser fetch the favicon from a CDN
 ICON = Path(__file__).resolve().parent / "ui" / "riskboard-icon.png"
@@ -28,6 +29,7 @@ PAGES = [
 if require_sign_in() is None:
     st.navigation([st.Page(gate_page, title="Sign in", url_path="sign-in")], position="hidden").run()
 else:
+    app_chrome()
     page = st.navigation(PAGES)
     sign_out_control()
     page.run()

@@ -90,3 +90,11 @@ class EncryptionError(RiskboardError):
 
 class ErasureError(WorkspaceError):
     """A delete that could not remove everything; the message names what is left (``datasets purge`` retries)."""
+
+
+class RunNameError(InputError):
+    """A display name for a run that cannot be stored (empty, too long, control characters)."""
+
+
+class MitigationNoEffectError(FairnessError):
+    """A mitigation whose decisions would equal its parent's on every row, so saving it would change nothing."""

@@ -162,8 +162,8 @@ def _train_references(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray,
                       k: int, train_size: int, positive_index: int, progress: Progress | None,
                       should_stop: Callable[[], bool] | None, rng: np.random.Generator,
                       out: list[np.ndarray]) -> list[np.ndarray]:
+    from core.training.budget import plan_steps
     from core.training.loop import fit, predict_proba
-    from core.training.pipeline import effective_batch_size
 
     n_val = max(1, round(len(X_pop) * config.val_fraction))
     for i in range(k):
@@ -171,8 +171,8 @@ def _train_references(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray,
         val, train = order[:n_val], order[n_val:n_val + train_size]
         if len(np.unique(y_pop[train])) < n_classes:
             train = order[n_val:]
-        cfg = dataclasses.replace(config, seed=(config.seed + 1000 + i) % 2**32,
-                                  batch_size=effective_batch_size(config.batch_size, len(train)))
+        # trained as the audited run was: the same step budget for a table of this size
+        cfg = plan_steps(dataclasses.replace(config, seed=(config.seed + 1000 + i) % 2**32), len(train))
         result = fit(X_pop[train], y_pop[train], X_pop[val], y_pop[val], n_classes=n_classes, config=cfg,
                      device=torch.device("cpu"), should_stop=should_stop, positive_index=positive_index)
         out.append(predict_proba(result.model, X_audit, n_classes=n_classes))
