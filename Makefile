@@ -36,12 +36,10 @@ lint: install-test
 test: install-test lint
 	$(PY) -m pytest
 
+# one table, peers measured in the same run: make bench BENCH_ARGS="--quick" (minutes) or "--device cuda"
+BENCH_ARGS ?=
 bench: install-test
-	$(PY) bench/bench_training.py
-	$(PY) bench/bench_explain.py
-	$(PY) bench/bench_fairness.py
-	$(PY) bench/bench_feedback.py
-	$(PY) bench/bench_privacy.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output
