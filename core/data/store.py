@@ -132,7 +132,8 @@ class DatasetStore:
         try:
             with workspace_errors(self.datasets_dir):
                 staging.mkdir()
-                atomic_write_bytes(staging / "data.parquet", self._seal(dataset_id, "data.parquet", parquet_bytes(frame)))
+                table = self._seal(dataset_id, "data.parquet", parquet_bytes(frame))
+                atomic_write_bytes(staging / "data.parquet", table)
                 meta_text = jsonsafe.dumps(meta.to_dict(), indent=1).encode("utf-8")
                 atomic_write_bytes(staging / "meta.json", self._seal(dataset_id, "meta.json", meta_text))
                 try:
