@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.auth import gate_page, require_sign_in, sign_out_control
 from ui.chrome import app_chrome
 
 # a local image, served by this app: an emoji or icon name makes the browser fetch the favicon from a CDN
@@ -21,7 +22,14 @@ PAGES = [
     st.Page("pages/privacy.py", title="Privacy", icon=":material/lock:"),
     st.Page("pages/report.py", title="Report", icon=":material/description:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/activity.py", title="Activity", icon=":material/history:"),
 ]
 
-app_chrome()
-st.navigation(PAGES).run()
+# the sign-in gate runs before any page: a visitor who is not signed in reaches only the gate's own page
+if require_sign_in() is None:
+    st.navigation([st.Page(gate_page, title="Sign in", url_path="sign-in")], position="hidden").run()
+else:
+    app_chrome()
+    page = st.navigation(PAGES)
+    sign_out_control()
+    page.run()

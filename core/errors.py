@@ -85,6 +85,22 @@ class ReportError(RiskboardError):
     """A report, check or comparison that cannot be made (unfinished run, unknown column, not a Riskboard report)."""
 
 
+class PermissionDeniedError(RiskboardError):
+    """A signed-in viewer asked for something only an editor may do (upload, delete, train, mitigate, save)."""
+
+
+class SignInError(RiskboardError):
+    """A sign-in that failed (wrong name or password, a locked name) or a user that cannot be added or changed."""
+
+
+class EncryptionError(RiskboardError):
+    """A data key that is missing or wrong, or an encrypted file that was altered, truncated or swapped."""
+
+
+class ErasureError(WorkspaceError):
+    """A delete that could not remove everything; the message names what is left (``datasets purge`` retries)."""
+
+
 class RunNameError(InputError):
     """A display name for a run that cannot be stored (empty, too long, control characters)."""
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import secrets
 import sqlite3
@@ -99,3 +100,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextmanager
+def file_lock(lock_path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``lock_path`` (created if needed) for a read-modify-write shared by processes."""
+    with workspace_errors(lock_path.parent):
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error) on an autocommit connection: the write lock is
+    taken before anything is read, so two processes cannot both act on the same state."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.config import get_settings
 from core.data.demo import ensure_demo, ensure_synthetic_demo
+from core.data.erase import erase_dataset
 from core.data.notices import column_notes, excluded_lines
 from core.data.profile import review_leaks, schema_table
 from core.data.spec import (
@@ -21,6 +22,7 @@ from core.figures.data import class_balance_figure, group_sizes_figure
 from core.safety import formula_safe_frame
 from core.text import plural
 from ui import state
+from ui.auth import can_edit, viewer_note
 from ui.feedback import show_error, show_warnings, user_errors
 from ui.header import next_step_link, page_header
 from ui.loaders import current_frame, dataset_store, group_sizes_for, suggestion_for, target_profile
@@ -74,15 +76,18 @@ def _upload_failed(exc: BaseException) -> None:
 
 
 with user_errors():
-    if not store.list():
+    if not store.list() and can_edit():
         ensure_demo(store)
-_handle_upload()
-if st.button("Add the synthetic loans demo (known bias against group B)", key="add-synthetic",
-             help="5,000 rows generated with known feature effects and a known penalty for group B, to check that "
-                  "Riskboard's explanations and fairness numbers find what was put in."):
-    with user_errors():
-        synthetic, _ = ensure_synthetic_demo(store)
-        st.session_state[state.DATASET_ID] = synthetic.id
+if can_edit():
+    _handle_upload()
+    if st.button("Add the synthetic loans demo (known bias against group B)", key="add-synthetic",
+                 help="5,000 rows generated with known feature effects and a known penalty for group B, to check "
+                      "that Riskboard's explanations and fairness numbers find what was put in."):
+        with user_errors():
+            synthetic, _ = ensure_synthetic_demo(store)
+            st.session_state[state.DATASET_ID] = synthetic.id
+else:
+    viewer_note("upload or add datasets")
 
 datasets = store.list()
 if not datasets:
@@ -240,10 +245,14 @@ with user_errors():
         chart_b.info("Pick sensitive columns to see how many rows each group has.")
 
     same_as_saved = restored is not None and restored.spec_id == spec.spec_id
-    with st.form(f"save-spec-{suffix}", border=False):
-        name = st.text_input("Spec name (optional)", value=base.name if same_as_saved else default_spec_name(spec),
-                             max_chars=120)
-        submitted = st.form_submit_button("Save spec", type="primary", disabled=target_problem is not None)
+    submitted, name = False, ""
+    if can_edit():
+        with st.form(f"save-spec-{suffix}", border=False):
+            name = st.text_input("Spec name (optional)",
+                                 value=base.name if same_as_saved else default_spec_name(spec), max_chars=120)
+            submitted = st.form_submit_button("Save spec", type="primary", disabled=target_problem is not None)
+    else:
+        viewer_note("save specs")
     if submitted:
         name = unique_spec_name(name, spec, saved_specs)
         try:
@@ -270,13 +279,16 @@ if saved_specs:
             st.text(f"{saved.spec_id}  {saved.name or '(unnamed)'}: {saved.target} = {saved.positive_class}, "
                     f"{len(saved.features)} features, sensitive: {', '.join(saved.sensitive_columns) or 'none'}")
 
-with st.expander("Manage datasets"):
-    st.caption("Deleting removes the stored table and its specs; runs already trained keep their records.")
-    if st.button("Delete this dataset", key=f"delete-{suffix}"):
-        deleted = False
-        with user_errors():
-            store.delete(dataset_id)
-            deleted = True
-        if deleted:
-            st.session_state.pop(state.DATASET_ID, None)
-            st.rerun()
+if can_edit():
+    with st.expander("Manage datasets"):
+        st.caption("Deleting removes the stored table and its specs (with encryption on, its key is destroyed "
+                   "first); runs already trained keep their records unless you delete them too.")
+        with_runs = st.checkbox("Also delete every run trained on this dataset", key=f"delete-runs-{suffix}")
+        if st.button("Delete this dataset", key=f"delete-{suffix}"):
+            deleted = False
+            with user_errors():
+                erase_dataset(settings.home, dataset_id, with_runs=with_runs)
+                deleted = True
+            if deleted:
+                st.session_state.pop(state.DATASET_ID, None)
+                st.rerun()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.data.demo import ensure_demo
+from ui.auth import can_edit
 from ui.feedback import user_errors
 from ui.header import _is_routed, session_context
 from ui.loaders import dataset_store
@@ -21,7 +22,7 @@ st.markdown("Riskboard weighs the risks of a classifier trained on a table befor
 
 with user_errors():
     store = dataset_store()
-    if not store.list():
+    if not store.list() and can_edit():
         ensure_demo(store)  # a first visit has something to look at: the UCI Adult demo and its spec
 
 context = session_context()

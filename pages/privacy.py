@@ -31,6 +31,7 @@ from core.runs import ACTIVE_STATUSES, RunKind, RunStatus
 from core.safety import formula_safe_frame
 from core.timeleft import format_seconds
 from ui import state
+from ui.auth import can_edit, viewer_note
 from ui.feedback import user_errors
 from ui.header import page_header
 from ui.loaders import run_store
@@ -138,7 +139,9 @@ def audit_section() -> None:
     with user_errors():
         result = cached_audit(runs, run_id, attack=attack, reference_models=int(k))
     job = st.session_state.get(state.AUDIT_JOB)
-    if result is None and job is None and st.button("Run audit", type="primary", key="audit-go"):
+    if result is None and job is None and not can_edit():
+        viewer_note("run audits")
+    if result is None and job is None and can_edit() and st.button("Run audit", type="primary", key="audit-go"):
         with user_errors():
             if attack == "loss":  # no training involved: well under a second, so no job
                 result = audit_run(runs, run_id, attack="loss")
@@ -174,7 +177,7 @@ def audit_job_panel(job_id: str) -> None:
             st.rerun(scope="app")
         st.progress(progress.fraction, text=job_text(progress))
         st.caption("Training the reference models in the background: you can leave this page and come back.")
-        if st.button("Cancel audit", key="audit-cancel"):
+        if can_edit() and st.button("Cancel audit", key="audit-cancel"):
             jobs.cancel(runs, job_id)
             st.session_state.pop(state.AUDIT_JOB, None)
             st.rerun(scope="app")

@@ -8,6 +8,7 @@ from core.errors import RiskboardError
 from core.report import ReportSettings, build_content, gather_inputs, load_settings, save_settings
 from core.runs import validate_run_id
 from ui import state
+from ui.auth import can_edit
 from ui.class_picker import CLASS_KEY, class_picker
 from ui.feedback import show_error, user_errors
 from ui.header import page_header
@@ -75,6 +76,7 @@ if not presenting:
         st.rerun()
     title = "Thresholds (Riskboard's defaults until you save your own) and model-card text" if saved.defaults else (
         "Thresholds and model-card text (saved for this dataset)")
+if not presenting and can_edit():  # viewers read the report; they do not change its thresholds or text
     with st.expander(title, expanded=False):
         thresholds = thresholds_editor(record.dataset_id, sensitive, saved.thresholds)
         text = text_editor(record.dataset_id, saved.text)

@@ -17,6 +17,7 @@ from core.training.config import TrainConfig
 from core.training.pipeline import TASK
 from core.training.progress import runs_table
 from ui import state
+from ui.auth import can_edit, viewer_note
 from ui.caution import leakage_caution_box
 from ui.feedback import show_error, user_errors
 from ui.header import page_header
@@ -151,11 +152,14 @@ with user_errors():
     st.caption(md_escape(f"Training device: {device.name} ({device.reason})."))
 
 attached_before = _attached_run()
-with st.expander("New training run", expanded=attached_before is None):
-    try:
-        _settings_form()
-    except Exception as exc:  # noqa: BLE001 - shown, the page keeps working
-        show_error(exc)
+if can_edit():
+    with st.expander("New training run", expanded=attached_before is None):
+        try:
+            _settings_form()
+        except Exception as exc:  # noqa: BLE001 - shown, the page keeps working
+            show_error(exc)
+else:
+    viewer_note("start training runs")
 
 run_id = _attached_run() if attached_before is None else st.session_state.get(state.RUN_ID, attached_before)
 if run_id:

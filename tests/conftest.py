@@ -16,7 +16,8 @@ def riskboard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RISKBOARD_EXTRA_TASKS", "tests.core._jobtasks:*")  # the job runner's test tasks
     for name in ("RISKBOARD_MAX_UPLOAD_MB", "RISKBOARD_MAX_ROWS", "RISKBOARD_MAX_COLUMNS", "RISKBOARD_DEVICE",
                  "RISKBOARD_MAX_JOBS", "RISKBOARD_MAX_MATRIX_MB", "RISKBOARD_HEARTBEAT_TIMEOUT_S",
-                 "RISKBOARD_MAX_MODEL_MB"):
+                 "RISKBOARD_MAX_MODEL_MB", "RISKBOARD_DATA_KEY", "RISKBOARD_DATA_KEY_FILE", "RISKBOARD_AUTH",
+                 "RISKBOARD_SESSION_IDLE_MINUTES", "RISKBOARD_OIDC_ALLOW", "RISKBOARD_OIDC_EDITORS"):
         monkeypatch.delenv(name, raising=False)
     # workers start cold unless a test is about standbys: a standby imports torch (seconds of CPU) per workspace
     monkeypatch.setenv("RISKBOARD_WARM_WORKER", "0")

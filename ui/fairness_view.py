@@ -25,6 +25,7 @@ from core.runs import OUTSIDE_KINDS
 from core.runs.naming import display_name
 from core.safety import formula_safe_frame
 from ui import state
+from ui.auth import can_edit, viewer_note
 from ui.feedback import user_errors
 from ui.loaders import dataset_store, run_store
 from ui.text import md_escape
@@ -118,6 +119,9 @@ def threshold_tool(run_id: str, scores: RunScores, groups: pd.Series, slicing: s
 def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: bool,
                        rule: DecisionRule | None) -> None:
     store = run_store()
+    if not can_edit():
+        viewer_note("save mitigated runs or start retraining")
+        return
     a, b = st.columns(2)
     with a:
         shown = "none" if rule is None else strategy_label(rule.strategy)
@@ -156,6 +160,9 @@ def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: 
 
 def import_form() -> str | None:
     """Upload a scored table and store it as an "import" run; returns the new run id."""
+    if not can_edit():
+        viewer_note("import scores")
+        return None
     upload = st.file_uploader("Table with a label column and a score (or 0/1 decision) column",
                               type=["csv", "tsv", "txt", "parquet", "xlsx", "gz"], key="fair-import-upload")
     if upload is None:

@@ -8,11 +8,13 @@ import math
 import pandas as pd
 import streamlit as st
 
+from core.config import get_settings
 from core.figures.report import card_figures
 from core.labels import model_label
 from core.report import DISPARITY_METRICS, EXTENSIONS, MEDIA_TYPES, TEXT_LABELS, CardText, Thresholds, render
 from core.runs import RunKind
 from core.safety import formula_safe_frame
+from core.security import activity
 from core.training.evaluate import per_class_frame
 from ui import state
 from ui.text import md_escape
@@ -260,8 +262,12 @@ def present(content: dict) -> bool:
 
 
 def report_bytes(content: dict, fmt: str) -> bytes:
-    """The sealed report file in ``fmt``, exactly the bytes a download button serves."""
-    return render(content, fmt).data
+    """The sealed report file in ``fmt``, exactly the bytes a download button serves (the export is logged)."""
+    report = render(content, fmt)
+    run_id = str(content["run"]["id"])
+    activity.append(get_settings().home, "report_exported", run_id, {"run_id": run_id, "format": fmt,
+                                                                     "content_sha256": report.content_sha256})
+    return report.data
 
 
 def download_buttons(content: dict, run_id: str) -> None:

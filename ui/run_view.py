@@ -23,6 +23,7 @@ from core.safety import formula_safe_frame
 from core.training import artifacts
 from core.training.evaluate import per_class_frame
 from core.training.progress import RunProgress, poll_run
+from ui.auth import can_edit
 from ui.feedback import user_errors
 from ui.loaders import run_store
 from ui.privacy_view import live_meter, run_summary
@@ -60,7 +61,7 @@ def live_panel(run_id: str) -> None:
     if progress.status == RunStatus.QUEUED:
         st.info("Queued: waiting for a free training slot (RISKBOARD_MAX_JOBS).")
     render_progress(progress, run_id, store.get(run_id).config)
-    if st.button("Cancel run", key=f"cancel-{run_id}"):
+    if can_edit() and st.button("Cancel run", key=f"cancel-{run_id}"):
         with user_errors():
             jobs.cancel(store, run_id)
         st.rerun(scope="app")

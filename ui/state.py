@@ -12,3 +12,7 @@ AUDIT_JOB = "privacy_audit_job"   # background audit job the Privacy page is wat
 REPORT_PRESENT = "report_present"  # Report page: presentation mode on/off
 REPORT_CHART = "report_chart"      # Report page: which chart presentation mode shows
 COMPARE_DATASET = "compare_dataset"  # Compare page: dataset whose runs are compared
+AUTH_USER = "auth_user"            # (name, role) of the signed-in user; absent when nobody is signed in
+AUTH_LAST_SEEN = "auth_last_seen"  # time.time() of the session's last script run, for the idle timeout
+AUTH_NOTICE = "auth_notice"        # one-shot line for the sign-in form ("signed out after 60 idle minutes")
+AUTH_GATE = "auth_gate"            # what the sign-in gate decided on this run (open, password, oidc, explain)

@@ -37,6 +37,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.report",
     "core.cli.check",
     "core.cli.compare",
+    "core.cli.users",
+    "core.cli.log",
+    "core.cli.keys",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli._common import emit_json, json_flag, read_file_bytes
+from core.cli._common import emit_json, json_flag, read_file_bytes, settings_home, warn
 
 
 def _store():
@@ -40,11 +40,28 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_delete(args: argparse.Namespace) -> int:
-    _store().delete(args.id)
+    from core.data.erase import erase_dataset
+
+    done = erase_dataset(settings_home(), args.id, with_runs=args.with_runs)
     if args.json:
-        emit_json({"deleted": args.id})
-    else:
-        print(f"deleted dataset {args.id[:12]} and its saved specs")
+        emit_json({"deleted": args.id} | ({"runs_deleted": done.runs_deleted} if args.with_runs else {}))
+        return 0
+    print(f"deleted dataset {args.id[:12]} and its saved specs"
+          + (f", and {len(done.runs_deleted)} runs trained on it" if args.with_runs else ""))
+    if done.runs_kept:
+        warn(f"{len(done.runs_kept)} runs trained on it keep their files (scores, explanations); delete them too "
+             "with --with-runs")
+    return 0
+
+
+def _cmd_purge(args: argparse.Namespace) -> int:
+    from core.errors import ErasureError
+    from core.security.erasure import leftovers_message
+
+    left = _store().purge()
+    if left:
+        raise ErasureError(leftovers_message("earlier deletes are done", left, False))
+    emit_json({"purged": True}) if args.json else print("nothing left over from earlier deletes")
     return 0
 
 
@@ -58,4 +75,7 @@ def register(sub) -> None:
     add.set_defaults(func=_cmd_add)
     delete = actions.add_parser("delete", parents=[json_flag()], help="delete a dataset and its saved specs")
     delete.add_argument("--id", required=True, help="dataset id (64 hex characters)")
+    delete.add_argument("--with-runs", action="store_true", help="also delete every run trained on it")
     delete.set_defaults(func=_cmd_delete)
+    purge = actions.add_parser("purge", parents=[json_flag()], help="remove what earlier deletes left behind")
+    purge.set_defaults(func=_cmd_purge)

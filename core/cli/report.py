@@ -35,6 +35,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except WorkspaceError as exc:
         raise ReportError(f"cannot write {args.out!r}: {str(exc).split('(')[-1].split(')')[0]}; pick another "
                           "path.") from None
+    from core.security import activity
+
+    activity.append(settings_home(), "report_exported", args.run_id, {"run_id": args.run_id, "format": fmt,
+                                                                       "content_sha256": report.content_sha256})
     verdict = report.content["verdict"]["overall"]
     if args.json:
         emit_json({"run_id": args.run_id, "out": str(out), "format": fmt, "bytes": len(report.data),

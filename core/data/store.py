@@ -33,8 +33,12 @@ from core.config import Settings, get_settings
 from core.data.ingest import read_table
 from core.data.schema import DatasetSchema, infer_schema
 from core.data.spec import DatasetSpec
-from core.errors import DatasetNotFoundError, SpecError, WorkspaceError
-from core.storage import atomic_write_bytes, atomic_write_text, ensure_dir, workspace_error, workspace_errors
+from core.errors import DatasetNotFoundError, ErasureError, RiskboardError, SpecError, WorkspaceError
+from core.security import activity, erasure
+from core.security.actor import require_editor
+from core.security.at_rest import dataset_key_id, open_bytes, seal_bytes
+from core.security.crypto import MAGIC
+from core.storage import atomic_write_bytes, ensure_dir, workspace_error, workspace_errors
 
 _DATASET_ID = re.compile(r"[0-9a-f]{64}")
 _SPEC_ID = re.compile(r"[0-9a-f]{16}")
@@ -112,6 +116,7 @@ class DatasetStore:
 
     def add(self, data: bytes, filename: str, *, settings: Settings | None = None) -> DatasetMeta:
         """Parse and store an upload; the same bytes uploaded twice give the same dataset, stored once."""
+        require_editor("upload a dataset")
         dataset_id = hashlib.sha256(data).hexdigest()
         if self.exists(dataset_id):
             return self.meta(dataset_id)
@@ -127,8 +132,10 @@ class DatasetStore:
         try:
             with workspace_errors(self.datasets_dir):
                 staging.mkdir()
-                atomic_write_bytes(staging / "data.parquet", parquet_bytes(frame))
-                atomic_write_text(staging / "meta.json", jsonsafe.dumps(meta.to_dict(), indent=1))
+                table = self._seal(dataset_id, "data.parquet", parquet_bytes(frame))
+                atomic_write_bytes(staging / "data.parquet", table)
+                meta_text = jsonsafe.dumps(meta.to_dict(), indent=1).encode("utf-8")
+                atomic_write_bytes(staging / "meta.json", self._seal(dataset_id, "meta.json", meta_text))
                 try:
                     os.replace(staging, target)
                 except OSError:  # another process stored the same bytes first: theirs is identical
@@ -138,7 +145,16 @@ class DatasetStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        activity.append(self.home, "dataset_added", dataset_id, {"rows": meta.rows, "columns": meta.columns,
+                                                                 "format": meta.format})
         return meta
+
+    # encryption at rest: every file of a dataset (and its specs) is sealed under the dataset's data key -------------
+    def _seal(self, dataset_id: str, name: str, data: bytes) -> bytes:
+        return seal_bytes(self.home, dataset_key_id(dataset_id), f"datasets/{dataset_id}/{name}", data)
+
+    def _open(self, dataset_id: str, name: str, path: Path) -> bytes:
+        return open_bytes(self.home, f"datasets/{dataset_id}/{name}", path.read_bytes())
 
     def exists(self, dataset_id: str) -> bool:
         return (self._dir(dataset_id) / "meta.json").is_file()
@@ -148,7 +164,7 @@ class DatasetStore:
         if not path.is_file():
             raise DatasetNotFoundError(f"Dataset {dataset_id[:12]} is not in the store (deleted?); upload it again.")
         try:
-            return DatasetMeta.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            return DatasetMeta.from_dict(json.loads(self._open(dataset_id, "meta.json", path).decode("utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DatasetNotFoundError(DATASET_DAMAGED.format(short=dataset_id[:12], name="meta.json")) from exc
 
@@ -159,10 +175,17 @@ class DatasetStore:
         if not path.is_file():
             raise DatasetNotFoundError(f"Dataset {dataset_id[:12]} is not in the store (deleted?); upload it again.")
         try:
+            with open(path, "rb") as handle:
+                sealed = handle.read(len(MAGIC)) == MAGIC
+            source = io.BytesIO(self._open(dataset_id, "data.parquet", path)) if sealed else path  # decrypt in memory
             if columns is not None:
-                present = set(pq.read_schema(path).names)
+                present = set(pq.read_schema(source).names)
                 columns = [c for c in dict.fromkeys(columns) if c in present]
-            return pd.read_parquet(path, columns=columns)
+                if sealed:
+                    source.seek(0)
+            return pd.read_parquet(source, columns=columns)
+        except RiskboardError:  # a missing or wrong key, a tampered file: the message names it
+            raise
         except Exception as exc:
             raise DatasetNotFoundError(DATASET_DAMAGED.format(short=dataset_id[:12], name="data.parquet")) from exc
 
@@ -180,32 +203,43 @@ class DatasetStore:
         return sorted(metas, key=lambda m: m.uploaded_at, reverse=True)
 
     def delete(self, dataset_id: str) -> None:
-        """Remove a dataset and the specs saved for it, all or nothing.
+        """Remove a dataset and the specs saved for it: all or nothing, then crypto-shredding, then the bytes.
 
         The dataset folder and its specs are first moved (renamed, atomic on one file system) into a trash folder
         inside the workspace; if any move fails, the ones done are moved back and :class:`WorkspaceError` says why,
-        so a failure never leaves the dataset listed without its specs. Only then is the trash removed.
+        so a failure never leaves the dataset listed without its specs. Then its data key is destroyed (every copy
+        left anywhere is unreadable from here on) and the trash is removed; files that cannot be removed are named
+        in an :class:`ErasureError` and retried by the next delete or by :meth:`purge`. The deletion is logged.
         """
-        self.meta(dataset_id)  # unknown id: DatasetNotFoundError before anything moves
+        require_editor("delete a dataset")
+        meta = self.meta(dataset_id)  # unknown id: DatasetNotFoundError before anything moves
         folder = self._dir(dataset_id)
         short = dataset_id[:12]
-        trash = self.home / f".trash-{secrets.token_hex(8)}"
+        specs = [self._spec_path(s.spec_id) for s in self.list_specs(dataset_id)]
         moved: list[tuple[Path, Path]] = []
         try:
-            trash.mkdir()
-            for source in [folder, *(self._spec_path(s.spec_id) for s in self.list_specs(dataset_id))]:
-                parked = trash / (source.name if source != folder else "dataset")
-                os.replace(source, parked)
-                moved.append((source, parked))
-        except OSError as exc:
+            trash = erasure.new_trash(self.home)
+            for source in [folder, *specs]:
+                moved.append((source, erasure.move_into(trash, source, source.name if source != folder else "dataset")))
+        except (OSError, WorkspaceError) as exc:
             for source, parked in reversed(moved):
                 with contextlib.suppress(OSError):
                     os.replace(parked, source)
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, UnboundLocalError):
                 trash.rmdir()
-            error = workspace_error(exc, self.home)
-            raise WorkspaceError(DELETE_FAILED.format(short=short, why=str(error).split(";")[0])) from exc
-        shutil.rmtree(trash, ignore_errors=True)  # logically deleted already; leftovers are only disk space
+            why = str(exc if isinstance(exc, WorkspaceError) else workspace_error(exc, self.home)).split(";")[0]
+            raise WorkspaceError(DELETE_FAILED.format(short=short, why=why)) from exc
+        shredded = bool(erasure.shred(self.home, [dataset_key_id(dataset_id)]))
+        left = erasure.purge(self.home)
+        activity.append(self.home, "dataset_deleted", dataset_id,
+                        {"rows": meta.rows, "specs": len(specs), "key_destroyed": shredded, "leftovers": len(left)})
+        if left:
+            raise ErasureError(erasure.leftovers_message(f"dataset {short} is deleted", left, shredded))
+
+    def purge(self) -> list[str]:
+        """Retry removing what earlier deletes left behind; returns what is still there."""
+        require_editor("purge deleted files")
+        return erasure.purge(self.home)
 
     # specs ----------------------------------------------------------------------------------------------------------
     def _spec_path(self, spec_id: str) -> Path:
@@ -215,16 +249,23 @@ class DatasetStore:
 
     def save_spec(self, spec: DatasetSpec) -> str:
         """Save a spec (validate it first with :func:`core.data.spec.validate_spec`); returns its id."""
+        require_editor("save a dataset spec")
         self.meta(spec.dataset_id)  # the dataset must exist
         body = spec.to_dict() | {"saved_at": datetime.now(UTC).isoformat(timespec="microseconds")}
-        atomic_write_text(self._spec_path(spec.spec_id), jsonsafe.dumps(body, indent=1))
+        text = jsonsafe.dumps(body, indent=1).encode("utf-8")
+        sealed = seal_bytes(self.home, dataset_key_id(spec.dataset_id), f"specs/{spec.spec_id}.json", text)
+        atomic_write_bytes(self._spec_path(spec.spec_id), sealed)
+        activity.append(self.home, "spec_saved", spec.spec_id, {"dataset_id": spec.dataset_id})
         return spec.spec_id
+
+    def _spec_body(self, path: Path) -> dict:
+        return json.loads(open_bytes(self.home, f"specs/{path.name}", path.read_bytes()).decode("utf-8"))
 
     def load_spec(self, spec_id: str) -> DatasetSpec:
         path = self._spec_path(spec_id)
         if not path.is_file():
             raise SpecError(f"Spec {spec_id} is not saved (deleted?); save it again on the Data page.")
-        return DatasetSpec.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        return DatasetSpec.from_dict(self._spec_body(path))
 
     def list_specs(self, dataset_id: str | None = None) -> list[DatasetSpec]:
         """Saved specs, newest first, optionally for one dataset."""
@@ -233,7 +274,7 @@ class DatasetStore:
         found = []
         for path in self.specs_dir.glob("*.json"):
             try:
-                body = json.loads(path.read_text(encoding="utf-8"))
+                body = self._spec_body(path)
                 spec = DatasetSpec.from_dict(body)
             except (OSError, ValueError, SpecError):
                 continue
@@ -242,6 +283,7 @@ class DatasetStore:
         return [spec for _, spec in sorted(found, key=lambda item: item[0], reverse=True)]
 
     def delete_spec(self, spec_id: str) -> None:
+        require_editor("delete a dataset spec")
         path = self._spec_path(spec_id)
         with workspace_errors(self.specs_dir):
             path.unlink(missing_ok=True)

@@ -30,6 +30,7 @@ from core.explain._explain import Progress, background_rows, explain_rows
 from core.explain._result import Attributions
 from core.explain._whatif import Scorer
 from core.runs import SUCCEEDED, read_cache, write_cache
+from core.security import activity
 from core.training.classes import class_index
 from core.training.run_data import load_trained_run
 
@@ -193,7 +194,8 @@ def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, 
         result = _explain_torch(run, chosen, background, seed, on_progress, summary)
     if run.pool_note:
         result = dataclasses.replace(result, note=f"{result.note} {run.pool_note}".strip())
-    write_cached(arts, names, result)
+    write_cached(arts, names, result, log=lambda: activity.append(
+        store.home, "explained", run_id, {"run_id": run_id, "rows": n, "method": resolved}))
     return result
 
 
@@ -212,7 +214,8 @@ def read_cached(arts, names: tuple[str, str, str], *, discard: bool = True) -> A
         arts.read_json(meta_name), arts.read_parquet(values_name), arts.read_parquet(data_name)), discard=discard)
 
 
-def write_cached(arts, names: tuple[str, str, str], result: Attributions) -> None:
+def write_cached(arts, names: tuple[str, str, str], result: Attributions, *, log=None) -> None:
+    """Cache the result; ``log`` (the activity entry) runs once it is written, under the same write policy."""
     meta_name, values_name, data_name = names
     numbers, data = result.tables()
 
@@ -220,6 +223,8 @@ def write_cached(arts, names: tuple[str, str, str], result: Attributions) -> Non
         arts.write_parquet(values_name, numbers)
         arts.write_parquet(data_name, _parquet_safe(data))
         arts.write_json(meta_name, result.meta())  # last: the cache counts only once its metadata is written
+        if log is not None:
+            log()
     write_cache(write)
 
 

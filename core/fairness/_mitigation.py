@@ -34,6 +34,8 @@ from core.fairness._runs import (
 from core.fairness._thresholds import STRATEGIES, fit_thresholds
 from core.labels import mitigation_label, strategy_label
 from core.runs import SUCCEEDED, RunKind, RunStore
+from core.security import activity
+from core.security.actor import require_editor
 from core.training import artifacts
 from core.training.evaluate import evaluate
 
@@ -115,6 +117,9 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
                "variant": variant, "rule": None if rule is None else rule.to_dict(), "options": options or {}}
     name = mitigation_label(method, rule.strategy if rule is not None else constraint)
     kind = parent.kind if method == "thresholds" else RunKind.TRAIN
+    require_editor("save a mitigated run")
+    activity.append(store.home, "mitigation_saved", parent_id, {"run_id": parent_id, "method": method,
+                                                                "constraint": constraint})
     if background:
         return jobs.submit(store, kind=kind, dataset_id=parent.dataset_id, spec=spec_dict, config=parent.config,
                            task=task, name=name, parent_id=parent_id, files={MITIGATION_JSON: payload})

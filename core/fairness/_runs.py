@@ -23,6 +23,7 @@ from core.fairness._groups import group_labels, spec_column
 from core.fairness._report import FairnessReport, audit_groups
 from core.runs import SUCCEEDED, RunArtifacts, RunStore, read_cache, write_cache
 from core.runs.naming import display_name
+from core.security import activity
 from core.training import artifacts
 from core.training.classes import class_index
 
@@ -121,8 +122,12 @@ def run_fairness(store: RunStore, run_id: str, sensitive: Sequence[str], *, inte
     reports = {slicing: audit_groups(scores.y_true, scores.y_pred, labels, score=scores.score,
                                      resamples=resamples, seed=seed, slicing=slicing)
                for slicing, labels in run_groups(store, scores, sensitive, intersect=intersect).items()}
-    write_cache(lambda: arts.write_json(name, {"reports": {k: v.to_dict() for k, v in reports.items()},
-                                               "class": classes[chosen]}))
+
+    def write() -> None:
+        arts.write_json(name, {"reports": {k: v.to_dict() for k, v in reports.items()}, "class": classes[chosen]})
+        activity.append(store.home, "fairness_computed", run_id, {"run_id": run_id, "sensitive": list(sensitive),
+                                                                  "intersect": intersect})
+    write_cache(write)  # a read-only workspace still gets its numbers, just not cached (nor logged)
     return reports
 
 

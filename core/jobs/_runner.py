@@ -34,6 +34,7 @@ from typing import Any
 from core.config import Settings, get_settings
 from core.errors import RiskboardError, RunCancelledError
 from core.runs import CANCELLED, FAILED, QUEUED, SUCCEEDED, RunRecord, RunStore
+from core.security.actor import EDITOR, Actor, acting_as, current_actor
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +222,8 @@ def _call_task(store: RunStore, run_id: str, task: str | Task, folder: Path) -> 
     log.info("run %s: starting task %s in pid %d", run_id, name, os.getpid())
     try:
         fn = load_task(task) if isinstance(task, str) else task
-        result = fn(store, run_id, should_stop=StopFlag(store, run_id))
+        with acting_as(Actor(store.started_by(run_id) or current_actor().name, EDITOR)):  # the worker acts for them
+            result = fn(store, run_id, should_stop=StopFlag(store, run_id))
         if result is not None and not isinstance(result, Mapping):
             raise TypeError(f"task {name} returned a {type(result).__name__}, expected a dict of metrics or None")
     except RunCancelledError as exc:

@@ -29,6 +29,7 @@ from core.dp import load_privacy
 from core.errors import ArtifactError, ConfigError, RunNotFoundError
 from core.privacy._mia import AttackReport, attack_report, lira_offline_scores, loss_scores, tpr_at_fpr
 from core.runs import RunKind, RunStatus, read_cache, write_cache
+from core.security import activity
 
 ATTACKS = ("loss", "reference")
 DEFAULT_REFERENCE_MODELS = 4
@@ -282,5 +283,10 @@ def audit_trained_run(store: Any, run_id: str, *, attack: str = "reference",
         positive_index=positive_index, privacy=privacy, progress=progress, should_stop=should_stop,
         member_groups={c: g[rows.members] for c, g in groups.items()},
         nonmember_groups={c: g[rows.nonmembers] for c, g in groups.items()})
-    write_cache(lambda: arts.write_json(cache_name(attack, reference_models), result.to_dict()))
+
+    def write() -> None:
+        arts.write_json(cache_name(attack, reference_models), result.to_dict())
+        activity.append(store.home, "audit_run", run_id, {"run_id": run_id, "attack": attack,
+                                                          "reference_models": reference_models})
+    write_cache(write)
     return result

@@ -136,6 +136,7 @@ def build_content(inputs: ReportInputs, *, generated_at: datetime | None = None)
         "privacy": _privacy(inputs),
         "text": {"fields": text, "labels": dict(TEXT_LABELS)},
         "provenance": dict(inputs.provenance),
+        "accountability": dict(inputs.accountability),
         "history": inputs.history,
         "evaluation": inputs.evaluation,
     })

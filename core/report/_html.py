@@ -277,6 +277,21 @@ def _text(content: Mapping[str, Any]) -> str:
     return f'<section id="card-text"><h2>Uses, limitations and contact</h2>{rows}</section>'
 
 
+def _accountability(content: Mapping[str, Any]) -> str:
+    acc = content.get("accountability") or {}
+    if not acc:
+        return ""
+    rows = [[e(a["analysis"]), e(a["actor"]), e(a["at"])] for a in acc.get("analyses", [])]
+    intact = "intact" if acc.get("log_intact") else "ALTERED (run `python -m core log --verify`)"
+    pairs = [("Trained by", e(acc.get("trained_by") or "not recorded")),
+             ("Trained at", e(acc.get("trained_at") or "–")),
+             ("Card exported by", e(acc.get("exported_by"))),
+             ("Activity log", e(f"{acc.get('log_entries', 0)} entries, {intact}")),
+             ("Log head hash", f"<code>{e(acc.get('log_head'))}</code>")]
+    analyses = table(["Analysis", "Computed by", "At"], rows) if rows else "<p>No analysis recorded in the log.</p>"
+    return f'<section id="accountability"><h2>Accountability</h2>{facts(pairs)}{analyses}</section>'
+
+
 def _footer(content: Mapping[str, Any]) -> str:
     prov = content["provenance"]
     versions = ", ".join(f"{e(k)} {e(v)}" for k, v in prov["versions"].items())
@@ -301,5 +316,6 @@ def render_html(content: Mapping[str, Any], plotly_js: str) -> str:
     header = (f'<header><h1>{e(content["title"])}</h1><p class="meta">Run <code>{e(run["id"])}</code> · {e(kind)} · '
               f'report generated {e(content["generated_at"])}</p></header>')
     sections = [_verdict(content), _data(content), _training(content), _performance(content),
-                _explanations(content), _fairness(content), _privacy(content), _text(content), _footer(content)]
+                _explanations(content), _fairness(content), _privacy(content), _text(content), _accountability(content),
+                _footer(content)]
     return head + header + "".join(sections) + "</main></body></html>"

@@ -22,6 +22,7 @@ from core.dp import config_is_private
 from core.errors import ReportError
 from core.models._onnx_inputs import InputMapping
 from core.report import _adapters
+from core.report._accountability import accountability
 from core.report._settings import CardText, ReportSettings, Thresholds, load_settings
 from core.runs import MODEL_RUN_KINDS, SUCCEEDED, RunKind, RunRecord, RunStore
 from core.runs.naming import display_name
@@ -66,6 +67,7 @@ class ReportInputs:
     text: CardText = field(default_factory=CardText)
     sensitive: tuple[str, ...] = field(default_factory=tuple)
     thresholds_are_defaults: bool = False
+    accountability: dict[str, Any] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -258,4 +260,5 @@ def gather_inputs(store: RunStore, run_id: str, *, settings: ReportSettings | No
         fairness=_adapters.fairness_for(store, record, classes[chosen] if classes else None),
         privacy=_adapters.privacy_for(store, record),
         audit=_adapters.audit_for(store, record), provenance=provenance, thresholds=settings.thresholds,
-        text=settings.text, sensitive=spec.sensitive_columns, thresholds_are_defaults=settings.defaults)
+        text=settings.text, sensitive=spec.sensitive_columns, thresholds_are_defaults=settings.defaults,
+        accountability=accountability(store.home, run_id))

@@ -205,10 +205,24 @@ def _footer(content: Mapping[str, Any]) -> str:
         f"<!-- riskboard-provenance {block} -->", ""])
 
 
+def _accountability(content: Mapping[str, Any]) -> str:
+    acc = content.get("accountability") or {}
+    if not acc:
+        return ""
+    lines = ["## Accountability", "", f"- Trained by: {md(acc.get('trained_by') or 'not recorded')}",
+             f"- Card exported by: {md(acc.get('exported_by'))}",
+             f"- Activity log: {acc.get('log_entries', 0)} entries, {'intact' if acc.get('log_intact') else 'ALTERED'}"
+             f"; head hash `{acc.get('log_head')}`", ""]
+    if acc.get("analyses"):
+        lines.append(_table(["Analysis", "Computed by", "At"],
+                            ([md(a["analysis"]), md(a["actor"]), md(a["at"])] for a in acc["analyses"])))
+    return "\n".join(lines)
+
+
 def render_markdown(content: Mapping[str, Any]) -> str:
     """The unsealed Markdown document (its hash still the placeholder)."""
     title = md(content["title"])
     parts = [_front_matter(content), "", f"# {title}", "", f"Report generated {content['generated_at']}.", "",
              _verdict(content), _details(content), _uses(content), _risks(content), _training(content),
-             _evaluation(content), _footer(content)]
+             _evaluation(content), _accountability(content), _footer(content)]
     return "\n\n".join(p.strip("\n") for p in parts) + "\n"

@@ -16,6 +16,8 @@ from typing import Any
 from core import jsonsafe
 from core.data.store import validate_dataset_id
 from core.errors import ConfigError
+from core.security import activity
+from core.security.actor import require_editor
 from core.storage import atomic_write_text
 
 SETTINGS_DIR = "report-settings"
@@ -155,6 +157,11 @@ def load_settings(home: Path | str, dataset_id: str, sensitive: tuple[str, ...] 
 
 def save_settings(home: Path | str, dataset_id: str, settings: ReportSettings) -> None:
     """Validate and write atomically; a read-only workspace is a :class:`~core.errors.WorkspaceError`."""
+    require_editor("save report thresholds or text")
     settings.thresholds.validate()
+    before = load_settings(home, dataset_id)
     body = {"thresholds": settings.thresholds.to_dict(), "text": settings.text.to_dict()}
     atomic_write_text(_path(home, dataset_id), jsonsafe.dumps(body, indent=1))
+    activity.append(Path(home), "thresholds_saved", dataset_id, {"dataset_id": dataset_id})
+    if before.text != settings.text:
+        activity.append(Path(home), "report_text_saved", dataset_id, {"dataset_id": dataset_id})

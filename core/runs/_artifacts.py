@@ -15,13 +15,10 @@ check, and a file that does not parse is still an :class:`ArtifactError`.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import io
 import json
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +26,8 @@ import numpy as np
 
 from core import jsonsafe
 from core.errors import ArtifactError
-from core.storage import atomic_write_bytes, ensure_dir, workspace_errors
+from core.security.at_rest import open_bytes, run_key_id, seal_bytes
+from core.storage import atomic_write_bytes, ensure_dir, file_lock, workspace_errors
 
 if TYPE_CHECKING:  # pandas is imported where a table is read, so listing runs does not pay for it
     import pandas as pd
@@ -100,16 +98,9 @@ class RunArtifacts:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArtifactError(DAMAGED.format(names=MANIFEST)) from exc
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
         """An exclusive lock on the run's manifest, so two processes adding files never lose an entry."""
-        with workspace_errors(self.folder):
-            fd = os.open(self.folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return file_lock(self.folder / _LOCK)
 
     def _record(self, name: str, entry: dict[str, Any] | None) -> None:
         with self._locked():
@@ -124,12 +115,24 @@ class RunArtifacts:
 
     # -- writing ----------------------------------------------------------------------------------------------------
 
+    # -- encryption at rest (core.security.at_rest): the stored bytes are sealed when a data key is set ---------------
+
+    def _file_id(self, name: str) -> str:
+        return f"runs/{self.run_id}/{name}"
+
+    def _seal(self, name: str, data: bytes) -> bytes:
+        return seal_bytes(self.folder.parent.parent, run_key_id(self.run_id), self._file_id(name), data)
+
+    def _open(self, name: str, stored: bytes) -> bytes:
+        return open_bytes(self.folder.parent.parent, self._file_id(name), stored)
+
     def write_bytes(self, name: str, data: bytes) -> None:
-        """Write one file atomically and list it (size, SHA-256) in the manifest."""
+        """Write one file atomically and list it (size, SHA-256 of the stored, possibly sealed, bytes)."""
         _check_name(name)
+        stored = self._seal(name, data)
         ensure_dir(self.folder)
-        atomic_write_bytes(self.folder / name, data)
-        self._record(name, {"size": len(data), "sha256": sha256_bytes(data)})
+        atomic_write_bytes(self.folder / name, stored)
+        self._record(name, {"size": len(stored), "sha256": sha256_bytes(stored)})
 
     def write_text(self, name: str, text: str) -> None:
         self.write_bytes(name, text.encode("utf-8"))
@@ -182,7 +185,7 @@ class RunArtifacts:
             entry = files.get(name)
             if entry is None or entry.get("size") != len(data) or entry.get("sha256") != sha256_bytes(data):
                 raise ArtifactError(DAMAGED.format(names=name))
-        return data
+        return self._open(name, data)
 
     def read_text(self, name: str) -> str:
         try:

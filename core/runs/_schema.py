@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from core.errors import RiskboardError
+from core.storage import immediate_transaction
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -97,14 +98,8 @@ def connection(path: Path) -> Iterator[sqlite3.Connection]:
 @contextmanager
 def transaction(path: Path) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error) on a fresh connection."""
-    with connection(path) as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    with connection(path) as conn, immediate_transaction(conn):
+        yield conn
 
 
 def _read_only_connect(path: Path) -> sqlite3.Connection:

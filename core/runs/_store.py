@@ -16,7 +16,7 @@ import dataclasses
 import json
 import logging
 import math
-import shutil
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,7 +28,16 @@ from core import jsonsafe
 from core.errors import RiskboardError, RunNotFoundError
 from core.runs._artifacts import RunArtifacts
 from core.runs._host import hostname, pid_alive
-from core.runs._kinds import ACTIVE_STATUSES, CANCELLED, FAILED, QUEUED, RUNNING, STATUSES, TERMINAL_STATUSES
+from core.runs._kinds import (
+    ACTIVE_STATUSES,
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    STATUSES,
+    SUCCEEDED,
+    TERMINAL_STATUSES,
+)
 from core.runs._names import clean_name, ensure_names_table, read_names
 from core.runs._record import (
     RunRecord,
@@ -47,6 +56,9 @@ from core.runs._schema import (
     schema_version,
 )
 from core.runs._schema import transaction as _transaction
+from core.security import activity, erasure
+from core.security.actor import require_editor
+from core.security.at_rest import run_key_id
 from core.storage import ensure_dir, workspace_errors
 
 log = logging.getLogger(__name__)
@@ -63,6 +75,7 @@ WORKER_LOST_QUEUED = ("the worker process stopped before the run could start (ki
 CANCELLED_BEFORE_START = "cancelled by the user before it started"
 
 _MAX_ERROR_CHARS = 4000
+_OUTCOME_ACTIONS = {SUCCEEDED: "run_finished", FAILED: "run_failed", CANCELLED: "run_cancelled"}
 
 
 def _dumps(value: Mapping[str, Any] | None) -> str | None:
@@ -105,7 +118,12 @@ class RunStore:
     def _read(self) -> Iterator[sqlite3.Connection]:
         """A connection for reading; an empty in-memory store when no run was ever created here."""
         if not self._schema_ready:
-            if not self.db_path.is_file():
+            found = None
+            if self.db_path.is_file():
+                with workspace_errors(self.home):
+                    found = schema_version(self.db_path)
+            # no file, or (read-only) one that holds only core.security's tables and no run yet: nothing to read
+            if found is None or (found == 0 and not self._can_write()):
                 conn = empty_connection()
                 ensure_names_table(conn)
                 try:
@@ -113,14 +131,15 @@ class RunStore:
                 finally:
                     conn.close()
                 return
-            with workspace_errors(self.home):
-                found = schema_version(self.db_path)
             if found > SCHEMA_VERSION:
                 raise RiskboardError(NEWER_SCHEMA.format(path=self.db_path, found=found, known=SCHEMA_VERSION))
             if found < SCHEMA_VERSION:
                 self._prepare_write()  # an old schema is the one case where a read has to write
         with workspace_errors(self.home), read_connection(self.db_path) as conn:
             yield conn
+
+    def _can_write(self) -> bool:
+        return os.access(self.home, os.W_OK) and os.access(self.db_path, os.W_OK)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -143,6 +162,7 @@ class RunStore:
                    task: str, name: str | None = None, parent_id: str | None = None) -> str:
         """Insert a ``queued`` run and return its new id. ``task`` is the ``module:function`` a worker will call;
         ``parent_id`` links a derived run (a mitigation) to the run it came from."""
+        require_editor(f"start a {kind} run")
         if parent_id is not None:
             self.get(parent_id)
         created = now_iso()
@@ -156,6 +176,8 @@ class RunStore:
                         "parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (run_id, *values))
             except sqlite3.IntegrityError:
                 continue
+            activity.append(self.home, "run_started", run_id, {"kind": kind, "dataset_id": dataset_id,
+                                                               "parent_id": parent_id})
             return run_id
         raise RuntimeError("could not find a free run id")  # pragma: no cover
 
@@ -194,9 +216,15 @@ class RunStore:
         with self._read() as conn:
             return self._records(conn, conn.execute(sql, params).fetchall())
 
-    def delete(self, run_id: str) -> None:
-        """Remove a finished run: its row, its metrics and its artifact folder. Queued or running runs are refused."""
+    def delete(self, run_id: str) -> builtins.list[str]:
+        """Remove a finished run: its row, its metrics and its artifact folder. Queued or running runs are refused.
+
+        The folder is moved into the workspace's trash first, the run's data key is destroyed (so an encrypted copy
+        left anywhere is unreadable), then the trash is removed; returns the files that could not be removed
+        (retried by the next delete and by ``datasets purge``).
+        """
         validate_run_id(run_id)
+        require_editor("delete a run")
         with self._transaction() as conn:
             status = self._status(conn, run_id)
             if status in ACTIVE_STATUSES:
@@ -207,9 +235,15 @@ class RunStore:
         folder = self.runs_dir / run_id
         if folder.exists():
             try:
-                shutil.rmtree(folder)
-            except OSError as exc:  # the row is gone; a leftover folder is harmless but worth a line in the log
-                log.warning("run %s deleted but its folder %s could not be removed: %s", run_id, folder, exc)
+                erasure.move_into(erasure.new_trash(self.home), folder, run_id)
+            except (OSError, RiskboardError) as exc:  # the row is gone; purge below names what stays
+                log.warning("run %s deleted but its folder %s could not be moved to the trash: %s", run_id, folder, exc)
+        shredded = bool(erasure.shred(self.home, [run_key_id(run_id)]))
+        left = erasure.purge(self.home)
+        if folder.exists():
+            left.append(str(folder.relative_to(self.home)))
+        activity.append(self.home, "run_deleted", run_id, {"key_destroyed": shredded, "leftovers": len(left)})
+        return left
 
     def artifacts(self, run_id: str) -> RunArtifacts:
         """The run's files (see :class:`RunArtifacts`); the run must exist in the store, its folder need not."""
@@ -357,14 +391,26 @@ class RunStore:
             raise ValueError(f"finish() needs one of {', '.join(TERMINAL_STATUSES)}, got {status!r}")
         if error is not None and len(error) > _MAX_ERROR_CHARS:
             error = error[: _MAX_ERROR_CHARS - 3] + "..."
-        with self._write() as conn:
+        starter = self.started_by(run_id)
+        with self._transaction() as conn:  # the status and its activity entry commit together
             cur = conn.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, metrics = ?, error = ? "
                 "WHERE id = ? AND status IN (?, ?)", (status, now_iso(), _dumps(metrics), error, run_id, *_ACTIVE))
-            if cur.rowcount == 1:
-                return True
-            self._status(conn, run_id)
-        return False
+            if cur.rowcount != 1:
+                self._status(conn, run_id)
+                return False
+            activity.append_in(conn, _OUTCOME_ACTIONS[status], run_id, {"status": status}, actor=starter)
+        return True
+
+    def started_by(self, run_id: str) -> str | None:
+        """Who started the run (a worker finishing it acts in their name); also makes sure the log's table exists."""
+        activity.prepare(self.home)
+        started = activity.entries(self.home, subject=run_id, action="run_started")
+        return started[0].actor if started else None
+
+    def _log_outcome(self, run_id: str, status: str) -> None:
+        activity.append(self.home, _OUTCOME_ACTIONS[status], run_id, {"status": status},
+                        actor=self.started_by(run_id))
 
     # -- cancelling and reaping ------------------------------------------------------------------------------------
 
@@ -375,15 +421,17 @@ class RunStore:
         worker stops at the next check; a finished run is left as it is.
         """
         validate_run_id(run_id)
+        require_editor("cancel a run")
         with self._transaction() as conn:
             status = self._status(conn, run_id)
             if status == QUEUED:
                 conn.execute("UPDATE runs SET status = ?, cancel_requested = 1, finished_at = ?, error = ? "
                              "WHERE id = ?", (CANCELLED, now_iso(), CANCELLED_BEFORE_START, run_id))
-                return CANCELLED
-            if status == RUNNING:
+            elif status == RUNNING:
                 conn.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run_id,))
-            return status
+        if status in (QUEUED, RUNNING):  # after the transaction: the log takes the write lock of its own
+            activity.append(self.home, "run_cancelled", run_id, {"requested_while": status})
+        return CANCELLED if status == QUEUED else status
 
     def cancel_requested(self, run_id: str) -> bool:
         """True if the user asked to cancel this run."""
@@ -433,6 +481,7 @@ class RunStore:
                 reaped.append(row["id"])
         for run_id in reaped:
             log.warning("run %s marked failed: its worker is gone", run_id)
+            self._log_outcome(run_id, FAILED)
         return reaped
 
     # -- helpers ---------------------------------------------------------------------------------------------------

@@ -40,17 +40,19 @@ def app_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def serve_app(home: Path, log_dir: Path) -> Iterator[str]:
-    """A real Streamlit server on a free loopback port over workspace ``home``; yields its URL, stops it after."""
+def serve_app(home: Path, log_dir: Path, *, env: dict[str, str] | None = None, address: str = "127.0.0.1",
+              host: str = "127.0.0.1") -> Iterator[str]:
+    """A real Streamlit server on a free port over workspace ``home`` (on loopback unless ``address`` says
+    otherwise; ``host`` is the address the browser uses); yields its URL, stops it after."""
     port = _free_port()
-    env = dict(os.environ, RISKBOARD_HOME=str(home), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, RISKBOARD_HOME=str(home), PYTHONUNBUFFERED="1", **(env or {}))
     log = (log_dir / "streamlit.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+         address, "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -4,7 +4,8 @@ Every ``import`` is read with :mod:`ast`, including imports placed inside functi
 import moved into a function to dodge a cycle is still a cycle in the design. Layers, lowest first (a module may
 import its own layer and any layer below):
 
-    foundation (config, errors, storage, ...) < runs < jobs < data < models < dp < training
+    foundation (config, errors, storage, ...) < security (users, activity log, encryption at rest) < runs < jobs
+    < data < models < dp < training
     < analyses (explain, fairness, privacy) < figures < report < cli < ui < pages
 """
 
@@ -21,6 +22,7 @@ FOUNDATION = ("core", "core.config", "core.errors", "core.storage", "core.jsonsa
               "core.device", "core.timeleft")
 LAYERS: tuple[tuple[str, ...], ...] = (
     FOUNDATION,
+    ("core.security",),
     ("core.runs",),
     ("core.jobs",),
     ("core.data",),

@@ -202,7 +202,7 @@ def test_sections_with_every_analysis(full_html):
     assert "demographic parity difference" in text and "0.010 to 0.120" in text
     ids = [a["id"] for t, a in tags.tags if t in ("section", "footer") and "id" in a]
     assert ids == ["verdict", "data", "training", "performance", "explanations", "fairness", "privacy", "card-text",
-                   "reproducibility"]  # verdict first
+                   "accountability", "reproducibility"]  # verdict first
     assert len([t for t, a in tags.tags if t == "div" and "plotly-graph-div" in a.get("class", "")]) >= 5
 
 

@@ -1,0 +1,49 @@
+"""``log [--run ID] [--actor NAME] [--action A] [--json] | log --verify``: the activity log (who did what).
+
+``--verify`` walks the hash chain: exit 0 when it is intact, 1 when an entry was changed, removed or reordered
+(the first bad ``seq`` is named).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli._common import emit_json, json_flag, settings_home
+from core.errors import ConfigError
+
+
+def _cmd_log(args: argparse.Namespace) -> int:
+    from core.security import activity
+
+    home = settings_home()
+    if args.verify:
+        result = activity.verify(home)
+        if args.json:
+            emit_json({"ok": result.ok, "entries": result.entries, "head": result.head,
+                       "first_bad_seq": result.first_bad_seq, "reason": result.reason})
+        elif result.ok:
+            print(f"the activity log is intact: {result.entries} entries, head {result.head}")
+        else:
+            print(f"the activity log was altered at entry {result.first_bad_seq}: {result.reason}")
+        return 0 if result.ok else 1
+    if args.action and args.action not in activity.ACTIONS:
+        raise ConfigError(activity.UNKNOWN_ACTION.format(action=args.action, choices=", ".join(activity.ACTIONS)))
+    found = activity.entries(home, run=args.run, actor=args.actor, action=args.action)
+    if args.json:
+        emit_json({"entries": [e.to_dict() for e in found], "head": activity.head(home)})
+        return 0
+    if not found:
+        print("no activity matches")
+    for e in found:
+        details = " ".join(f"{k}={v}" for k, v in e.details.items())
+        print(f"{e.seq:>6}  {e.at}  {e.actor:<24} {e.action:<18} {e.subject}  {details}".rstrip())
+    return 0
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("log", parents=[json_flag()], help="list the activity log, or --verify its hash chain")
+    parser.add_argument("--run", help="only entries about this run")
+    parser.add_argument("--actor", help="only entries by this user (cli:<user> for the command line)")
+    parser.add_argument("--action", help="only this action (sign_in, run_started, dataset_deleted, ...)")
+    parser.add_argument("--verify", action="store_true", help="check the hash chain; exit 1 if it was altered")
+    parser.set_defaults(func=_cmd_log)

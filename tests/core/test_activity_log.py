@@ -1,0 +1,108 @@
+"""The activity log: a hash chain that ``log --verify`` checks, and appends from two processes that keep it valid."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import sqlite3
+
+from core import jobs
+from core.cli import main
+from core.runs import RunStore
+from core.security import activity
+from core.security.actor import Actor, acting_as
+
+
+def _append_many(home: str, who: str, count: int) -> None:
+    for i in range(count):
+        activity.append(home, "explained", f"run-{i}", {"rows": i}, actor=who)
+
+
+def test_entries_chain_and_hash_is_canonical_json(riskboard_home):
+    first = activity.append(riskboard_home, "dataset_added", "abc", {"rows": 3})
+    second = activity.append(riskboard_home, "spec_saved", "s1", {"dataset_id": "abc"})
+    assert first.prev_hash == activity.GENESIS and second.prev_hash == first.hash
+
+    body = {k: getattr(second, k) for k in ("seq", "at", "actor", "action", "subject", "details", "prev_hash")}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert second.hash == hashlib.sha256(text.encode()).hexdigest()
+    assert activity.head(riskboard_home) == second.hash
+    assert activity.verify(riskboard_home).ok
+
+
+def test_log_cli_filters_and_json(riskboard_home, capsys):
+    activity.append(riskboard_home, "run_started", "r1", {"kind": "train"}, actor="alice")
+    activity.append(riskboard_home, "explained", "r1", {"run_id": "r1"}, actor="bob")
+    activity.append(riskboard_home, "run_started", "r2", {}, actor="alice")
+    assert main(["log", "--run", "r1", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [e["seq"] for e in body["entries"]] == [1, 2]
+    assert main(["log", "--actor", "alice", "--action", "run_started", "--json"]) == 0
+    assert [e["subject"] for e in json.loads(capsys.readouterr().out)["entries"]] == ["r1", "r2"]
+    assert main(["log", "--action", "nonsense"]) == 2
+
+
+def _tamper(home, sql: str) -> None:
+    conn = sqlite3.connect(home / "runs.sqlite")
+    conn.executescript("DROP TRIGGER activity_no_update; DROP TRIGGER activity_no_delete; " + sql)
+    conn.close()
+
+
+def test_verify_finds_a_changed_entry(riskboard_home, capsys):
+    for i in range(4):
+        activity.append(riskboard_home, "explained", f"r{i}")
+    assert main(["log", "--verify"]) == 0
+    _tamper(riskboard_home, "UPDATE activity SET actor = 'someone-else' WHERE seq = 3;")
+    assert main(["log", "--verify"]) == 1
+    assert "altered at entry 3" in capsys.readouterr().out
+
+
+def test_verify_finds_a_removed_entry(riskboard_home, capsys):
+    for i in range(4):
+        activity.append(riskboard_home, "explained", f"r{i}")
+    _tamper(riskboard_home, "DELETE FROM activity WHERE seq = 2;")
+    assert main(["log", "--verify", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["first_bad_seq"] == 3
+
+
+def test_log_refuses_updates_and_deletes(riskboard_home):
+    activity.append(riskboard_home, "explained", "r")
+    conn = sqlite3.connect(riskboard_home / "runs.sqlite")
+    for sql in ("UPDATE activity SET actor = 'x'", "DELETE FROM activity"):
+        try:
+            conn.execute(sql)
+        except sqlite3.IntegrityError as exc:
+            assert "append-only" in str(exc)
+        else:
+            raise AssertionError(f"{sql} was allowed")
+    conn.close()
+
+
+def test_two_processes_appending_at_once_keep_the_chain_valid(riskboard_home):
+    activity.append(riskboard_home, "dataset_added", "first")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_append_many, args=(str(riskboard_home), who, 40)) for who in ("p1", "p2")]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+        assert proc.exitcode == 0
+    result = activity.verify(riskboard_home)
+    assert result.ok and result.entries == 81
+    assert sorted(e.seq for e in activity.entries(riskboard_home)) == list(range(1, 82))
+
+
+def _whoami(store, run_id, *, should_stop):
+    activity.append(store.home, "audit_run", run_id, {"run_id": run_id})
+    return {"ok": 1.0}
+
+
+def test_a_worker_acts_for_whoever_started_the_run(riskboard_home):
+    runs = RunStore(riskboard_home)
+    with acting_as(Actor("alice")):
+        run_id = runs.create_run(kind="audit", dataset_id="d", spec={}, config={}, task="tests.core._jobtasks:quick")
+    jobs.run_inline(runs, run_id, _whoami)  # this process is the command line, yet the work is alice's
+    found = activity.entries(riskboard_home, run=run_id)
+    assert [(e.action, e.actor) for e in found] == [("run_started", "alice"), ("audit_run", "alice"),
+                                                    ("run_finished", "alice")]
