@@ -13,21 +13,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from core.config import get_settings
 from core.data.spec import DatasetSpec, encode_labels, validate_spec
 from core.data.store import DatasetStore
-from core.device import select_device, training_threads
 from core.errors import TrainingError
 from core.models.preprocess import TabularPreprocessor
 from core.models.split import SplitIndices, stratified_split
 from core.privacy import privacy_metrics, save_privacy
 from core.runs import RunStore
 from core.training import artifacts
+from core.training._remote import fit_for_run
 from core.training.config import TrainConfig
 from core.training.evaluate import evaluate
-from core.training.loop import fit, predict_proba
+from core.training.loop import predict_proba
 
 TASK = "core.training.pipeline:execute_run"
 MIN_STEPS_PER_EPOCH = 8
@@ -132,20 +131,11 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     del prepared
     y_train, y_val, y_test = labels.y[split.train], labels.y[split.val], labels.y[split.test]
 
-    choice = select_device()
-    store.set_device(run_id, choice.name)
-    if choice.device.type == "cpu":
-        torch.set_num_threads(training_threads())
-
-    def on_epoch(epoch) -> None:
-        values = {k: float(v) for k, v in epoch.to_dict().items() if k != "epoch" and v is not None}
-        store.log_epoch(run_id, int(epoch.epoch), values)
-
     used = effective_batch_size(config.batch_size, len(x_train))
-    result = fit(x_train, y_train, x_val, y_val, n_classes=labels.n_classes, device=choice.device,
-                 config=dataclasses.replace(config, batch_size=used),
-                 positive_index=labels.positive_index, on_epoch=on_epoch, should_stop=should_stop,
-                 sample_weight=weights)
+    # here, as one Ray task or data-parallel on Ray (core.jobs executor); epochs reach the store as they happen
+    result = fit_for_run(store, run_id, x_train, y_train, x_val, y_val, n_classes=labels.n_classes,
+                         config=dataclasses.replace(config, batch_size=used), positive_index=labels.positive_index,
+                         should_stop=should_stop, sample_weight=weights)
     proba = predict_proba(result.model, x_test, n_classes=labels.n_classes)
     evaluation = evaluate(y_test, proba, positive_index=labels.positive_index, threshold=config.threshold,
                           class_names=list(labels.classes))
