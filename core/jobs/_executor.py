@@ -130,10 +130,12 @@ def run_step(fn: Callable[..., Any], *args: Any, emit: Emit | None = None, shoul
 
 def map_steps(fn: Callable[..., Any], shared: Sequence[Any], items: Sequence[Any], *,
               should_stop: StopCheck | None = None, on_done: Callable[[int], None] | None = None) -> list[Any]:
-    """``[fn(*shared, item) for item in items]``, here in order or one Ray task per item; results in item order.
+    """``[fn(*shared, item, should_stop=...) for item in items]``, here in order or one Ray task per item; results
+    in item order.
 
     ``shared`` arguments (big arrays) are put into the object store once and read by every task. ``on_done(n)``
-    is called as results arrive, with how many are done.
+    is called as results arrive, with how many are done. Here ``fn`` gets ``should_stop`` (so a cancel stops it
+    mid-item); on Ray it gets None and a cancel reaches its tasks through ``ray.cancel``.
     """
     if executor_name() == LOCAL:
         out = []
@@ -142,7 +144,7 @@ def map_steps(fn: Callable[..., Any], shared: Sequence[Any], items: Sequence[Any
                 from core.errors import RunCancelledError
 
                 raise RunCancelledError("cancelled by the user")
-            out.append(fn(*shared, item))
+            out.append(fn(*shared, item, should_stop=should_stop))
             if on_done is not None:
                 on_done(len(out))
         return out

@@ -110,7 +110,7 @@ def node_event() -> dict[str, Any]:
     return {"node_ip": ray.util.get_node_ip_address(), "node": socket.gethostname()}
 
 
-def _task_body(fn: Callable[..., Any], control: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+def _task_body(fn: Callable[..., Any], control: Any, kwargs: dict[str, Any], *args: Any) -> Any:
     """Runs inside the Ray worker: report the node, then call the step with a streaming ``emit``."""
 
     def emit(event: Mapping[str, Any]) -> None:
@@ -121,7 +121,7 @@ def _task_body(fn: Callable[..., Any], control: Any, args: tuple, kwargs: dict[s
 
 
 def _map_body(fn: Callable[..., Any], *args: Any) -> Any:
-    return fn(*args)
+    return fn(*args, should_stop=None)
 
 
 _CACHE: dict[str, Any] = {}
@@ -169,7 +169,7 @@ def run_task(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, A
         num_gpus = gpu_request(float(ray.cluster_resources().get("GPU", 0)), get_settings().device)
     control = _remote("control", _Control).options(num_cpus=0).remote()
     task = _remote("task", _task_body).options(num_cpus=1, num_gpus=num_gpus, max_retries=0)
-    ref = task.remote(fn, control, tuple(_put_arrays(ray, args)), dict(kwargs))
+    ref = task.remote(fn, control, dict(kwargs), *_put_arrays(ray, args))  # top-level refs: resolved by Ray
     cancelled = False
     try:
         while True:

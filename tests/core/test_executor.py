@@ -57,7 +57,7 @@ def test_local_steps_run_here_with_emit_and_in_order():
     assert run_step(_double, 4, emit=events.append, offset=1) == 9
     assert events == [{"seen": 4}]
     done = []
-    assert map_steps(lambda base, item: base + item, [10], [1, 2, 3], on_done=done.append) == [11, 12, 13]
+    assert map_steps(lambda base, item, should_stop: base + item, [10], [1, 2, 3], on_done=done.append) == [11, 12, 13]
     assert done == [1, 2, 3]
 
 
