@@ -155,6 +155,11 @@ def gpu_request(cluster_gpus: float, device: str | None) -> float:
     return 0
 
 
+def control_actor() -> Any:
+    """A new event channel (see :class:`_Control`) for a step that is not a plain task (Ray Train)."""
+    return _remote("control", _Control).options(num_cpus=0).remote()
+
+
 def run_task(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any], *,
              emit: Callable[[Mapping[str, Any]], None], should_stop: Callable[[], bool],
              num_gpus: float | None = 0) -> Any:
@@ -167,7 +172,7 @@ def run_task(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, A
         from core.config import get_settings
 
         num_gpus = gpu_request(float(ray.cluster_resources().get("GPU", 0)), get_settings().device)
-    control = _remote("control", _Control).options(num_cpus=0).remote()
+    control = control_actor()
     task = _remote("task", _task_body).options(num_cpus=1, num_gpus=num_gpus, max_retries=0)
     ref = task.remote(fn, control, dict(kwargs), *_put_arrays(ray, args))  # top-level refs: resolved by Ray
     cancelled = False

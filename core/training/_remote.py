@@ -114,12 +114,12 @@ def fit_for_run(store: Any, run_id: str, X_train: np.ndarray, y_train: np.ndarra
     events = _RunEvents(store, run_id, Placement(executor=executor, workers=workers))
     record_placement(store, run_id, events.placement)
     device = get_settings().device
-    if workers > 1:
+    if workers > 1 and sample_weight is None:  # row weights (mitigations) train in one task
         from core.training.distributed import fit_data_parallel
 
         return fit_data_parallel(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config,
                                  positive_index=positive_index, workers=workers, emit=events,
-                                 should_stop=should_stop, device=device)
+                                 should_stop=should_stop, device=device, scratch=store.artifact_dir(run_id))
     gpus = None if executor == RAY else 0  # None: one GPU when the cluster has one and the device setting allows
     out = run_step(fit_step, X_train, y_train, X_val, y_val, emit=events, should_stop=should_stop, num_gpus=gpus,
                    n_classes=n_classes, config=config.to_dict(), positive_index=positive_index,

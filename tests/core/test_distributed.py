@@ -1,0 +1,69 @@
+"""Data-parallel training on Ray Train: one worker and two workers train the model the one-process loop trains,
+and DP-SGD keeps its accounting (noise once per global step, the sample rate over the whole table)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core.training.config import TrainConfig
+from core.training.loop import fit
+
+DP = {"model": "mlp", "hidden": (8,), "epochs": 2, "batch_size": 64, "optimizer": "sgd", "learning_rate": 0.2,
+      "momentum": 0.9, "early_stopping_patience": 0, "noise_multiplier": 1.1, "max_grad_norm": 1.0}
+
+
+def _table(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 5)).astype(np.float32)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X @ np.array([1.5, -1.0, 0.5, 0.0, 2.0]))))).astype(np.int64)
+    return X, y
+
+
+def _weights(result) -> np.ndarray:
+    return torch.cat([p.detach().reshape(-1) for p in result.model.parameters()]).numpy()
+
+
+def _data_parallel(workers: int, config: TrainConfig, tmp_path, X, y, Xv, yv):
+    from core.training.distributed import fit_data_parallel
+
+    epochs: list[dict] = []
+    result = fit_data_parallel(X, y, Xv, yv, n_classes=2, config=config, positive_index=1, workers=workers,
+                               emit=lambda event: epochs.append(event["epoch"]) if "epoch" in event else None,
+                               should_stop=None, device="cpu", scratch=tmp_path / f"w{workers}",
+                               cpus_per_worker=0.5)
+    return result, epochs
+
+
+def test_dp_sgd_on_one_and_two_workers_equals_the_one_process_loop(ray_session, tmp_path):
+    """One worker is Ray Train's in-process mode (``num_workers=0``: no worker actors to start, so the test stays
+    short); two are real Ray Train workers summing their gradients over torch.distributed."""
+    X, y = _table(600, seed=0)
+    Xv, yv = _table(150, seed=1)
+    config = TrainConfig(**DP)
+    local = fit(X, y, Xv, yv, n_classes=2, config=config, device=torch.device("cpu"))
+    one, one_epochs = _data_parallel(0, config, tmp_path, X, y, Xv, yv)
+    two, two_epochs = _data_parallel(2, config, tmp_path, X, y, Xv, yv)
+    accounting = ("delta", "noise_multiplier", "sample_rate", "steps", "steps_per_epoch", "empty_batches")
+    for result in (one, two):
+        assert {k: result.extra[k] for k in accounting} == {k: local.extra[k] for k in accounting}
+        assert result.extra["epsilon"] == pytest.approx(local.extra["epsilon"], rel=1e-12)
+        np.testing.assert_allclose(_weights(result), _weights(local), atol=2e-5)
+        assert [h.val_loss for h in result.history] == pytest.approx([h.val_loss for h in local.history], abs=1e-5)
+    assert local.extra["sample_rate"] == pytest.approx(64 / 600)  # q over the whole table, not a worker's shard
+    assert [e["epoch"] for e in one_epochs] == [e["epoch"] for e in two_epochs] == [1, 2]
+    assert two_epochs[-1]["epsilon"] == pytest.approx(local.extra["epsilon"])
+    assert not (tmp_path / "w2" / "ray-shards").exists()
+    assert two.device == "cpu" and len(two.history) == 2  # the shards are scratch, removed after training
+
+
+def test_plain_training_in_ray_trains_in_process_mode_equals_the_one_process_loop(ray_session, tmp_path):
+    X, y = _table(500, seed=2)
+    Xv, yv = _table(120, seed=3)
+    config = TrainConfig(model="mlp", hidden=(8,), epochs=3, batch_size=50, learning_rate=0.02,
+                         class_weights="balanced")
+    local = fit(X, y, Xv, yv, n_classes=2, config=config, device=torch.device("cpu"))
+    inline, _ = _data_parallel(0, config, tmp_path, X, y, Xv, yv)  # ScalingConfig(num_workers=0): in-process
+    np.testing.assert_allclose(_weights(inline), _weights(local), atol=2e-5)
+    assert inline.best_epoch == local.best_epoch
