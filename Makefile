@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh Linux machine with Python 3.11+:
 #   make run    install the app and start it on the embedded demo data (http://localhost:8501)
-#   make test   install what the tests need (Python packages, Debian's chromium) and run every test
+#   make test   install what the tests need (Python packages, the Ray extra, Debian's chromium) and run every test
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -16,8 +16,8 @@ $(VENV)/.app-installed: requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.test-installed: $(VENV)/.app-installed requirements-dev.txt
-	$(PY) -m pip install -q -r requirements-dev.txt
+$(VENV)/.test-installed: $(VENV)/.app-installed requirements-dev.txt requirements-ray.txt
+	$(PY) -m pip install -q -r requirements-dev.txt -r requirements-ray.txt
 	touch $@
 
 install: $(VENV)/.app-installed
@@ -42,6 +42,7 @@ bench: install-test
 	$(PY) bench/bench_fairness.py
 	$(PY) bench/bench_feedback.py
 	$(PY) bench/bench_privacy.py
+	$(PY) bench/bench_ray.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

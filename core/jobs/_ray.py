@@ -42,8 +42,6 @@ NO_GPU = ("RISKBOARD_DEVICE={device} asks for a GPU, but the Ray cluster has non
           "RISKBOARD_DEVICE to train on a CPU node.")
 TASK_FAILED = "the Ray task running this job failed: {kind}: {message}"
 CANCELLED = "cancelled by the user (the Ray task was cancelled)"
-#: environment variables that must never be forwarded to Ray workers (keys travel out of band; see the README)
-SECRET_PREFIXES = ("RISKBOARD_DATA_KEY", "RISKBOARD_MASTER_KEY", "RISKBOARD_SECRET", "RISKBOARD_PASSWORD")
 
 
 def runtime_env() -> dict[str, Any]:
