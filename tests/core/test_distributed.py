@@ -58,12 +58,26 @@ def test_dp_sgd_on_one_and_two_workers_equals_the_one_process_loop(ray_session, 
     assert two.device == "cpu" and len(two.history) == 2  # the shards are scratch, removed after training
 
 
-def test_plain_training_in_ray_trains_in_process_mode_equals_the_one_process_loop(ray_session, tmp_path):
+def test_the_plain_data_parallel_schedule_equals_the_one_process_loop():
+    """One worker's schedule without Ray (the arithmetic every Ray Train worker runs): shuffled batches of the whole
+    table, the loss normalised by the global batch (balanced class weights included), the same initial weights."""
+    from core.training._distributed_step import Schedule, class_weight_list, run_epochs
+    from core.training._remote import rebuild
+    from core.training.distributed import _Sync
+
     X, y = _table(500, seed=2)
     Xv, yv = _table(120, seed=3)
     config = TrainConfig(model="mlp", hidden=(8,), epochs=3, batch_size=50, learning_rate=0.02,
                          class_weights="balanced")
     local = fit(X, y, Xv, yv, n_classes=2, config=config, device=torch.device("cpu"))
-    inline, _ = _data_parallel(0, config, tmp_path, X, y, Xv, yv)  # ScalingConfig(num_workers=0): in-process
+    schedule = Schedule(config=config, n_total=len(X), n_features=X.shape[1], n_classes=2, positive_index=1,
+                        class_weights=class_weight_list(y, 2, config))
+    shuffled = np.random.default_rng(0).permutation(len(X))  # a shard's rows arrive in any order
+    epochs: list[dict] = []
+    out = run_epochs(schedule, shuffled, X[shuffled], y[shuffled], Xv, yv, device=torch.device("cpu"), sync=_Sync(),
+                     report=epochs.append, should_stop=lambda: False)
+    inline = rebuild(out, config, X.shape[1], 2)
     np.testing.assert_allclose(_weights(inline), _weights(local), atol=2e-5)
+    assert [e["epoch"]["train_loss"] for e in epochs] == pytest.approx([h.train_loss for h in local.history],
+                                                                       rel=1e-5)
     assert inline.best_epoch == local.best_epoch
