@@ -9,8 +9,8 @@ Imported only when a job runs on Ray (:mod:`core.jobs._executor`), so the embedd
   ``requirements.txt`` but not a copy of Riskboard. No secret is ever put into the runtime env or a task's
   arguments: a worker that needs the workspace's data key reads it from its own environment (see the README).
 * **Events**: a small actor per task collects the events the step emits (epochs, where it runs); the driver drains
-  it while it waits, so metrics reach the run store while the task runs, in order (Ray keeps the order of one
-  caller's actor calls).
+  it while it waits, so metrics reach the run store while the task runs, in order. ``emit`` waits for the actor
+  (a round trip per epoch), so every event is there before the task's result is.
 * **Cancel**: a true ``should_stop()`` on the driver sets the actor's stop flag (the step's own ``should_stop``
   sees it at the next batch) and calls ``ray.cancel`` on the task, which raises ``KeyboardInterrupt`` inside it.
 * **Failure**: a step that raises a Riskboard error fails the run with that error's message; a task whose worker
@@ -111,8 +111,10 @@ def node_event() -> dict[str, Any]:
 def _task_body(fn: Callable[..., Any], control: Any, kwargs: dict[str, Any], *args: Any) -> Any:
     """Runs inside the Ray worker: report the node, then call the step with a streaming ``emit``."""
 
-    def emit(event: Mapping[str, Any]) -> None:
-        control.put.remote(dict(event))
+    import ray
+
+    def emit(event: Mapping[str, Any]) -> None:  # waits for the actor, so no event is behind the task's result
+        ray.get(control.put.remote(dict(event)))
 
     emit({"placement": node_event()})
     return fn(*args, emit=emit, should_stop=_RemoteStop(control), **kwargs)

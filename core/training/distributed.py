@@ -129,7 +129,7 @@ def _train(cfg: dict[str, Any], rank: int, control: Any) -> None:
     X_val, y_val = ray.get(cfg["validation"])
     device = _worker_device(cfg)
     if rank == 0:
-        control.put.remote({"device": str(device), "placement": _node()})
+        ray.get(control.put.remote({"device": str(device), "placement": _node()}))
     schedule = Schedule(config=TrainConfig.from_dict(cfg["config"]), n_total=int(cfg["n_total"]),
                         n_features=n_features, n_classes=int(cfg["n_classes"]),
                         positive_index=int(cfg["positive_index"]), class_weights=cfg["class_weights"])
