@@ -6,7 +6,8 @@ Rows printed (one table, markdown):
   process, against one Ray task per reference model spread over the two nodes; the audit's numbers must be equal
   (checked and printed);
 * training on a large synthetic table (default 1,000,000 rows x 50 features, MLP 64-32, 2 epochs): one process,
-  Ray Train with one worker and with two workers (``RISKBOARD_RAY_WORKERS``), with the test log-loss of each.
+  Ray Train with one worker and with two workers (``RISKBOARD_RAY_WORKERS``), with the validation log-loss of
+  each (equal models give equal losses).
 
 Both nodes live on this machine, so the speed-up is bounded by its cores; on a real cluster each node brings its
 own. The audit rows are timed after a warm-up audit (Ray starts one worker process per CPU, and each imports torch
