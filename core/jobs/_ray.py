@@ -20,6 +20,7 @@ Imported only when a job runs on Ray (:mod:`core.jobs._executor`), so the embedd
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -188,6 +189,11 @@ def run_task(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, A
                 control.stop.remote()
                 ray.cancel(ref)
         return _result(ray, ref, cancelled)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # Ctrl-C or a force-stop of this worker: take the task down with us
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+        raise
     finally:
         ray.kill(control)
 
