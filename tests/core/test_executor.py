@@ -99,3 +99,30 @@ def test_the_embedded_path_never_imports_ray(tmp_path, riskboard_home):
     assert report == {"code": 0, "ray_modules": []}, proc.stderr
     payload = json.loads(proc.stdout)
     assert payload["executor"] == "local"
+
+
+@pytest.mark.parametrize(("cluster_gpus", "device", "expected"), [
+    (0, None, 0), (4, None, 1), (4, "cpu", 0), (4, "mps", 0), (4, "cuda", 1), (1, "cuda:0", 1),
+])
+def test_a_training_task_asks_for_a_gpu_when_the_cluster_has_one_and_the_setting_allows(cluster_gpus, device,
+                                                                                       expected):
+    from core.jobs._ray import gpu_request  # pure: imports no Ray
+
+    assert gpu_request(cluster_gpus, device) == expected
+
+
+def test_a_device_pinned_to_cuda_on_a_cluster_without_gpus_is_an_error_not_a_task_pending_forever():
+    from core.jobs._ray import gpu_request
+
+    with pytest.raises(ConfigError, match="RISKBOARD_DEVICE=cuda asks for a GPU, but the Ray cluster has none"):
+        gpu_request(0, "cuda")
+
+
+def test_data_parallel_workers_setting():
+    from core.training._remote import ray_workers
+
+    assert ray_workers({}) == 1
+    assert ray_workers({"RISKBOARD_RAY_WORKERS": "4"}) == 4
+    for bad in ("0", "two", "65"):
+        with pytest.raises(ConfigError, match="RISKBOARD_RAY_WORKERS="):
+            ray_workers({"RISKBOARD_RAY_WORKERS": bad})
