@@ -19,6 +19,7 @@ from core.jobs._control import (
 from core.jobs._executor import (
     EXECUTORS,
     Placement,
+    executor_caption,
     executor_name,
     map_steps,
     read_placement,
@@ -55,6 +56,7 @@ __all__ = [
     "Task",
     "cancel",
     "execute",
+    "executor_caption",
     "executor_name",
     "force_stop",
     "is_registered",

@@ -50,6 +50,17 @@ def executor_name(environ: Mapping[str, str] | None = None) -> str:
     return RAY if env.get(RAY_ADDRESS_ENV, "").strip() else LOCAL
 
 
+def executor_caption(environ: Mapping[str, str] | None = None) -> str | None:
+    """What the Train page says above its form when jobs go to Ray (None when they run here)."""
+    env = os.environ if environ is None else environ
+    if executor_name(env) != RAY:
+        return None
+    address = env.get(RAY_ADDRESS_ENV, "").strip()
+    where = f"the Ray cluster at {address}" if address else "a private Ray instance on this machine"
+    return (f"Training runs on {where}; each run's node and device are chosen there (a GPU when the cluster has "
+            "one) and shown with the run.")
+
+
 def ray_installed() -> bool:
     """True when the Ray extra is installed (looked up without importing it)."""
     return importlib.util.find_spec("ray") is not None

@@ -169,3 +169,11 @@ def test_a_local_run_shows_its_device_as_before(riskboard_home, small_spec):
     at = open_page(run=run_id)
     captions = [plain(c.value) for c in at.caption]
     assert any("device cpu" in c for c in captions) and not any("Ray node" in c for c in captions)
+
+
+def test_with_ray_configured_the_page_says_training_runs_on_the_cluster(riskboard_home, small_spec, monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
+    at = open_page()
+    captions = [plain(c.value) for c in at.caption]
+    assert any("Training runs on the Ray cluster at 10.0.0.5:6379" in c for c in captions)
+    assert not any(c.startswith("Training device:") for c in captions)

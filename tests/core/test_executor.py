@@ -126,3 +126,12 @@ def test_data_parallel_workers_setting():
     for bad in ("0", "two", "65"):
         with pytest.raises(ConfigError, match="RISKBOARD_RAY_WORKERS="):
             ray_workers({"RISKBOARD_RAY_WORKERS": bad})
+
+
+def test_the_train_page_says_where_jobs_go():
+    from core.jobs import executor_caption
+
+    assert executor_caption({}) is None
+    assert executor_caption({"RAY_ADDRESS": "10.0.0.5:6379"}).startswith("Training runs on the Ray cluster at "
+                                                                         "10.0.0.5:6379; ")
+    assert "a private Ray instance on this machine" in executor_caption({"RISKBOARD_EXECUTOR": "ray"})
