@@ -6,7 +6,6 @@ module's docstring for why this equals the one-process loop and keeps DP-SGD's g
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -15,13 +14,13 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from safetensors.torch import save as save_safetensors
 from torch import Tensor, nn
 
 from core.errors import RunCancelledError, TrainingError
 from core.models.modules import build_model, n_outputs_for
 from core.privacy import EpsilonMeter
 from core.privacy._clipping import clipped_grad_step, layer_chain
+from core.training._plain_result import to_plain
 from core.training._stopping import EarlyStopping
 from core.training.config import TrainConfig
 from core.training.dp_loop import _noisy_average, per_row_loss_fn, plan_noise
@@ -30,6 +29,7 @@ from core.training.loop import (
     NON_FINITE_LOSS,
     NON_FINITE_VAL,
     EpochRecord,
+    FitResult,
     _class_weights,
     _make_optimizer,
     _Objective,
@@ -184,7 +184,7 @@ def run_epochs(schedule: Schedule, rows: np.ndarray, X: np.ndarray, y: np.ndarra
                y_val: np.ndarray, *, device: torch.device, sync: Sync, report: Callable[[dict], None] | None,
                should_stop: Callable[[], bool]) -> dict[str, Any]:
     """Train on this worker's rows in step with the others; ``report`` (rank 0 only) gets each epoch. Returns what
-    :func:`core.training._remote.fit_step` returns, so the caller rebuilds the same :class:`FitResult`."""
+    :func:`core.training._plain_result.to_plain` returns, so the caller rebuilds a :class:`FitResult`."""
     started = time.perf_counter()
     cfg = schedule.config
     state = _setup(schedule, rows, X, y, device)
@@ -223,7 +223,6 @@ def run_epochs(schedule: Schedule, rows: np.ndarray, X: np.ndarray, y: np.ndarra
                  "max_grad_norm": float(cfg.max_grad_norm), "sample_rate": dp.rate, "steps": dp.steps,
                  "steps_per_epoch": dp.per_epoch, "target_epsilon": cfg.target_epsilon, "empty_batches": dp.empty,
                  "accounting_seconds": 0.0}
-    state_bytes = save_safetensors({k: v.detach().contiguous() for k, v in model.state_dict().items()})
-    return {"state": state_bytes, "history": [dataclasses.asdict(h) for h in history], "best_epoch": best_epoch,
-            "stopped_early": stopping.stopped_early, "device": str(device),
-            "seconds": time.perf_counter() - started, "extra": extra}
+    return to_plain(FitResult(model=model, history=history, best_epoch=best_epoch,
+                              stopped_early=stopping.stopped_early, device=str(device),
+                              seconds=time.perf_counter() - started, extra=extra))

@@ -24,16 +24,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
 
 from core.config import get_settings
 from core.device import select_device, training_threads
 from core.errors import ConfigError
 from core.jobs._executor import LOCAL, RAY, Placement, executor_name, record_placement, run_step
-from core.models.modules import build_model, n_outputs_for
+from core.training._plain_result import rebuild, to_plain
 from core.training.config import TrainConfig
-from core.training.loop import EpochRecord, FitResult, fit
+from core.training.loop import FitResult, fit
 
 WORKERS_ENV = "RISKBOARD_RAY_WORKERS"
 BAD_WORKERS = "{env}={value!r} must be a whole number of data-parallel workers from 1 to 64; unset it for one."
@@ -70,19 +68,7 @@ def fit_step(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val:
     result = fit(X_train, y_train, X_val, y_val, n_classes=n_classes, config=cfg, device=choice.device,
                  positive_index=positive_index, should_stop=should_stop, sample_weight=sample_weight,
                  on_epoch=lambda record: emit({"epoch": record.to_dict()}))
-    state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
-    return {"state": save_safetensors(state), "history": [dataclasses.asdict(h) for h in result.history],
-            "best_epoch": result.best_epoch, "stopped_early": result.stopped_early, "device": result.device,
-            "seconds": result.seconds, "extra": dict(result.extra)}
-
-
-def rebuild(out: Mapping[str, Any], config: TrainConfig, n_inputs: int, n_classes: int) -> FitResult:
-    """A :class:`FitResult` from :func:`fit_step`'s plain result (weights loaded from safetensors)."""
-    model = build_model(config.model_config(), n_inputs, n_outputs_for(n_classes))
-    model.load_state_dict(load_safetensors(out["state"]))
-    return FitResult(model=model.eval(), history=[EpochRecord(**h) for h in out["history"]],
-                     best_epoch=int(out["best_epoch"]), stopped_early=bool(out["stopped_early"]),
-                     device=str(out["device"]), seconds=float(out["seconds"]), extra=dict(out["extra"]))
+    return to_plain(result)
 
 
 class _RunEvents:

@@ -175,7 +175,7 @@ def fit_data_parallel(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarra
     """Train with ``workers`` Ray Train workers (0: Ray Train's in-process mode); returns the rebuilt result."""
     from core.jobs import _ray
     from core.training._distributed_step import class_weight_list
-    from core.training._remote import rebuild
+    from core.training._plain_result import rebuild
 
     ray = _ray.connect()
     from ray.train import RunConfig, ScalingConfig

@@ -62,7 +62,7 @@ def test_the_plain_data_parallel_schedule_equals_the_one_process_loop():
     """One worker's schedule without Ray (the arithmetic every Ray Train worker runs): shuffled batches of the whole
     table, the loss normalised by the global batch (balanced class weights included), the same initial weights."""
     from core.training._distributed_step import Schedule, class_weight_list, run_epochs
-    from core.training._remote import rebuild
+    from core.training._plain_result import rebuild
     from core.training.distributed import _Sync
 
     X, y = _table(500, seed=2)
