@@ -101,7 +101,7 @@ def _mine(state: _State, scheduled: Tensor) -> Tensor:
 
 
 def _plain_epoch(state: _State, schedule: Schedule, sync: Sync, epoch: int, stop: Callable[[], bool]) -> float:
-    """One epoch of :mod:`core.training.loop`'s schedule; returns the train loss (mean over rows)."""
+    """One epoch of the one-process plain step's schedule; returns the train loss (mean over rows)."""
     n, batch, cfg = schedule.n_total, schedule.config.batch_size, schedule.config
     order = torch.randperm(n, generator=state.generator, device=state.X.device)
     host_total = 0.0
@@ -140,7 +140,7 @@ class _Private:
 
 def _private_epoch(state: _State, schedule: Schedule, dp: _Private, sync: Sync, epoch: int,
                    stop: Callable[[], bool]) -> float:
-    """One epoch of :mod:`core.training.dp_loop`'s schedule; noise once per global step (module docstring)."""
+    """One epoch of the one-process DP-SGD step's schedule; noise once per global step (module docstring)."""
     n, cfg = schedule.n_total, schedule.config
     clip = float(cfg.max_grad_norm)
     loss_sum = torch.zeros((), device=state.X.device)

@@ -7,10 +7,10 @@ them and hands each training worker its shard; validation rows travel through th
 Every worker steps through the **same global schedule** as the one-process loops, drawn from the same seeded
 generator on every worker, and works only on the scheduled rows it holds:
 
-* plain training: one ``randperm`` of the whole table per epoch; a step's batch is the same slice as in
-  :mod:`core.training.loop`; each worker sums the loss of its rows, the normaliser (rows or class weights) and the
+* plain training: one ``randperm`` of the whole table per epoch; a step's batch is the same slice as in the
+  one-process loop; each worker sums the loss of its rows, the normaliser (rows or class weights) and the
   gradients are summed over workers (``all_reduce``), so the step is the one-process step;
-* DP-SGD (:mod:`core.training.dp_loop`): each row of the *whole* table joins a step with probability ``q = batch /
+* DP-SGD (as in the one-process loop): each row of the *whole* table joins a step with probability ``q = batch /
   N`` (the sample rate over the whole table, as the accountant assumes); each worker clips its sampled rows'
   gradients, the clipped sums are added over workers, then Gaussian noise is added **once per global step**: every
   worker draws the identical noise from the shared generator and adds it to the identical summed gradient, which is
