@@ -3,7 +3,7 @@
 On the Adult demo data (MLP (64, 32), expected batch 1,024, noise multiplier 1.0, clipping norm 1.0):
 
 * seconds per epoch of the plain (non-private) loop, of Riskboard's DP-SGD (closed-form per-sample norms,
-  :mod:`core.privacy._clipping`), of Opacus 1.6's default hook mode fed by its own Poisson DataLoader, and of Opacus
+  :mod:`core.dp._clipping`), of Opacus 1.6's default hook mode fed by its own Poisson DataLoader, and of Opacus
   ghost clipping (``grad_sample_mode="ghost"``) fed with Poisson index samples of the device tensors. Every side
   trains the same steps; ours and the plain loop are timed by ``fit()`` with a 256-row validation set (so
   validation is negligible) and without the accountant (reported separately); Opacus sides time the training
@@ -33,8 +33,9 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.dp import EpsilonMeter, compute_epsilon  # noqa: E402
 from core.models import build_model  # noqa: E402
-from core.privacy import EpsilonMeter, audit_arrays, choose_audit_rows, compute_epsilon  # noqa: E402
+from core.privacy import audit_arrays, choose_audit_rows  # noqa: E402
 from core.training import TrainConfig, fit  # noqa: E402
 from core.training.loop import predict_proba  # noqa: E402
 

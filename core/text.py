@@ -1,6 +1,27 @@
-"""Counted nouns for messages: "1 row", "2 rows", "1,024 rows", never "1 rows" or "row(s)"."""
+"""Numbers and counted nouns as people read them: one number formatter and "1 row", "2 rows", "1,024 rows"
+(never "1 rows" or "row(s)"), shared by pages, the report and the CLI."""
 
 from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def format_number(value: Any, digits: int = 3, *, grouped: bool = False, infinite: str = "–") -> str | None:
+    """The one way a number is shown: "–" when missing or NaN, ``infinite`` for an infinity (an epsilon without
+    privacy), whole numbers with thousands separators, other numbers with ``digits`` decimals (``grouped`` adds
+    separators). None for a value that is not a number (booleans included): the caller shows text its own way."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int):
+        return f"{value:,}"
+    if math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return infinite
+    return f"{value:,.{digits}f}" if grouped else f"{value:.{digits}f}"
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

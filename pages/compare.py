@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from core.figures.compare import frontier_figure, overlay_calibration_figure, overlay_loss_figure, overlay_roc_figure
-from core.report import REPORTABLE_KINDS, compare_runs, load_settings
-from core.runs import SUCCEEDED
+from core.report import compare_runs, load_settings
+from core.runs.naming import display_name
 from core.safety import formula_safe_frame
+from core.text import format_number
 from core.training import artifacts
 from ui import state
 from ui.feedback import user_errors
 from ui.header import page_header
 from ui.loaders import dataset_store, run_store
 from ui.router import require_app_router
+from ui.run_picker import finished_model_runs
 from ui.text import md_escape
 
 require_app_router()
@@ -27,9 +27,7 @@ st.caption("Pick two or more runs of a dataset: their test metrics side by side 
            "the dataset on the Report page.")
 
 runs = run_store()
-records = []
-with user_errors():
-    records = [r for r in runs.list(status=SUCCEEDED, limit=500) if r.kind in REPORTABLE_KINDS]
+records = finished_model_runs(runs)
 if not records:
     st.info("No finished run yet: train one on the Train page (or import scores) first.")
     st.stop()
@@ -44,7 +42,7 @@ dataset_id = st.selectbox("Dataset", datasets, index=datasets.index(preferred) i
 of_dataset = [r for r in records if r.dataset_id == dataset_id]
 by_id = {r.id: r for r in of_dataset}
 chosen = st.multiselect("Runs", list(by_id), default=list(by_id)[:3], key=f"compare-runs-{dataset_id[:12]}",
-                        format_func=lambda i: f"{by_id[i].name or by_id[i].kind} · {i}")
+                        format_func=lambda i: display_name(by_id[i]))
 if len(chosen) < 2:
     st.info("Pick at least two runs to compare." if len(of_dataset) > 1 else
             "This dataset has one finished run; train another (or a mitigated or private variant) to compare.")
@@ -52,9 +50,7 @@ if len(chosen) < 2:
 
 
 def _num(value, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    return "∞ (not private)" if math.isinf(value) else f"{value:.{digits}f}"
+    return format_number(value, digits, infinite="∞ (not private)") or str(value)
 
 
 def _ci(interval) -> str:
@@ -78,7 +74,7 @@ with user_errors():
     for note in comparison.notes:
         st.caption(md_escape(note))
     st.plotly_chart(frontier_figure(comparison.points, comparison.pareto), width="stretch", key="frontier")
-    labels = {p.run_id: f"{p.name or p.kind} · {p.run_id[-6:]}" for p in comparison.points}
+    labels = {p.run_id: display_name(by_id[p.run_id]) for p in comparison.points}
     evaluations = {labels[i]: artifacts.load_evaluation(runs.artifacts(i)) for i in labels}
     left, right = st.columns(2)
     left.plotly_chart(overlay_roc_figure(evaluations), width="stretch", key="overlay-roc")

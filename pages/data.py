@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.config import get_settings
 from core.data.demo import ensure_demo, ensure_synthetic_demo
-from core.data.profile import schema_table
+from core.data.profile import review_leaks, schema_table
 from core.data.spec import (
     MIN_CLASS_ROWS,
     DatasetSpec,
@@ -176,16 +176,14 @@ with user_errors():
     features = st.multiselect("Features (what the model may use)", candidates,
                               default=[c for c in base.features if c in candidates], key=f"features-{suffix}-{target}")
     excluded = {c: r for c, r in suggestion.excluded.items() if c != target}
-    leaky = [w.split("'")[1] for w in leaks if w.count("'") >= 2]
-    left_out = [c for c in leaky if c not in features]
+    review = review_leaks(leaks, features)
+    left_out = list(review.left_out)
     if left_out:
         st.warning(md_escape(f"{plural(len(left_out), 'column')} may give the target away and "
                              f"{'is' if len(left_out) == 1 else 'are'} left out of the features: "
                              f"{', '.join(left_out)} (reasons below)."), icon=":material/policy:")
-    for leak in leaks:
-        if any(leak.startswith(f"column {c!r}") for c in features):
-            st.warning(md_escape(f"You selected a column that may leak the target: {leak}"),
-                       icon=":material/warning:")
+    for leak in review.selected:
+        st.warning(md_escape(f"You selected a column that may leak the target: {leak}"), icon=":material/warning:")
     if excluded:
         with st.expander(f"{plural(len(excluded), 'column')} left out by default, and why"):
             for column_name, reason in excluded.items():

@@ -22,12 +22,12 @@ from core.figures.fairness import (
     intersection_heatmap_figure,
 )
 from core.safety import formula_safe_frame
-from ui import state
 from ui.fairness_view import import_form, mitigation_actions, threshold_tool
 from ui.feedback import user_errors
 from ui.header import page_header
 from ui.loaders import run_store
 from ui.router import require_app_router
+from ui.run_picker import finished_model_runs, pick_run
 from ui.text import md_escape
 
 require_app_router()
@@ -37,26 +37,19 @@ st.caption("How the model's decisions differ between groups on the test set, wit
            "sizes beside every number; what other thresholds would change; and mitigations stored as new runs.")
 
 runs = run_store()
-records = []
-with user_errors():
-    records = [r for r in runs.list(limit=200, status="succeeded")]
+records = finished_model_runs(runs)
 
 with st.expander("Audit a model trained elsewhere (import its scores)", expanded=not records):
     imported = import_form()
     if imported:
-        records = runs.list(limit=200, status="succeeded")
+        records = finished_model_runs(runs)
 
 if not records:
     st.info("No finished run yet: train one on the Train page, or import a table of scores above.")
     st.stop()
 
-ids = [r.id for r in records]
-by_id = {r.id: r for r in records}
-preferred = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID)
-run_id = st.selectbox("Run", ids, index=ids.index(preferred) if preferred in ids else 0, key="fair-run",
-                      format_func=lambda i: f"{by_id[i].name or by_id[i].spec.get('target', '')} · "
-                                            f"{by_id[i].kind} · {i}")
-record = by_id[run_id]
+record = pick_run(records, key="fair-run")
+run_id = record.id
 spec = record.spec or {}
 columns = [s["column"] for s in spec.get("sensitive", [])]
 st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · {record.kind} run"

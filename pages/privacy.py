@@ -3,12 +3,12 @@ privacy-utility chart over the dataset's runs. Numbers come from ``core.privacy`
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from core import jobs
 from core.config import get_settings
-from core.errors import ConfigError, RiskboardError
+from core.dp import HEAT_EPOCHS, HEAT_NOISE, budget_view
+from core.errors import ConfigError
 from core.figures.privacy import (
     audit_roc_figure,
     budget_heatmap_figure,
@@ -22,25 +22,22 @@ from core.privacy import (
     audit_reading,
     audit_run,
     cached_audit,
-    epsilon_grid,
-    epsilon_over_epochs,
-    plan_budget,
+    cost_evidence,
+    leakage_table,
     submit_audit,
     utility_points,
 )
+from core.runs import ACTIVE_STATUSES, RunKind, RunStatus
 from core.safety import formula_safe_frame
-from core.training.progress import format_seconds
+from core.timeleft import format_seconds
 from ui import state
 from ui.feedback import user_errors
 from ui.header import page_header
 from ui.loaders import run_store
 from ui.router import require_app_router
+from ui.run_picker import finished_model_runs, pick_run
 from ui.text import md_escape
 from ui.tiles import metric_tiles
-
-CURVE_POINTS = 8
-HEAT_NOISE = (0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0)
-HEAT_EPOCHS = (1, 2, 5, 10, 20, 30, 50)
 
 require_app_router()
 st.title("Privacy")
@@ -53,24 +50,8 @@ runs = run_store()
 @st.cache_data(show_spinner="Computing the privacy budget…", max_entries=64)
 def _plan(rows: int, batch: int, epochs: int, noise: float | None, target: float | None, delta: float | None,
           accountant: str) -> dict:
-    plan = plan_budget(rows=rows, batch_size=batch, epochs=epochs, noise_multiplier=noise, target_epsilon=target,
+    return budget_view(rows=rows, batch_size=batch, epochs=epochs, noise_multiplier=noise, target_epsilon=target,
                        delta=delta, accountant=accountant)
-    marks = sorted({max(1, round(epochs * i / CURVE_POINTS)) for i in range(1, CURVE_POINTS + 1)})
-    curve = epsilon_over_epochs(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate,
-                                steps_per_epoch=plan.steps_per_epoch, epochs=epochs, delta=plan.delta,
-                                accountant="rdp") if accountant == "rdp" else None
-    if curve is None:  # PRV: eight points, not one per epoch (each costs a fraction of a second)
-        from core.privacy import compute_epsilon
-
-        curve = [compute_epsilon(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate,
-                                 steps=plan.steps_per_epoch * e, delta=plan.delta, accountant=accountant)
-                 for e in marks]
-        xs = marks
-    else:
-        xs = list(range(1, epochs + 1))
-    grid = epsilon_grid(noise_multipliers=list(HEAT_NOISE), epochs=list(HEAT_EPOCHS), sample_rate=plan.sample_rate,
-                        steps_per_epoch=plan.steps_per_epoch, delta=plan.delta)
-    return {"plan": plan.to_dict(), "epochs": xs, "epsilons": [c.epsilon for c in curve], "grid": grid.tolist()}
 
 
 BAD_DELTA = "delta must be a number such as 1e-5, or empty for the default; got {text!r}."
@@ -121,23 +102,12 @@ def calculator() -> None:
                "the budget of the run you keep understates the total.")
 
 
-def _run_label(record) -> str:
-    metrics = record.metrics or {}
-    eps = metrics.get("epsilon")
-    privacy = f"ε {eps:.2f}" if eps is not None else "non-private"
-    return f"{record.name or record.id} · {(record.config or {}).get('model', '?')} · {privacy}"
-
-
 def _cost_evidence(points: list[dict]) -> None:
-    plain = [p for p in points if p["epsilon"] is None]
-    private = [p for p in points if p["epsilon"] is not None]
-    if not plain or not private:
+    sentence = cost_evidence(points)
+    if sentence is None:
         st.caption("Accuracy cost: no evidence yet. Train this dataset with and without privacy to see it here.")
         return
-    best_plain = max(p["roc_auc"] for p in plain)
-    lines = [f"ε {p['epsilon']:.2f}: test AUC {p['roc_auc']:.3f} ({p['roc_auc'] - best_plain:+.3f} vs the best "
-             f"non-private run, {best_plain:.3f})" for p in sorted(private, key=lambda p: p["epsilon"])]
-    st.markdown(md_escape("Accuracy cost seen on this dataset: " + "; ".join(lines[:6]) + "."))
+    st.markdown(md_escape(sentence))
 
 
 def audit_section() -> None:
@@ -145,17 +115,13 @@ def audit_section() -> None:
     st.caption("Members are the run's training rows, non-members its held-out rows (balanced, never overlapping). "
                "The loss attack is instant; the reference attack (offline LiRA) trains K reference models with the "
                "run's own settings on spare rows in a background job, so it takes a few trainings' time.")
-    records = []
-    with user_errors():
-        records = [r for r in runs.list(limit=200, status="succeeded") if getattr(r, "kind", "train") == "train"]
+    records = finished_model_runs(runs, kinds=(RunKind.TRAIN,))
     if not records:
         st.info("No finished run yet: train one on the Train page, then audit it here.")
         return None
-    ids = [r.id for r in records]
-    by_id = {r.id: r for r in records}
-    preferred = st.session_state.get(state.PRIVACY_RUN) or st.session_state.get(state.RUN_ID)
-    run_id = st.selectbox("Run to audit", ids, index=ids.index(preferred) if preferred in ids else 0,
-                          format_func=lambda i: _run_label(by_id[i]), key="audit-run")
+    record = pick_run(records, key="audit-run", label="Run to audit",
+                      prefer=(st.session_state.get(state.PRIVACY_RUN), st.session_state.get(state.RUN_ID)))
+    run_id = record.id
     st.session_state[state.PRIVACY_RUN] = run_id
     a, b = st.columns(2)
     attack = a.radio("Attack", ["reference", "loss"], horizontal=True, key="audit-attack",
@@ -178,9 +144,9 @@ def audit_section() -> None:
         audit_job_panel(st.session_state[state.AUDIT_JOB])
     if result is None:
         st.caption("Not audited with these settings yet.")
-        return by_id[run_id]
+        return record
     show_audit(result)
-    return by_id[run_id]
+    return record
 
 
 def job_text(progress) -> str:
@@ -194,9 +160,9 @@ def audit_job_panel(job_id: str) -> None:
     """Polls the audit job each second; reruns the page once it ends so the cached result shows."""
     with user_errors():
         progress = audit_progress(runs, job_id)
-        if progress.status not in ("queued", "running"):
+        if progress.status not in ACTIVE_STATUSES:
             st.session_state.pop(state.AUDIT_JOB, None)
-            if progress.status != "succeeded":
+            if progress.status != RunStatus.SUCCEEDED:
                 st.error(md_escape(f"The audit stopped: {progress.error or progress.status}"))
                 return
             st.rerun(scope="app")
@@ -206,22 +172,6 @@ def audit_job_panel(job_id: str) -> None:
             jobs.cancel(runs, job_id)
             st.session_state.pop(state.AUDIT_JOB, None)
             st.rerun(scope="app")
-
-
-def _fairness_columns(run_id: str, column: str) -> pd.DataFrame | None:
-    """That group's fairness numbers for the same run (cached by the fairness audit), or None when unavailable."""
-    from core.fairness import run_fairness
-
-    try:
-        reports = run_fairness(runs, run_id, [column])
-    except RiskboardError:  # e.g. too few test rows: fairness is context here, the privacy audit stands alone
-        return None
-    report = reports.get(column) or next(iter(reports.values()), None)
-    if report is None:
-        return None
-    return pd.DataFrame([{"group": str(g.group), "test rows": g.count,
-                          "accuracy": g.metrics.get("accuracy"), "selection rate": g.metrics.get("selection_rate")}
-                         for g in report.groups])
 
 
 def show_audit(result) -> None:
@@ -243,14 +193,9 @@ def show_audit(result) -> None:
         st.subheader(f"Leakage by {column}")
         left, right = st.columns([3, 2])
         left.plotly_chart(group_leakage_figure(groups, column), width="stretch", key=f"audit-group-{column}")
-        table = pd.DataFrame([{"group": g, "members audited": v["n_members"], "non-members audited":
-                               v["n_nonmembers"], "attack AUC": v["attack_auc"], "TPR at 1% FPR": v["tpr_at_fpr_0.01"],
-                               "small group": v["small"]} for g, v in groups.items()])
-        fairness = _fairness_columns(result.run_id, column)
-        if fairness is not None:
-            table = table.merge(fairness, on="group", how="left")
+        table, joined = leakage_table(runs, result, column)
         right.dataframe(formula_safe_frame(table), hide_index=True, width="stretch")
-        if fairness is not None:
+        if joined:
             right.caption("Test rows, accuracy and selection rate by group come from the Fairness page's audit of "
                           "the same run, so leakage and fairness sit side by side.")
     if not result.by_group:

@@ -5,21 +5,20 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import RiskboardError
-from core.report import REPORTABLE_KINDS, ReportSettings, build_content, gather_inputs, load_settings, save_settings
-from core.runs import SUCCEEDED, validate_run_id
+from core.report import ReportSettings, build_content, gather_inputs, load_settings, save_settings
+from core.runs import validate_run_id
 from ui import state
 from ui.feedback import show_error, user_errors
 from ui.header import page_header
 from ui.loaders import run_store
 from ui.report_view import download_buttons, offer_missing, present, show_preview, text_editor, thresholds_editor
 from ui.router import require_app_router
+from ui.run_picker import finished_model_runs, pick_run
 from ui.text import md_escape
 
 require_app_router()
 runs = run_store()
-records = []
-with user_errors():
-    records = [r for r in runs.list(status=SUCCEEDED, limit=500) if r.kind in REPORTABLE_KINDS]
+records = finished_model_runs(runs)
 
 presenting = st.toggle("Presentation mode", key=state.REPORT_PRESENT,
                        help="Large type, plain sentences, the verdict first and one chart at a time, for a projector.")
@@ -47,8 +46,7 @@ if wanted and wanted not in by_id:
 if presenting:  # no knobs on the projector: the run chosen before switching the mode
     run_id = wanted if wanted in ids else ids[0]
 else:
-    run_id = st.selectbox("Run", ids, index=ids.index(wanted) if wanted in ids else 0, key="report-run",
-                          format_func=lambda i: f"{by_id[i].name or by_id[i].kind} · {i}")
+    run_id = pick_run(records, key="report-run", prefer=(wanted,)).id
 st.query_params[state.RUN_QUERY_PARAM] = run_id
 st.session_state[state.RUN_ID] = run_id  # the header and the other pages follow the run the report is about
 record = by_id[run_id]

@@ -9,7 +9,7 @@ from core.config import get_settings
 from core.data.demo import ensure_demo
 from core.device import select_device
 from core.errors import RiskboardError
-from core.runs import ACTIVE_STATUSES, validate_run_id
+from core.runs import ACTIVE_STATUSES, MODEL_RUN_KINDS, RunKind, validate_run_id
 from core.safety import formula_safe_frame
 from core.training.config import TrainConfig
 from core.training.pipeline import TASK
@@ -25,6 +25,8 @@ from ui.run_view import evaluation_panel, live_panel
 from ui.text import md_escape
 
 HELP = TrainConfig.help()
+NOT_A_MODEL_RUN = ("{run_id} is a job done for a run (a membership audit), not a training run; its results are on the "
+                   "Privacy page. Pick a run from the run history.")
 DEFAULTS = TrainConfig()
 
 require_app_router()
@@ -49,14 +51,16 @@ def _attached_run() -> str | None:
     """The run in the URL wins (refresh or a second tab re-attaches to it), then the one this session started."""
     candidate = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID)
     if not candidate:
-        training = runs.list(limit=1, status=ACTIVE_STATUSES)  # a new session shows the run training now
+        # a new session shows the model run training now (never an audit or other job)
+        training = runs.list(limit=1, status=ACTIVE_STATUSES, kinds=MODEL_RUN_KINDS)
         if not training:
             return None
         candidate = training[0].id
         _attach(candidate)
     try:
         validate_run_id(candidate)
-        runs.get(candidate)
+        if not runs.get(candidate).is_model_run:
+            raise RiskboardError(NOT_A_MODEL_RUN.format(run_id=candidate))
     except RiskboardError as exc:
         show_error(exc)
         st.query_params.pop(state.RUN_QUERY_PARAM, None)
@@ -125,7 +129,7 @@ def _settings_form() -> None:
         "learning_rate": float(learning_rate), "weight_decay": float(weight_decay), "momentum": float(momentum),
         "early_stopping_patience": int(patience), "class_weights": class_weights, "seed": int(seed),
         "threshold": float(threshold)} | dp)  # the privacy choices (and the DP recipe, if ticked) win
-    run_id = jobs.submit(runs, kind="train", dataset_id=spec.dataset_id, spec=spec.to_dict(),
+    run_id = jobs.submit(runs, kind=RunKind.TRAIN, dataset_id=spec.dataset_id, spec=spec.to_dict(),
                          config=config.to_dict(), task=TASK, settings=settings)
     _attach(run_id)
     st.rerun()  # redraw with the form folded away and the live view of the new run
@@ -160,7 +164,7 @@ if run_id:
 st.subheader("Run history")
 records = []
 with user_errors():
-    records = [r for r in runs.list(limit=200) if r.kind != "audit"]  # audit jobs live on the Privacy page
+    records = runs.list(limit=200, kinds=MODEL_RUN_KINDS)  # audit jobs live on the Privacy page
 if records:
     table = formula_safe_frame(runs_table(records))
     st.dataframe(table, width="stretch", hide_index=True, column_config={

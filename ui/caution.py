@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.config import get_settings
 from core.data.store import DatasetStore
+from core.runs import RunStatus
 from core.training.caution import LeakageCaution, run_caution
 from ui.loaders import load_frame, run_store
 from ui.text import md_escape
@@ -22,7 +23,7 @@ def _caution(home: str, run_id: str, finished_at: str) -> LeakageCaution | None:
 def leakage_caution_box(run_id: str) -> LeakageCaution | None:
     """A visible warning on a run whose result looks leaked; nothing for an ordinary one."""
     record = run_store().get(run_id)
-    if record.status != "succeeded":
+    if record.status != RunStatus.SUCCEEDED:
         return None
     caution = _caution(str(get_settings().home), run_id, str(record.finished_at))
     if caution is not None:

@@ -37,8 +37,10 @@ from core.figures.explain import (
     importance_figure,
     waterfall_figure,
 )
-from core.runs import SUCCEEDED, RunStore
-from ui import state
+from core.runs import RunStore
+from core.timeleft import time_left
+from ui import run_picker
+from ui.run_picker import finished_model_runs, preferred_run
 from ui.text import md_escape
 
 PICK_NEAR = "A rejected row near the threshold"
@@ -53,23 +55,12 @@ def loaded_run(home: str, run_id: str) -> ExplainableRun:
 
 
 def pick_run(runs: RunStore, fallback: str | None = None) -> str | None:
-    """Succeeded runs, newest first; the default is the run the URL names, else the session's current run."""
-    records = runs.list(limit=200, status=SUCCEEDED)
+    """Finished model runs, newest first; the default is the run the URL names, else the session's current run."""
+    records = finished_model_runs(runs)
     if not records:
         st.info("No finished run yet: train one on the Train page, then come back to explain it.")
         return None
-    ids = [r.id for r in records]
-    by_id = {r.id: r for r in records}
-    current = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID) or fallback
-    index = ids.index(current) if current in ids else 0
-
-    def label(run_id: str) -> str:
-        record = by_id[run_id]
-        auc = (record.metrics or {}).get("roc_auc")
-        model = (record.config or {}).get("model", record.kind)
-        return f"{run_id} · {model} · AUC {auc:.3f}" if isinstance(auc, float) else f"{run_id} · {model}"
-
-    return st.selectbox("Run", ids, index=index, key="explain-run", format_func=label)
+    return run_picker.pick_run(records, key="explain-run", prefer=(preferred_run(fallback),)).id
 
 
 def settings(n_test: int) -> tuple[int, int, int, str]:
@@ -101,7 +92,7 @@ def compute(runs: RunStore, run: ExplainableRun, rows: int, background: int, see
         elapsed = time.perf_counter() - started
         text = f"Computing SHAP values: {done:,} of {total:,} row explanations done"
         if elapsed > 1 and 0 < done < total:
-            text += f", about {elapsed * (total - done) / done:.0f} s left"
+            text += f", about {time_left(elapsed, done, total):.0f} s left"
         bar.progress(min(1.0, done / max(1, total)), text=text)
 
     result = explain_run(runs, run.run_id, rows=rows, background=background, seed=seed, on_progress=progress,

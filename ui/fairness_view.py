@@ -20,6 +20,7 @@ from core.fairness import (
     import_scores,
     start_mitigation,
 )
+from core.runs import RunKind
 from core.safety import formula_safe_frame
 from ui import state
 from ui.feedback import user_errors
@@ -119,7 +120,7 @@ def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: 
                 st.success(md_escape(f"Mitigated run {child} stored, linked to {run_id}."))
     with b:
         st.markdown("**Retraining**: reweighting (Kamiran-Calders) or reductions (ExponentiatedGradient)")
-        if kind == "import":
+        if kind == RunKind.IMPORT:
             st.caption("Imported runs have no model to retrain; only post-processing applies to them.")
             return
         method = st.selectbox("Method", ["reweight", "reductions"], key="fair-method")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core.config import get_settings
 from core.data.profile import group_sizes
-from core.data.schema import leakage_candidates
+from core.data.schema import LeakageWarning, leakage_candidates
 from core.data.spec import SensitiveColumn, SpecSuggestion, class_counts, suggest_spec
 from core.data.store import DatasetStore
 from core.runs import RunStore
@@ -35,10 +35,10 @@ def run_store() -> RunStore:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def target_profile(home: str, dataset_id: str, target: str) -> tuple[pd.Series, list[str]]:
+def target_profile(home: str, dataset_id: str, target: str) -> tuple[pd.Series, list[LeakageWarning]]:
     """Class counts and target-leakage warnings for one target choice (seconds on a million rows: computed once)."""
     frame = load_frame(home, dataset_id)
-    leaks = [str(w) for w in leakage_candidates(frame, target)]
+    leaks = leakage_candidates(frame, target)
     return class_counts(frame, target), leaks
 
 

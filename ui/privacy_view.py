@@ -7,8 +7,8 @@ from typing import Any
 
 import streamlit as st
 
+from core.dp import load_privacy, spent_epsilon
 from core.figures.privacy import budget_meter_figure, epsilon_curve_figure
-from core.privacy import load_privacy
 from core.training.config import DP_RECIPE, TrainConfig
 from ui.feedback import user_errors
 from ui.text import md_escape
@@ -122,7 +122,7 @@ def live_meter(history: list[dict], config: dict | None, run_id: str, container:
 def run_summary(store: Any, record: Any) -> None:
     """Epsilon, delta, accountant, noise and clipping of a finished private run; a plain note for others."""
     metrics = record.metrics or {}
-    if metrics.get("epsilon") is None:
+    if spent_epsilon(record) is None:
         st.caption("Not trained with differential privacy: this model carries no privacy guarantee. Audit it on "
                    "the Privacy page to see how much it leaks.")
         return

@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.figures.report import card_figures
 from core.report import DISPARITY_METRICS, EXTENSIONS, MEDIA_TYPES, TEXT_LABELS, CardText, Thresholds, render
+from core.runs import RunKind
 from core.safety import formula_safe_frame
 from ui import state
 from ui.text import md_escape
@@ -115,7 +116,7 @@ def show_preview(content: dict) -> None:
         st.warning(md_escape(warning))
     st.subheader("Training set-up")
     training = content["training"]
-    if training["kind"] == "import":
+    if training["kind"] == RunKind.IMPORT:
         st.info(md_escape(f"Imported scores from {training.get('source')} ({training.get('column_kind')} column "
                           f"{training.get('column')}); no model is held here."))
     else:
@@ -212,7 +213,7 @@ def offer_missing(content: dict, runs, run_id: str, sensitive: tuple[str, ...]) 
     fairness (seconds), SHAP values for 1,000 test rows (about a second), and the loss-threshold membership audit
     (seconds). The stronger reference-model audit trains models and runs on the Privacy page as a background job.
     """
-    imported = content["run"].get("kind") == "import"
+    imported = content["run"].get("kind") == RunKind.IMPORT
     offers = []
     if content["fairness"]["status"] == "not run" and sensitive:
         offers.append(("fairness", f"Compute fairness by {', '.join(sensitive)}"))

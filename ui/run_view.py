@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import jobs
 from core.config import get_settings
+from core.dp import config_is_private
 from core.figures.evaluation import (
     calibration_figure,
     confusion_figure,
@@ -14,7 +15,7 @@ from core.figures.evaluation import (
     roc_figure,
     val_metrics_figure,
 )
-from core.runs import CANCELLED, FAILED
+from core.runs import ACTIVE_STATUSES, CANCELLED, FAILED, RunStatus
 from core.training import artifacts
 from core.training.progress import RunProgress, poll_run
 from ui.feedback import user_errors
@@ -36,7 +37,7 @@ def render_progress(progress: RunProgress, run_id: str, config: dict | None = No
                       ("Validation loss", f"{last.get('val_loss', float('nan')):.4f}"),
                       ("Validation accuracy", f"{last.get('val_accuracy', float('nan')):.3f}"),
                       ("Validation AUC", f"{last.get('val_auc', float('nan')):.3f}")])
-    private = bool(config) and (config.get("target_epsilon") is not None or config.get("noise_multiplier") is not None)
+    private = config_is_private(config)
     left, right, *meter = st.columns([2, 2, 1.4] if private else [1, 1])
     left.plotly_chart(loss_curve_figure(progress.history), width="stretch", key=f"loss-{run_id}")
     right.plotly_chart(val_metrics_figure(progress.history), width="stretch", key=f"valm-{run_id}")
@@ -49,9 +50,9 @@ def live_panel(run_id: str) -> None:
     """Polls the run store each second; hands over to a full rerun once the run is no longer active."""
     store = run_store()
     progress = poll_run(store, run_id, settings=get_settings())
-    if progress.status not in ("queued", "running"):
+    if progress.status not in ACTIVE_STATUSES:
         st.rerun(scope="app")
-    if progress.status == "queued":
+    if progress.status == RunStatus.QUEUED:
         st.info("Queued: waiting for a free training slot (RISKBOARD_MAX_JOBS).")
     record = store.get(run_id)
     if jobs.read_placement(store, run_id).executor == "ray":
@@ -88,7 +89,7 @@ def evaluation_panel(run_id: str) -> None:
     st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · model "
                          f"{(record.config or {}).get('model')} · {where_line(store, run_id, record.device)} · "
                          f"{len(history)} epochs" + _batch_note(record.metrics or {})))
-    if record.status == "succeeded":
+    if record.status == RunStatus.SUCCEEDED:
         metrics = record.metrics or {}
         metric_tiles((label, "–" if metrics.get(key) is None else f"{metrics[key]:.3f}")
                      for key, label in METRIC_LABELS.items())
@@ -96,7 +97,7 @@ def evaluation_panel(run_id: str) -> None:
         left, right = st.columns(2)
         left.plotly_chart(loss_curve_figure(history), width="stretch", key=f"loss-done-{run_id}")
         right.plotly_chart(val_metrics_figure(history), width="stretch", key=f"valm-done-{run_id}")
-    if record.status != "succeeded":
+    if record.status != RunStatus.SUCCEEDED:
         return
     run_summary(store, record)
     with user_errors():

@@ -16,7 +16,7 @@ from pathlib import Path
 from core.data.spec import DatasetSpec
 from core.data.store import DatasetMeta, DatasetStore
 from core.errors import RiskboardError
-from core.runs import RunRecord, RunStore
+from core.runs import RunRecord, RunStatus, RunStore
 from core.text import plural
 
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
@@ -83,7 +83,7 @@ class Context:
         steps = {s.key: s for s in workflow_steps(app_path)}
         if self.spec is None or "train" not in steps:
             return steps.get("data")
-        if self.run is None or self.run.status != "succeeded":
+        if self.run is None or self.run.status != RunStatus.SUCCEEDED:
             return steps["train"]
         return step_after("train", app_path) or steps["train"]
 

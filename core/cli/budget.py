@@ -1,6 +1,6 @@
 """``budget``: what a private run would spend (epsilon for a noise level, or the noise for a target), no training.
 
-The Privacy page's calculator and private training use the same functions (:func:`core.privacy.plan_budget`).
+The Privacy page's calculator and private training use the same functions (:func:`core.dp.plan_budget`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from core.cli._common import emit_json, json_flag, warn
 
 
 def _cmd_budget(args: argparse.Namespace) -> int:
-    from core.privacy import plan_budget
+    from core.dp import plan_budget
 
     plan = plan_budget(rows=args.rows, batch_size=args.batch_size, epochs=args.epochs,
                        noise_multiplier=args.noise_multiplier, target_epsilon=args.epsilon, delta=args.delta,

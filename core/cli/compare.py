@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import math
 
 from core.cli._common import emit_json, json_flag, settings_home
+from core.text import format_number
 
 
 def _num(value, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    return "inf" if math.isinf(value) else f"{value:.{digits}f}"
+    return format_number(value, digits, infinite="inf") or str(value)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:

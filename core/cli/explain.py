@@ -7,17 +7,6 @@ import argparse
 from core.cli._common import emit_json, json_flag, settings_home
 
 
-def payload(run_id: str, result) -> dict:
-    """The contract's JSON object: importance sorted largest first, in original feature names."""
-    importance = result.importance()
-    return {"run_id": run_id, "method": result.method, "rows": int(result.n_rows),
-            "background": int(result.background), "seconds": float(result.seconds),
-            "additivity_max_error": result.additivity_max_error,
-            "importance": [{"feature": str(r.feature), "mean_abs_shap": float(r.mean_abs_shap),
-                            "rank_interval": [int(r.rank_low), int(r.rank_high)]}
-                           for r in importance.itertuples(index=False)]}
-
-
 def _cmd_explain(args: argparse.Namespace) -> int:
     from core.explain import explain_run
     from core.runs import RunStore
@@ -25,7 +14,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     store = RunStore(settings_home())
     result = explain_run(store, args.run_id, rows=args.rows, background=args.background, seed=args.seed,
                          method=args.method, summary="kmeans" if args.kmeans else "sample")
-    body = payload(args.run_id, result)
+    body = result.payload(args.run_id)
     if args.json:
         emit_json(body)
         return 0

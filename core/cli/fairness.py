@@ -6,32 +6,9 @@ import argparse
 
 from core.cli._common import emit_json, json_flag, settings_home
 
-CONTRACT_DISPARITIES = ("demographic_parity_difference", "equalized_odds_difference", "equal_opportunity_difference",
-                        "demographic_parity_ratio", "accuracy_difference")
-
-
-def _group_row(group) -> dict:
-    m = group.metrics
-    return {"group": group.group, "count": group.count, "selection_rate": m["selection_rate"], "tpr": m["tpr"],
-            "fpr": m["fpr"], "accuracy": m["accuracy"], "small": group.small, "reason": group.reason,
-            "rank": group.rank, "base_rate": m["base_rate"], "precision": m["precision"], "roc_auc": m["roc_auc"],
-            "intervals": {k: list(v) for k, v in group.intervals.items()}}
-
-
-def slicing_payload(report) -> dict:
-    from core.fairness import summarise
-
-    return {"slicing": report.slicing, "rows": report.rows, "resamples": report.resamples,
-            "groups": [_group_row(g) for g in report.groups],
-            "disparities": {k: {"value": d.value, "ci": [d.low, d.high], "groups": list(d.groups),
-                                "excluded": list(d.excluded)}
-                            for k, d in report.disparities.items() if k in CONTRACT_DISPARITIES},
-            "four_fifths": report.four_fifths, "comparisons": vars(report.comparisons).copy(),
-            "summary": summarise(report)}
-
 
 def _cmd_fairness(args: argparse.Namespace) -> int:
-    from core.fairness import run_fairness
+    from core.fairness import run_fairness, slicing_payload
     from core.runs import RunStore
 
     store = RunStore(settings_home())

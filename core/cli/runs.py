@@ -7,6 +7,7 @@ import math
 
 from core.cli._common import emit_json, json_flag, settings_home
 from core.errors import RunNotFoundError
+from core.runs import RunKind, RunStatus
 
 _RUN_FIELDS = ("id", "status", "kind", "dataset_id", "device", "created_at", "started_at", "finished_at", "error",
                "parent_id")
@@ -32,14 +33,14 @@ def files_state(store, record) -> dict:
     """``{"state": "ok" | "damaged" | "missing" | "none", "files": [...]}`` for the run's artifacts."""
     from core.training.artifacts import TRAINED_RUN_FILES
 
-    if record.status != "succeeded":
+    if record.status != RunStatus.SUCCEEDED:
         return {"state": "none", "files": []}
     arts = store.artifacts(record.id)
     if not arts.exists():
         return {"state": "missing", "files": []}
     # a reductions mitigation is a mixture of models: it has member files instead of one model.safetensors
     mixture = arts.has("reductions.json")
-    required = TRAINED_RUN_FILES if record.kind == "train" and not mixture else ()
+    required = TRAINED_RUN_FILES if record.kind == RunKind.TRAIN and not mixture else ()
     bad = arts.damaged(required)
     return {"state": "damaged" if bad else "ok", "files": bad}
 
@@ -58,7 +59,7 @@ def run_caution_dict(home, record) -> dict | None:
     from core.errors import RiskboardError
     from core.training.caution import run_caution
 
-    if record.status != "succeeded" or record.kind != "train":
+    if record.status != RunStatus.SUCCEEDED or record.kind != RunKind.TRAIN:
         return None
     datasets = DatasetStore(home)
     frame = None
@@ -127,7 +128,7 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     runs = sub.add_parser("runs", parents=[json_flag()], help="list runs, or show one")
     runs.add_argument("run_id", nargs="?")
-    runs.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    runs.add_argument("--status", choices=[str(s) for s in RunStatus])
     runs.set_defaults(func=_cmd_runs)
 
     cancel = sub.add_parser("cancel", help="ask a queued or running run to stop")

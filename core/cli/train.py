@@ -7,6 +7,7 @@ from dataclasses import fields
 
 from core.cli._common import emit_json, json_flag, read_file_bytes, settings_home, warn
 from core.errors import TrainingError
+from core.runs import RunKind
 
 
 def _config(args: argparse.Namespace):
@@ -53,7 +54,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     spec = built.spec
     datasets.save_spec(spec)
     runs = RunStore(home)
-    run_id = runs.create_run(kind="train", dataset_id=meta.id, spec=spec.to_dict(), config=config.to_dict(),
+    run_id = runs.create_run(kind=RunKind.TRAIN, dataset_id=meta.id, spec=spec.to_dict(), config=config.to_dict(),
                              task=TASK)
     jobs.run_inline(runs, run_id, TASK)
     record = runs.get(run_id)
@@ -89,7 +90,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _privacy_fields(runs, run_id: str, metrics: dict) -> dict:
     """epsilon, delta, accountant of a private run; all three null for a non-private one."""
-    from core.privacy import load_privacy
+    from core.dp import load_privacy
 
     privacy = load_privacy(runs.artifacts(run_id))
     if privacy is None:

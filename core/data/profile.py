@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 
+from core.data.schema import LeakageWarning
 from core.data.spec import MISSING_GROUP, SensitiveColumn, sensitive_groups
 
 
@@ -42,3 +44,18 @@ def group_sizes(frame: pd.DataFrame, sensitive: Iterable[SensitiveColumn]) -> di
             counts = counts.iloc[sorted(range(len(counts)), key=lambda i: _bin_order(str(counts.index[i])))]
         sizes[column.column] = counts
     return sizes
+
+
+@dataclass(frozen=True)
+class LeakReview:
+    """Target-leakage warnings against the features chosen: which leaky columns were left out, which were kept."""
+
+    left_out: tuple[str, ...]  # leaky columns not among the features
+    selected: tuple[LeakageWarning, ...]  # warnings about columns the user kept as features
+
+
+def review_leaks(leaks: Iterable[LeakageWarning], features: Iterable[str]) -> LeakReview:
+    """Sort the leakage warnings by the features chosen, reading each warning's column (never its text)."""
+    leaks, chosen = list(leaks), set(features)
+    return LeakReview(left_out=tuple(w.column for w in leaks if w.column not in chosen),
+                      selected=tuple(w for w in leaks if w.column in chosen))

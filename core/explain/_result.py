@@ -79,6 +79,17 @@ class Attributions:
                              "value": [self.data.iloc[position, j] for j in order],
                              "shap": values[order]})
 
+    def payload(self, run_id: str) -> dict[str, Any]:
+        """The ``explain --json`` contract: importance sorted largest first, in original feature names (the CLI
+        prints it and the report reads it)."""
+        importance = self.importance()
+        return {"run_id": run_id, "method": self.method, "rows": int(self.n_rows),
+                "background": int(self.background), "seconds": float(self.seconds),
+                "additivity_max_error": self.additivity_max_error,
+                "importance": [{"feature": str(r.feature), "mean_abs_shap": float(r.mean_abs_shap),
+                                "rank_interval": [int(r.rank_low), int(r.rank_high)]}
+                               for r in importance.itertuples(index=False)]}
+
     def to_shap(self) -> Any:
         """The same numbers as a ``shap.Explanation`` (for shap's own plots in a notebook)."""
         import shap  # optional at runtime: only notebook users need it

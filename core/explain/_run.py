@@ -13,18 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.data.spec import DatasetSpec, sensitive_groups
-from core.data.store import DatasetStore
+from core.data.spec import sensitive_groups
 from core.device import select_device
-from core.errors import ArtifactError, ExplainError
+from core.errors import ExplainError
 from core.explain._deeplift import METHOD_DEEPLIFT, METHOD_LINEAR, is_linear, layer_plan
 from core.explain._explain import Progress, background_rows, explain_rows
 from core.explain._result import Attributions
 from core.explain._whatif import Scorer
-from core.runs import SUCCEEDED
-from core.training import artifacts
-from core.training.config import TrainConfig
-from core.training.pipeline import prepare_features
+from core.runs import SUCCEEDED, read_cache, write_cache
+from core.training.run_data import load_trained_run
 
 METHODS = ("auto", METHOD_DEEPLIFT, METHOD_LINEAR)
 MAX_ROWS = 100_000
@@ -67,19 +64,11 @@ def load_run(store, run_id: str) -> ExplainableRun:
         raise ExplainError(IMPORTED.format(run_id=run_id))
     if record.status != SUCCEEDED:
         raise ExplainError(NOT_FINISHED.format(run_id=run_id, status=record.status))
-    arts = store.artifacts(run_id)
-    arts.require_folder()
-    artifacts.require_single_model(record, arts, "explain")
-    model = artifacts.load_model(arts).to(select_device().device)  # a fresh copy: moving it changes no stored run
-    preprocessor = artifacts.load_preprocessor(arts)
-    split = artifacts.load_split(arts)
-    classes, positive_index = artifacts.load_labels(arts)
-    spec = DatasetSpec.from_dict(record.spec)
-    config = TrainConfig.from_dict(record.config)
-    datasets = DatasetStore(store.home)
-    frame = datasets.load(record.dataset_id)
-    kinds = {c["name"]: c["kind"] for c in datasets.meta(record.dataset_id).schema["columns"]}
-    prepared = prepare_features(frame, spec.features, kinds).frame[preprocessor.columns]
+    run = load_trained_run(store, run_id, what="explain")
+    model = run.model.to(select_device().device)  # a fresh copy: moving it changes no stored run
+    preprocessor, split, spec, config, frame = run.preprocessor, run.split, run.spec, run.config, run.frame
+    classes, positive_index = run.classes, run.positive_index
+    prepared = run.features()
     if len(classes) == 2:
         sign = 1.0 if positive_index == 1 else -1.0  # the single logit scores class 1
         output_index, output = 0, f"log-odds of '{classes[positive_index]}'"
@@ -154,26 +143,22 @@ def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, 
     return result
 
 
-def read_cached(arts, names: tuple[str, str, str]) -> Attributions | None:
-    """The cached explanation, or None when absent or damaged (damaged files are discarded)."""
+def read_cached(arts, names: tuple[str, str, str], *, discard: bool = True) -> Attributions | None:
+    """The cached explanation, or None when absent or damaged (:func:`core.runs.read_cache`'s policy)."""
     meta_name, values_name, data_name = names
-    if not all(arts.has(name) for name in names):
-        return None
-    try:
-        return Attributions.from_parts(arts.read_json(meta_name), arts.read_parquet(values_name),
-                                       arts.read_parquet(data_name))
-    except (ArtifactError, ValueError):
-        for name in names:
-            arts.discard(name)
-        return None
+    return read_cache(arts, names, lambda: Attributions.from_parts(
+        arts.read_json(meta_name), arts.read_parquet(values_name), arts.read_parquet(data_name)), discard=discard)
 
 
 def write_cached(arts, names: tuple[str, str, str], result: Attributions) -> None:
     meta_name, values_name, data_name = names
     numbers, data = result.tables()
-    arts.write_parquet(values_name, numbers)
-    arts.write_parquet(data_name, _parquet_safe(data))
-    arts.write_json(meta_name, result.meta())  # last: the cache counts only once its metadata is written
+
+    def write() -> None:
+        arts.write_parquet(values_name, numbers)
+        arts.write_parquet(data_name, _parquet_safe(data))
+        arts.write_json(meta_name, result.meta())  # last: the cache counts only once its metadata is written
+    write_cache(write)
 
 
 def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:

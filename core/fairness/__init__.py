@@ -32,7 +32,7 @@ from core.fairness._runs import (
     run_groups,
     tradeoff_points,
 )
-from core.fairness._summary import disparity_frame, group_frame, summarise
+from core.fairness._summary import CONTRACT_DISPARITIES, disparity_frame, group_frame, slicing_payload, summarise
 from core.fairness._thresholds import (
     GROUP_CAVEAT,
     RANDOMISED_NOTE,
@@ -46,6 +46,7 @@ from core.fairness._thresholds import (
 
 __all__ = [
     "CONSTRAINT_CHOICES",
+    "CONTRACT_DISPARITIES",
     "DECISIONS_NOTE",
     "DECISIONS_ONLY",
     "DECISION_RULE_JSON",
@@ -85,6 +86,7 @@ __all__ = [
     "mixture_scores",
     "run_fairness",
     "run_groups",
+    "slicing_payload",
     "spec_column",
     "start_mitigation",
     "summarise",

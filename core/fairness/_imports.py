@@ -19,7 +19,7 @@ from core.data.store import DatasetStore
 from core.errors import ScoreImportError
 from core.fairness._runs import IMPORT_JSON
 from core.models.split import SplitIndices
-from core.runs import RunStore
+from core.runs import RunKind, RunStatus, RunStore
 from core.training import artifacts
 from core.training.evaluate import evaluate
 
@@ -118,11 +118,11 @@ def import_scores(store: RunStore, data: bytes, filename: str, *, label: str, sc
                        name=name or f"imported: {filename}")
     datasets.save_spec(spec)
     config = {"source": filename, "score_column": score, "decision_column": decision, "threshold": threshold}
-    run_id = store.create_run(kind="import", dataset_id=meta.id, spec=spec.to_dict(), config=config, task=TASK,
+    run_id = store.create_run(kind=RunKind.IMPORT, dataset_id=meta.id, spec=spec.to_dict(), config=config, task=TASK,
                               name=spec.name)
     (run_inline or jobs.run_inline)(store, run_id, TASK)
     record = store.get(run_id)
-    if record.status != "succeeded":
+    if record.status != RunStatus.SUCCEEDED:
         raise ScoreImportError(f"The import could not be stored: {record.error}")
     return run_id, len(checked.rows)
 

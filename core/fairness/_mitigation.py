@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from core.data.spec import DatasetSpec, label_text
-from core.data.store import DatasetStore
 from core.errors import FairnessError
 from core.fairness._groups import group_labels, spec_column
 from core.fairness._rules import DecisionRule
@@ -32,7 +31,7 @@ from core.fairness._runs import (
     run_groups,
 )
 from core.fairness._thresholds import STRATEGIES, fit_thresholds
-from core.runs import SUCCEEDED, RunStore
+from core.runs import SUCCEEDED, RunKind, RunStore
 from core.training import artifacts
 from core.training.evaluate import evaluate
 
@@ -84,7 +83,7 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
     parent = store.get(parent_id)
     if parent.status != SUCCEEDED:
         raise FairnessError(PARENT_NOT_DONE.format(run_id=parent_id, status=parent.status))
-    if parent.kind == "import" and method != "thresholds":
+    if parent.kind == RunKind.IMPORT and method != "thresholds":
         raise FairnessError(NEEDS_MODEL.format(run_id=parent_id))
     if method == "thresholds" and not has_scores(store.artifacts(parent_id)):
         raise FairnessError(NO_SCORES.format(run_id=parent_id))
@@ -97,7 +96,7 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
     payload = {"method": method, "constraint": constraint, "sensitive": list(sensitive), "intersect": intersect,
                "variant": variant, "rule": None if rule is None else rule.to_dict(), "options": options or {}}
     name = f"{parent.name or parent_id} · {method} ({constraint})"
-    kind = parent.kind if method == "thresholds" else "train"
+    kind = parent.kind if method == "thresholds" else RunKind.TRAIN
     if background:
         return jobs.submit(store, kind=kind, dataset_id=parent.dataset_id, spec=spec_dict, config=parent.config,
                            task=task, name=name, parent_id=parent_id, files={MITIGATION_JSON: payload})
@@ -111,20 +110,12 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
 def _validation_scores(store: RunStore, parent_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rows, y 0/1, positive-class score) of a trained run's validation rows, scored by its stored model."""
     from core.training.loop import predict_proba
-    from core.training.pipeline import prepare_features
+    from core.training.run_data import load_trained_run
 
-    record = store.get(parent_id)
-    arts = store.artifacts(parent_id)
-    spec = DatasetSpec.from_dict(record.spec)
-    datasets = DatasetStore(store.home)
-    frame = datasets.load(spec.dataset_id)
-    kinds = {c["name"]: c["kind"] for c in datasets.meta(spec.dataset_id).schema["columns"]}
-    split = artifacts.load_split(arts)
-    classes, positive = artifacts.load_labels(arts)
-    prepared = prepare_features(frame.iloc[split.val], spec.features, kinds)
-    x_val = artifacts.load_preprocessor(arts).transform(prepared.frame)
-    proba = predict_proba(artifacts.load_model(arts), x_val, n_classes=len(classes))
-    y = (label_text(frame[spec.target].iloc[split.val]).to_numpy() == classes[positive]).astype(np.int64)
+    run = load_trained_run(store, parent_id, what="post-process")
+    split, classes, positive = run.split, run.classes, run.positive_index
+    proba = predict_proba(run.model, run.encode(split.val), n_classes=len(classes))
+    y = (label_text(run.frame[run.spec.target].iloc[split.val]).to_numpy() == classes[positive]).astype(np.int64)
     return split.val, y, proba[:, positive]
 
 
@@ -138,7 +129,7 @@ def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> di
     if todo.get("rule"):
         rule, fitted_on = DecisionRule.from_dict(todo["rule"]), "chosen in the threshold tool"
     else:
-        if record.kind == "import":
+        if record.kind == RunKind.IMPORT:
             rows, y_fit, s_fit, fitted_on = parent.rows, parent.y_true, parent.score, FITTED_ON_TEST
         else:
             rows, y_fit, s_fit = _validation_scores(store, parent_id)
@@ -154,7 +145,7 @@ def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> di
 
     source, target = store.artifacts(parent_id), store.artifacts(run_id)
     parent_record = store.get(parent_id)
-    wanted = (*artifacts.TRAINED_RUN_FILES, IMPORT_JSON) if parent_record.kind == "train" else (
+    wanted = (*artifacts.TRAINED_RUN_FILES, IMPORT_JSON) if parent_record.kind == RunKind.TRAIN else (
         artifacts.LABELS_JSON, artifacts.SPLIT_JSON, IMPORT_JSON)
     for name in wanted:
         if name not in (artifacts.TEST_SCORES, artifacts.EVALUATION_JSON) and source.has(name):

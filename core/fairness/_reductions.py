@@ -24,19 +24,17 @@ from fairlearn.reductions import DemographicParity, EqualizedOdds, Exponentiated
 from safetensors.torch import save as save_safetensors
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from core.data.spec import DatasetSpec, encode_labels, validate_spec
-from core.data.store import DatasetStore
+from core.data.spec import DatasetSpec
 from core.errors import FairnessError, RunCancelledError
 from core.fairness._groups import group_labels, spec_column
 from core.fairness._runs import MITIGATION_JSON
-from core.models.preprocess import TabularPreprocessor
-from core.models.split import SplitIndices, stratified_split
 from core.runs import RunStore
 from core.training import artifacts
 from core.training.config import TrainConfig
 from core.training.evaluate import evaluate
 from core.training.loop import fit, predict_proba
-from core.training.pipeline import effective_batch_size, prepare_features
+from core.training.pipeline import effective_batch_size
+from core.training.run_data import save_outputs, training_data
 
 REDUCTIONS_TASK = "core.fairness._reductions:execute_reductions"
 REDUCTIONS_JSON = artifacts.MIXTURE_JSON
@@ -110,24 +108,15 @@ def execute_reductions(store: RunStore, run_id: str, *, should_stop=None) -> dic
     todo = store.artifacts(run_id).read_json(MITIGATION_JSON)
     spec = DatasetSpec.from_dict(record.spec)
     config = TrainConfig.from_dict(record.config)
-    datasets = DatasetStore(store.home)
-    frame = datasets.load(spec.dataset_id)
-    kinds = {c["name"]: c["kind"] for c in datasets.meta(spec.dataset_id).schema["columns"]}
-    validate_spec(frame, spec)
-    labels = encode_labels(frame, spec)
+    data = training_data(store.home, spec, config)
+    labels, split, run_split = data.labels, data.split, data.rows
     if labels.n_classes != 2:
         raise FairnessError(BINARY_ONLY.format(n=labels.n_classes))
-    rows = np.flatnonzero(labels.kept)
-    split = stratified_split(labels.y, val_fraction=config.val_fraction, test_fraction=config.test_fraction,
-                             seed=config.seed)
-    run_split = SplitIndices(train=rows[split.train], val=rows[split.val], test=rows[split.test])
     columns = [spec_column(spec.sensitive, c) for c in todo["sensitive"]]
-    groups = next(iter(group_labels(frame, columns, intersect=bool(todo["intersect"]),
+    groups = next(iter(group_labels(data.frame, columns, intersect=bool(todo["intersect"]),
                                     rows=run_split.train).values())).to_numpy()
-    prepared = prepare_features(frame, spec.features, kinds)
-    del frame
-    preprocessor = TabularPreprocessor(numeric=prepared.numeric, categorical=prepared.categorical)
-    preprocessor.fit(prepared.frame.iloc[run_split.train])
+    prepared, preprocessor = data.prepare(spec)
+    data.release_table()
     x_train, x_test = (preprocessor.transform(prepared.frame.iloc[part]) for part in (run_split.train, run_split.test))
     positive = labels.positive_index
     y_train = (labels.y[split.train] == positive).astype(np.int64)
@@ -170,11 +159,8 @@ def execute_reductions(store: RunStore, run_id: str, *, should_stop=None) -> dic
     arts.write_json(REDUCTIONS_JSON, {"constraint": todo["constraint"], "members": [i for i, _ in members],
                                       "weights": [w for _, w in members], "n_inputs": int(x_train.shape[1]),
                                       "config": config.to_dict(), "note": NO_SINGLE_MODEL.format(n=len(members))})
-    artifacts.save_preprocessor(arts, preprocessor)
-    artifacts.save_split(arts, run_split)
-    artifacts.save_labels(arts, labels.classes, positive)
-    artifacts.save_test_scores(arts, run_split.test, y_test, proba, positive_index=positive, predicted=predicted)
-    artifacts.save_evaluation(arts, evaluation)
+    save_outputs(arts, preprocessor=preprocessor, rows=run_split, classes=labels.classes, positive_index=positive,
+                 y_test=y_test, proba=proba, predicted=predicted, evaluation=evaluation)
     metrics = {k: float(v) for k, v in evaluation["metrics"].items() if isinstance(v, float)}
     metrics.update({"models_fitted": float(len(fitted)), "mixture_size": float(len(members)),
                     "seconds": round(time.perf_counter() - started, 3), "train_rows": float(len(run_split.train)),

@@ -7,7 +7,6 @@ A damaged cache file is discarded and recomputed, never shown.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Sequence
@@ -19,10 +18,10 @@ import pandas as pd
 from core.config import get_settings
 from core.data.spec import DatasetSpec
 from core.data.store import DatasetStore
-from core.errors import ArtifactError, FairnessError, WorkspaceError
+from core.errors import ArtifactError, FairnessError
 from core.fairness._groups import group_labels, spec_column
 from core.fairness._report import FairnessReport, audit_groups
-from core.runs import SUCCEEDED, RunArtifacts, RunStore
+from core.runs import SUCCEEDED, RunArtifacts, RunStore, read_cache, write_cache
 from core.training import artifacts
 
 IMPORT_JSON = "import.json"
@@ -95,18 +94,15 @@ def run_fairness(store: RunStore, run_id: str, sensitive: Sequence[str], *, inte
     resamples = get_settings().fairness_resamples if resamples is None else int(resamples)
     arts = store.artifacts(run_id)
     name = _cache_name(sensitive, intersect, resamples, seed)
-    if arts.has(name):
-        try:
-            cached = arts.read_json(name)
-            return {k: FairnessReport.from_dict(v) for k, v in cached["reports"].items()}
-        except (ArtifactError, KeyError, TypeError, ValueError):
-            arts.discard(name)  # damaged cache: recompute below
+    cached = read_cache(arts, (name,), lambda: {k: FairnessReport.from_dict(v)
+                                                for k, v in arts.read_json(name)["reports"].items()})
+    if cached is not None:
+        return cached
     scores = load_run_scores(store, run_id)
     reports = {slicing: audit_groups(scores.y_true, scores.y_pred, labels, score=scores.score,
                                      resamples=resamples, seed=seed, slicing=slicing)
                for slicing, labels in run_groups(store, scores, sensitive, intersect=intersect).items()}
-    with contextlib.suppress(WorkspaceError):  # a read-only workspace still gets its numbers, just not cached
-        arts.write_json(name, {"reports": {k: v.to_dict() for k, v in reports.items()}})
+    write_cache(lambda: arts.write_json(name, {"reports": {k: v.to_dict() for k, v in reports.items()}}))
     return reports
 
 

@@ -7,6 +7,7 @@ ratio without knowing how many people it rests on. The sentences are plain text:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -97,3 +98,26 @@ def disparity_frame(report: FairnessReport) -> pd.DataFrame:
                      "between": " and ".join(d.groups) if d.groups else "–",
                      "left out (not enough data)": ", ".join(d.excluded) or "–"})
     return pd.DataFrame(rows)
+
+
+CONTRACT_DISPARITIES = ("demographic_parity_difference", "equalized_odds_difference", "equal_opportunity_difference",
+                        "demographic_parity_ratio", "accuracy_difference")
+
+
+def _group_row(group: Any) -> dict[str, Any]:
+    m = group.metrics
+    return {"group": group.group, "count": group.count, "selection_rate": m["selection_rate"], "tpr": m["tpr"],
+            "fpr": m["fpr"], "accuracy": m["accuracy"], "small": group.small, "reason": group.reason,
+            "rank": group.rank, "base_rate": m["base_rate"], "precision": m["precision"], "roc_auc": m["roc_auc"],
+            "intervals": {k: list(v) for k, v in group.intervals.items()}}
+
+
+def slicing_payload(report: FairnessReport) -> dict[str, Any]:
+    """The ``fairness --json`` contract for one slicing (the CLI prints it, the report reads it)."""
+    return {"slicing": report.slicing, "rows": report.rows, "resamples": report.resamples,
+            "groups": [_group_row(g) for g in report.groups],
+            "disparities": {k: {"value": d.value, "ci": [d.low, d.high], "groups": list(d.groups),
+                                "excluded": list(d.excluded)}
+                            for k, d in report.disparities.items() if k in CONTRACT_DISPARITIES},
+            "four_fifths": report.four_fifths, "comparisons": vars(report.comparisons).copy(),
+            "summary": summarise(report)}

@@ -34,7 +34,7 @@ from core.config import Settings, get_settings
 from core.errors import RiskboardError, TrainingError, WorkspaceError
 from core.jobs import _standby
 from core.jobs._runner import UNKNOWN_TASK, WORKER_LOG, check_task_path, is_registered
-from core.runs import CANCELLED, FAILED, RunRecord, RunStore
+from core.runs import CANCELLED, FAILED, RunRecord, RunStatus, RunStore
 from core.runs._host import WORKER_MODULE, hostname, is_worker_of, pid_alive
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def force_stop(store: RunStore, run_id: str, *, grace_s: float = 3.0) -> bool:
     SIGTERM (the worker records nothing further and exits), then SIGKILL after ``grace_s``. A run executed by
     some other process (the CLI, another host) is not killed: :class:`RiskboardError` says where to stop it.
     """
-    if store.request_cancel(run_id) != "running":
+    if store.request_cancel(run_id) != RunStatus.RUNNING:
         return False
     record = store.get(run_id)
     pid = record.pid

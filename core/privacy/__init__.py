@@ -1,20 +1,7 @@
-"""Privacy: accountants and the budget calculator, DP-SGD training, and the membership-inference audit."""
+"""Privacy analyses above training: the membership-inference audit (it trains reference models), its job, its
+reading, and what past runs got (epsilon vs AUC). The DP maths (accountants, noise search, clipping, budget) lives
+in the leaf :mod:`core.dp`."""
 
-from core.privacy._accountant import (
-    ACCOUNTANTS,
-    EpsilonMeter,
-    EpsilonResult,
-    NoiseResult,
-    compute_epsilon,
-    default_delta,
-    epsilon_grid,
-    epsilon_over_epochs,
-    find_noise_multiplier,
-    prv_epsilon,
-    rdp_epsilon,
-    sample_rate,
-    steps_per_epoch,
-)
 from core.privacy._audit import (
     ATTACKS,
     DEFAULT_REFERENCE_MODELS,
@@ -26,7 +13,7 @@ from core.privacy._audit import (
     choose_audit_rows,
 )
 from core.privacy._audit_job import AUDIT_KIND, AUDIT_TASK, AuditProgress, audit_progress, submit_audit, wait_audit
-from core.privacy._budget import BudgetPlan, plan_budget, utility_points
+from core.privacy._leakage import leakage_table
 from core.privacy._mia import (
     AttackReport,
     EpsilonBound,
@@ -39,24 +26,18 @@ from core.privacy._mia import (
     tpr_at_fpr,
 )
 from core.privacy._reading import audit_reading
-from core.privacy._record import PRIVACY_JSON, load_privacy, privacy_metrics, save_privacy
+from core.privacy._utility import cost_evidence, utility_points
 
 __all__ = [
-    "ACCOUNTANTS",
     "ATTACKS",
     "AUDIT_KIND",
     "AUDIT_TASK",
     "DEFAULT_REFERENCE_MODELS",
-    "PRIVACY_JSON",
     "AttackReport",
     "AuditProgress",
     "AuditResult",
     "AuditRows",
-    "BudgetPlan",
     "EpsilonBound",
-    "EpsilonMeter",
-    "EpsilonResult",
-    "NoiseResult",
     "attack_report",
     "audit_arrays",
     "audit_ceiling",
@@ -66,22 +47,11 @@ __all__ = [
     "cached_audit",
     "choose_audit_rows",
     "clopper_pearson",
-    "compute_epsilon",
-    "default_delta",
-    "epsilon_grid",
+    "cost_evidence",
     "epsilon_lower_bound",
-    "epsilon_over_epochs",
-    "find_noise_multiplier",
+    "leakage_table",
     "lira_offline_scores",
-    "load_privacy",
     "loss_scores",
-    "plan_budget",
-    "privacy_metrics",
-    "prv_epsilon",
-    "rdp_epsilon",
-    "sample_rate",
-    "save_privacy",
-    "steps_per_epoch",
     "submit_audit",
     "tpr_at_fpr",
     "utility_points",

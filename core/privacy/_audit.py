@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.dp import load_privacy
 from core.errors import ArtifactError, ConfigError, RunNotFoundError
 from core.privacy._mia import AttackReport, attack_report, lira_offline_scores, loss_scores, tpr_at_fpr
-from core.privacy._record import load_privacy
+from core.runs import RunKind, RunStatus, read_cache, write_cache
 
 ATTACKS = ("loss", "reference")
 DEFAULT_REFERENCE_MODELS = 4
@@ -247,60 +248,40 @@ def cache_name(attack: str, reference_models: int) -> str:
 
 def cached_audit(store: Any, run_id: str, *, attack: str = "reference",
                  reference_models: int = DEFAULT_REFERENCE_MODELS) -> AuditResult | None:
-    """The cached audit of this run and setting, or None (a damaged cache file is discarded)."""
+    """The cached audit of this run and setting, or None (:func:`core.runs.read_cache`'s policy)."""
     check_attack(attack, reference_models)
     arts = store.artifacts(run_id)
     name = cache_name(attack, reference_models)
-    if not arts.has(name):
-        return None
-    try:
-        return AuditResult.from_dict(arts.read_json(name))
-    except (ArtifactError, KeyError, TypeError, ValueError):
-        arts.discard(name)
-        return None
+    return read_cache(arts, (name,), lambda: AuditResult.from_dict(arts.read_json(name)))
 
 
 def audit_run(store: Any, run_id: str, *, attack: str = "reference", reference_models: int = DEFAULT_REFERENCE_MODELS,
               progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
               use_cache: bool = True) -> AuditResult:
     """Audit a stored run (cached per attack and K in the run's artifacts)."""
-    from core.data.spec import DatasetSpec, encode_labels, sensitive_groups
-    from core.data.store import DatasetStore
-    from core.training import artifacts
-    from core.training.config import TrainConfig
-    from core.training.pipeline import prepare_features
+    from core.data.spec import encode_labels, sensitive_groups
+    from core.training.run_data import load_trained_run
 
     check_attack(attack, reference_models)
     record = store.get(run_id)
-    if getattr(record, "kind", "train") != "train":
+    if record.kind != RunKind.TRAIN:
         raise RunNotFoundError(NOT_TRAINED_HERE.format(run_id=run_id, kind=record.kind))
-    if record.status != "succeeded":
+    if record.status != RunStatus.SUCCEEDED:
         raise RunNotFoundError(NOT_FINISHED.format(run_id=run_id, status=record.status))
     if use_cache:
         hit = cached_audit(store, run_id, attack=attack, reference_models=reference_models)
         if hit is not None:
             return hit
-    arts = store.artifacts(run_id)
-    artifacts.require_single_model(record, arts, "audit")
-    model = artifacts.load_model(arts)
-    preprocessor = artifacts.load_preprocessor(arts)
-    split = artifacts.load_split(arts)
-    classes, positive_index = artifacts.load_labels(arts)
+    run = load_trained_run(store, run_id, what="audit")
+    arts, model, split, spec, config, frame = run.arts, run.model, run.split, run.spec, run.config, run.frame
+    classes, positive_index = run.classes, run.positive_index
     privacy = load_privacy(arts)
-    spec = DatasetSpec.from_dict(record.spec)
-    config = TrainConfig.from_dict(record.config)
-    datasets = DatasetStore(store.home)
-    frame = datasets.load(record.dataset_id)
-    kinds = {c["name"]: c["kind"] for c in datasets.meta(record.dataset_id).schema["columns"]}
     labels = encode_labels(frame, spec)
     # label index per original row (rows without a target were never split)
     y_all = np.full(len(frame), -1, dtype=np.int64)
     y_all[np.flatnonzero(labels.kept)] = labels.y
     rows = choose_audit_rows(split.train, np.concatenate([split.val, split.test]))
-    prepared = prepare_features(frame, spec.features, kinds)
-
-    def encode(part: np.ndarray) -> np.ndarray:
-        return preprocessor.transform(prepared.frame.iloc[part])
+    encode = run.encode
 
     groups = {s.column: sensitive_groups(frame, s).astype(str).to_numpy() for s in spec.sensitive}
     if progress is not None:
@@ -314,5 +295,5 @@ def audit_run(store: Any, run_id: str, *, attack: str = "reference", reference_m
         positive_index=positive_index, privacy=privacy, progress=progress, should_stop=should_stop,
         member_groups={c: g[rows.members] for c, g in groups.items()},
         nonmember_groups={c: g[rows.nonmembers] for c, g in groups.items()})
-    arts.write_json(cache_name(attack, reference_models), result.to_dict())
+    write_cache(lambda: arts.write_json(cache_name(attack, reference_models), result.to_dict()))
     return result

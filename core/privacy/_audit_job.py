@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.privacy._audit import DEFAULT_REFERENCE_MODELS, audit_run, check_attack
+from core.runs import ACTIVE_STATUSES, RunKind, RunStatus
+from core.timeleft import time_left
 
 AUDIT_TASK = "core.privacy._audit_job:execute_audit"
-AUDIT_KIND = "audit"
+AUDIT_KIND = RunKind.AUDIT
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,8 @@ def audit_progress(store: Any, job_id: str) -> AuditProgress:
 
         begun = started if isinstance(started, datetime) else datetime.fromisoformat(str(started))
         elapsed = (datetime.now(UTC) - begun).total_seconds()
-        remaining = max(0.0, elapsed * (1 - fraction) / fraction)
-    if record.status == "succeeded":
+        remaining = time_left(elapsed, fraction, 1.0)
+    if record.status == RunStatus.SUCCEEDED:
         fraction = 1.0
     return AuditProgress(record.status, fraction, remaining, record.error)
 
@@ -80,7 +82,7 @@ def wait_audit(store: Any, job_id: str, timeout_s: float = 600) -> AuditProgress
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         progress = audit_progress(store, job_id)
-        if progress.status not in ("queued", "running"):
+        if progress.status not in ACTIVE_STATUSES:
             return progress
         time.sleep(0.2)
     return audit_progress(store, job_id)

@@ -12,12 +12,11 @@ The training side of privacy is always known: a run trained without differential
 
 from __future__ import annotations
 
-import math
 import shlex
 from typing import Any
 
-from core.errors import ArtifactError, RiskboardError
-from core.runs import RunRecord, RunStore
+from core.dp import load_privacy, spent_epsilon
+from core.runs import RunRecord, RunStore, read_cache
 
 
 def _cached(arts, prefix: str) -> list[str]:
@@ -36,7 +35,6 @@ def explanation_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None
     """
     if record.is_imported:
         return None
-    from core.cli.explain import payload
     from core.explain._run import read_cached
 
     arts = store.artifacts(record.id)
@@ -44,12 +42,9 @@ def explanation_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None
         return None
     for name in reversed(_cached(arts, "explain")):
         key = name.removesuffix(".json")
-        try:
-            result = read_cached(arts, (name, f"{key}-values.parquet", f"{key}-data.parquet"))
-        except RiskboardError:  # a damaged cache on a read-only workspace: it cannot be discarded, so skip it
-            result = None
+        result = read_cached(arts, (name, f"{key}-values.parquet", f"{key}-data.parquet"), discard=False)
         if result is not None:
-            return {**payload(record.id, result), "by_group": _importance_by_group(store, record, result)}
+            return {**result.payload(record.id), "by_group": _importance_by_group(store, record, result)}
     return None
 
 
@@ -87,20 +82,17 @@ def fairness_for(store: RunStore, record: RunRecord) -> dict[str, dict[str, Any]
     resamples and seed); when a slicing was computed more than once, the newest result is shown. A damaged cache
     file is skipped here (the Fairness page discards and recomputes it).
     """
-    from core.cli.fairness import slicing_payload
-    from core.fairness import FairnessReport
+    from core.fairness import FairnessReport, slicing_payload
 
     arts = store.artifacts(record.id)
     if not arts.exists():
         return None
     found: dict[str, dict[str, Any]] = {}
     for name in _cached(arts, "fairness"):
-        try:
-            reports = arts.read_json(name)["reports"]
-            for slicing, body in reports.items():
-                found[str(slicing)] = {"run_id": record.id, **slicing_payload(FairnessReport.from_dict(body))}
-        except (ArtifactError, KeyError, TypeError, ValueError, AttributeError):
-            continue
+        reports = read_cache(arts, (name,), lambda n=name: {str(s): FairnessReport.from_dict(body) for s, body
+                                                             in arts.read_json(n)["reports"].items()}, discard=False)
+        for slicing, report in (reports or {}).items():
+            found[slicing] = {"run_id": record.id, **slicing_payload(report)}
     return found or None
 
 
@@ -119,11 +111,9 @@ def audit_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None:
         return None
     found: dict[str, dict[str, Any]] = {}
     for name in _cached(arts, "audit"):
-        try:
-            result = AuditResult.from_dict(arts.read_json(name))
+        result = read_cache(arts, (name,), lambda n=name: AuditResult.from_dict(arts.read_json(n)), discard=False)
+        if result is not None:
             found[result.attack] = result.summary()
-        except (ArtifactError, KeyError, TypeError, ValueError, AttributeError):
-            continue
     return found.get("reference") or found.get("loss") or next(iter(found.values()), None)
 
 
@@ -133,15 +123,14 @@ def privacy_for(store: RunStore, record: RunRecord) -> dict[str, Any]:
     ``epsilon`` is None for a run without differential privacy (JSON has no infinity); ``private`` says which.
     """
     metrics = record.metrics or {}
-    epsilon = metrics.get("epsilon")
-    if record.is_imported or not isinstance(epsilon, int | float) or not math.isfinite(epsilon):
+    epsilon = spent_epsilon(record)
+    if epsilon is None:
         return {"private": False, "epsilon": None, "delta": None, "accountant": None}
     out: dict[str, Any] = {"private": True, "epsilon": float(epsilon), "delta": metrics.get("delta"),
                            "accountant": None}
     for key in ("noise_multiplier", "max_grad_norm", "sample_rate", "target_epsilon"):
         if metrics.get(key) is not None:
             out[key] = metrics[key]
-    from core.privacy import load_privacy
 
     detail = load_privacy(store.artifacts(record.id))
     if isinstance(detail, dict):

@@ -8,7 +8,6 @@ JSON as ``\\u003c``. Nothing is fetched when the file opens: no script, style, f
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,6 +17,8 @@ from core.figures.evaluation import calibration_figure, loss_curve_figure, roc_f
 from core.figures.report import disparity_figure, importance_figure
 from core.report._content import DONE, METRIC_NAMES
 from core.report._provenance import PLACEHOLDER, embedded_json
+from core.runs import RunKind
+from core.text import format_number
 
 STYLE = """
 :root { --ink:#1d2330; --muted:#5b6473; --line:#d9dee7; --pass:#1b7f3b; --attention:#a86400; --fail:#b3261e;
@@ -59,15 +60,10 @@ def e(value: object) -> str:
 
 
 def num(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return e(value)
+    shown = format_number(value, digits, grouped=True)
+    return e(value) if shown is None else shown
 
 
 def interval(ci: Any, digits: int = 3) -> str:
@@ -135,7 +131,7 @@ def _data(content: Mapping[str, Any]) -> str:
 
 def _training(content: Mapping[str, Any]) -> str:
     training = content["training"]
-    if training["kind"] == "import":
+    if training["kind"] == RunKind.IMPORT:
         body = ('<p>This run was <strong>imported</strong>: the scores come from a model trained elsewhere, so '
                 "Riskboard has no model, no training rows and no training settings for it.</p>" + facts([
                     ("Scores came from", e(training.get("source"))),
@@ -275,7 +271,7 @@ def _footer(content: Mapping[str, Any]) -> str:
 def render_html(content: Mapping[str, Any], plotly_js: str) -> str:
     """The unsealed document (its hash still the placeholder); ``plotly_js`` is the library, inlined once."""
     run = content["run"]
-    kind = "imported scores" if run.get("kind") == "import" else "trained in Riskboard"
+    kind = RunKind(run.get("kind", RunKind.TRAIN)).label
     head = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
             f'content="width=device-width, initial-scale=1"><title>{e(content["title"])}</title>'
             f"<style>{STYLE}</style><script>{plotly_js}</script></head><body><main>")

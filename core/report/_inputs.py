@@ -18,10 +18,11 @@ from core.data.profile import group_sizes
 from core.data.schema import leakage_candidates
 from core.data.spec import DatasetSpec, class_counts
 from core.data.store import DatasetStore
+from core.dp import config_is_private
 from core.errors import ReportError
 from core.report import _adapters
 from core.report._settings import CardText, ReportSettings, Thresholds, load_settings
-from core.runs import SUCCEEDED, RunRecord, RunStore
+from core.runs import MODEL_RUN_KINDS, SUCCEEDED, RunKind, RunRecord, RunStore
 from core.training import artifacts
 
 NOT_FINISHED = ("run {run_id} is {status}; a report needs a run that finished successfully. Wait for it to finish "
@@ -32,7 +33,7 @@ TRAIN_FLAGS = {"model": "--model", "epochs": "--epochs", "batch_size": "--batch-
                "noise_multiplier": "--noise-multiplier", "delta": "--delta", "max_grad_norm": "--max-grad-norm"}
 MAX_LISTED_WARNINGS = 30
 #: Run kinds that hold a model's scores (trained here, or imported); other kinds are jobs about a run (an audit).
-REPORTABLE_KINDS = ("train", "import")
+REPORTABLE_KINDS = MODEL_RUN_KINDS
 NOT_A_MODEL_RUN = ("run {run_id} is a job of kind {kind!r}, not a model run; pick the run it worked on (trained "
                    "here or imported) instead.")
 
@@ -62,7 +63,7 @@ class ReportInputs:
 
     @property
     def imported(self) -> bool:
-        return self.run.get("kind") == "import"
+        return self.run.get("kind") == RunKind.IMPORT
 
 
 def package_versions() -> dict[str, str]:
@@ -95,7 +96,7 @@ def reproduce_command(record: RunRecord, source_name: str) -> str:
         parts += ["--features", *(shlex.quote(str(c)) for c in spec["features"])]
     if spec.get("sensitive"):
         parts += ["--sensitive", *(shlex.quote(str(s.get("column"))) for s in spec["sensitive"])]
-    private = config.get("target_epsilon") is not None or config.get("noise_multiplier") is not None
+    private = config_is_private(config)
     for key, flag in TRAIN_FLAGS.items():
         dp_only = key in ("delta", "max_grad_norm")
         if config.get(key) is not None and (private or not dp_only):
@@ -139,11 +140,11 @@ def _training_section(store: RunStore, record: RunRecord) -> dict[str, Any]:
         arts = store.artifacts(record.id)
         detail = arts.read_json("import.json") if arts.has("import.json") else {}
         column = config.get("score_column") or config.get("decision_column")
-        return {"kind": "import", "source": config.get("source") or detail.get("source"), "column": column,
+        return {"kind": RunKind.IMPORT, "source": config.get("source") or detail.get("source"), "column": column,
                 "column_kind": "score" if config.get("score_column") else "decision",
                 "has_scores": bool(detail.get("has_scores", config.get("score_column") is not None)),
                 "threshold": config.get("threshold", 0.5), "rows": detail.get("rows", metrics.get("test_rows"))}
-    return {"kind": "train", "model": config.get("model"), "config": config, "device": record.device,
+    return {"kind": RunKind.TRAIN, "model": config.get("model"), "config": config, "device": record.device,
             "seed": config.get("seed"), "epochs_run": metrics.get("epochs_run"),
             "best_epoch": metrics.get("best_epoch"),
             "batch_size_used": metrics.get("batch_size_used"), "seconds": metrics.get("seconds"),

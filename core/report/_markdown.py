@@ -18,6 +18,8 @@ from typing import Any
 
 from core.report._content import DONE, METRIC_NAMES
 from core.report._provenance import PLACEHOLDER, embedded_json
+from core.runs import RunKind
+from core.text import format_number
 
 _SPECIALS = re.compile(r"([\\`*_{}\[\]|~$])")
 _LINE_START = re.compile(r"^(\s*)([#>+\-=])")
@@ -39,13 +41,8 @@ def md_block(value: object) -> str:
 
 
 def _num(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return md(value)
+    shown = format_number(value, digits)
+    return md(value) if shown is None else shown
 
 
 def _ci(ci: Any) -> str:
@@ -91,7 +88,7 @@ def _verdict(content: Mapping[str, Any]) -> str:
 def _details(content: Mapping[str, Any]) -> str:
     training, run = content["training"], content["run"]
     lines = ["## Model Details", "", "### Model Description", ""]
-    if training["kind"] == "import":
+    if training["kind"] == RunKind.IMPORT:
         lines += [f"Imported scores from {md(training.get('source'))} ({md(training.get('column_kind'))} column "
                   f"{md(training.get('column'))}): a model trained elsewhere; Riskboard holds no model, training rows "
                   "or training settings for it.", ""]
@@ -151,7 +148,7 @@ def _training(content: Mapping[str, Any]) -> str:
             [md(k), _num(v)] for k, v in sizes.items())), ""]
     if data["warnings"]:
         lines += ["Data warnings:", ""] + [f"- {md(w)}" for w in data["warnings"]] + [""]
-    if training["kind"] == "train":
+    if training["kind"] == RunKind.TRAIN:
         config = training.get("config") or {}
         lines += ["### Training Procedure", "", _table(["Setting", "Value"], (
             [md(k), md(v)] for k, v in sorted(config.items()))), "",

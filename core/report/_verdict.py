@@ -25,6 +25,7 @@ from typing import Any
 from core.report._adapters import command_for
 from core.report._inputs import ReportInputs
 from core.report._settings import DISPARITY_METRICS, Thresholds
+from core.text import format_number
 
 PASS, ATTENTION, FAIL, NOT_RUN = "pass", "attention", "fail", "not run"
 Z95 = 1.959963984540054
@@ -62,7 +63,7 @@ class Check:
 
 
 def _fmt(value: float) -> str:
-    return "infinity" if math.isinf(value) else f"{value:.3f}"
+    return format_number(value, infinite="infinity") or str(value)
 
 
 def auc_interval(auc: float, positives: int, negatives: int) -> tuple[float, float] | None:

@@ -1,18 +1,22 @@
 """Run store: SQLite (WAL) rows plus an artifact folder per run. See :mod:`core.runs._store` for the design."""
 
 from core.runs._artifacts import MANIFEST, RunArtifacts
-from core.runs._record import (
+from core.runs._cache import read_cache, write_cache
+from core.runs._kinds import (
     ACTIVE_STATUSES,
     CANCELLED,
     FAILED,
+    JOB_KINDS,
+    MODEL_RUN_KINDS,
     QUEUED,
     RUNNING,
     STATUSES,
     SUCCEEDED,
     TERMINAL_STATUSES,
-    RunRecord,
-    validate_run_id,
+    RunKind,
+    RunStatus,
 )
+from core.runs._record import RunRecord, validate_run_id
 from core.runs._schema import SCHEMA_VERSION
 from core.runs._store import (
     CANCELLED_BEFORE_START,
@@ -28,7 +32,9 @@ __all__ = [
     "CANCELLED",
     "CANCELLED_BEFORE_START",
     "FAILED",
+    "JOB_KINDS",
     "MANIFEST",
+    "MODEL_RUN_KINDS",
     "QUEUED",
     "RUNNING",
     "RUN_ACTIVE",
@@ -40,7 +46,11 @@ __all__ = [
     "WORKER_LOST",
     "WORKER_LOST_QUEUED",
     "RunArtifacts",
+    "RunKind",
     "RunRecord",
+    "RunStatus",
     "RunStore",
+    "read_cache",
     "validate_run_id",
+    "write_cache",
 ]

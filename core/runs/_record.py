@@ -1,4 +1,4 @@
-"""Run statuses, run ids and the :class:`RunRecord` read back from the store.
+"""Run ids and the :class:`RunRecord` read back from the store.
 
 Run ids are ``YYYYMMDD-HHMMSS-xxxxxx`` (UTC time + 6 random hex digits): they sort by creation time, fit in a URL
 query parameter and a folder name, and are easy to read aloud. Every id that comes from outside (a URL, a CLI
@@ -14,19 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import RunNotFoundError
-
-QUEUED = "queued"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-CANCELLED = "cancelled"
-
-#: Every status a run can have, in lifecycle order.
-STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
-#: Statuses a run can still leave.
-ACTIVE_STATUSES = (QUEUED, RUNNING)
-#: Final statuses: once a run has one of these it never changes again.
-TERMINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
+from core.runs._kinds import (
+    ACTIVE_STATUSES,
+    JOB_KINDS,
+    MODEL_RUN_KINDS,
+    TERMINAL_STATUSES,
+    RunKind,
+    RunStatus,
+    parse_kind,
+)
 
 RUN_ID_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 
@@ -75,13 +71,13 @@ class RunRecord:
     """
 
     id: str
-    kind: str
+    kind: RunKind | str
     name: str | None
     dataset_id: str
     spec: dict[str, Any]
     config: dict[str, Any]
     task: str
-    status: str
+    status: RunStatus
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -97,7 +93,25 @@ class RunRecord:
     @property
     def is_imported(self) -> bool:
         """True for a run whose scores came from a model trained elsewhere (no model, no training split)."""
-        return self.kind == "import"
+        return self.kind == RunKind.IMPORT
+
+    @property
+    def is_model_run(self) -> bool:
+        """True for a run that is a model (trained here, imported scores, an uploaded model), not a job."""
+        return self.kind in MODEL_RUN_KINDS
+
+    @property
+    def is_job(self) -> bool:
+        """True for work done for a model run (an audit): never listed by a run picker."""
+        return self.kind in JOB_KINDS
+
+    @property
+    def belongs_to(self) -> str | None:
+        """The model run a job works for (an audit's target), or the parent of a derived run; None otherwise."""
+        if self.is_job:
+            target = (self.config or {}).get("target_run")
+            return str(target) if target else self.parent_id
+        return self.parent_id
 
     @property
     def is_finished(self) -> bool:
@@ -122,13 +136,13 @@ class RunRecord:
         """Build a record from a ``sqlite3.Row``; ``loads`` parses the JSON columns."""
         return cls(
             id=row["id"],
-            kind=row["kind"],
+            kind=parse_kind(row["kind"]),
             name=row["name"],
             dataset_id=row["dataset_id"],
             spec=loads(row["spec"]) or {},
             config=loads(row["config"]) or {},
             task=row["task"],
-            status=row["status"],
+            status=RunStatus(row["status"]),
             created_at=datetime.fromisoformat(row["created_at"]),
             started_at=_parse_time(row["started_at"]),
             finished_at=_parse_time(row["finished_at"]),

@@ -27,14 +27,8 @@ from core import jsonsafe
 from core.errors import RiskboardError, RunNotFoundError
 from core.runs._artifacts import RunArtifacts
 from core.runs._host import hostname, pid_alive
+from core.runs._kinds import ACTIVE_STATUSES, CANCELLED, FAILED, QUEUED, RUNNING, STATUSES, TERMINAL_STATUSES
 from core.runs._record import (
-    ACTIVE_STATUSES,
-    CANCELLED,
-    FAILED,
-    QUEUED,
-    RUNNING,
-    STATUSES,
-    TERMINAL_STATUSES,
     RunRecord,
     iso,
     new_run_id,
@@ -54,6 +48,9 @@ from core.runs._schema import transaction as _transaction
 from core.storage import ensure_dir, workspace_errors
 
 log = logging.getLogger(__name__)
+
+#: Parameters of ``status IN (?, ?)``: a run that can still change.
+_ACTIVE = tuple(str(status) for status in ACTIVE_STATUSES)
 
 RUN_NOT_FOUND = "there is no run {run_id}; it may have been deleted. Pick a run from the list."
 RUN_ACTIVE = "run {run_id} is still {status}; cancel it and wait until it stops before deleting it."
@@ -166,16 +163,25 @@ class RunStore:
             raise self._not_found(run_id)
         return RunRecord.from_row(row, _loads)
 
-    def list(self, limit: int | None = None, status: str | Iterable[str] | None = None) -> builtins.list[RunRecord]:
-        """Runs newest first, optionally only those with the given status(es) and at most ``limit`` of them."""
-        sql, params = "SELECT * FROM runs", []
+    def list(self, limit: int | None = None, status: str | Iterable[str] | None = None,
+             kinds: Iterable[str] | None = None) -> builtins.list[RunRecord]:
+        """Runs newest first, optionally only those with the given status(es) and kind(s) and at most ``limit``.
+
+        ``kinds=MODEL_RUN_KINDS`` lists model runs only (what every run picker shows); jobs are left out."""
+        sql, params, where = "SELECT * FROM runs", [], []
         if status is not None:
             wanted = [status] if isinstance(status, str) else builtins.list(status)
             unknown = [s for s in wanted if s not in STATUSES]
             if unknown:
                 raise ValueError(f"unknown run status {unknown[0]!r}; use one of {', '.join(STATUSES)}")
-            sql += f" WHERE status IN ({', '.join('?' * len(wanted))})"
-            params.extend(wanted)
+            where.append(f"status IN ({', '.join('?' * len(wanted))})")
+            params.extend(str(s) for s in wanted)
+        if kinds is not None:
+            wanted_kinds = [str(k) for k in kinds]
+            where.append(f"kind IN ({', '.join('?' * len(wanted_kinds))})")
+            params.extend(wanted_kinds)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, id DESC"
         if limit is not None:
             sql += " LIMIT ?"
@@ -268,8 +274,8 @@ class RunStore:
         """Mark the worker of an active run as alive now; False if the run is no longer queued or running."""
         validate_run_id(run_id)
         with self._write() as conn:
-            cur = conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status IN ('queued', 'running')",
-                               (now_iso(), run_id))
+            cur = conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status IN (?, ?)",
+                               (now_iso(), run_id, *_ACTIVE))
             return cur.rowcount == 1
 
     def log_epoch(self, run_id: str, epoch: int, values: Mapping[str, float]) -> bool:
@@ -329,7 +335,7 @@ class RunStore:
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, metrics = ?, error = ? "
-                "WHERE id = ? AND status IN ('queued', 'running')", (status, now_iso(), _dumps(metrics), error, run_id))
+                "WHERE id = ? AND status IN (?, ?)", (status, now_iso(), _dumps(metrics), error, run_id, *_ACTIVE))
             if cur.rowcount == 1:
                 return True
             self._status(conn, run_id)
@@ -383,14 +389,14 @@ class RunStore:
         reaped: builtins.list[str] = []
         with self._read() as conn:  # the common case, nothing to reap, must not need write access
             candidates = conn.execute(
-                "SELECT id, pid, host, heartbeat_at, created_at FROM runs WHERE status IN ('queued', 'running')"
+                "SELECT id, pid, host, heartbeat_at, created_at FROM runs WHERE status IN (?, ?)", _ACTIVE
             ).fetchall()
         if not any((r["pid"] is not None and r["host"] == here and not pid_alive(r["pid"]))
                    or (r["heartbeat_at"] or r["created_at"]) < cutoff for r in candidates):
             return reaped
         with self._transaction() as conn:
             rows = conn.execute("SELECT id, status, pid, host, heartbeat_at, created_at FROM runs "
-                                "WHERE status IN ('queued', 'running')").fetchall()
+                                "WHERE status IN (?, ?)", _ACTIVE).fetchall()
             for row in rows:
                 dead = row["pid"] is not None and row["host"] == here and not pid_alive(row["pid"])
                 silent = (row["heartbeat_at"] or row["created_at"]) < cutoff

@@ -1,4 +1,4 @@
-"""Training: options, the plain training loop and the evaluation of a trained model."""
+"""Training: options, the one training loop (plain or DP-SGD step), the run loader and saver, evaluation."""
 
 from core.training.config import TrainConfig
 from core.training.evaluate import Evaluation, evaluate

@@ -16,26 +16,15 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from core.dp import EpsilonMeter, clipped_grad_step, layer_chain, plan_noise
 from core.errors import RunCancelledError, TrainingError
 from core.models.modules import build_model, n_outputs_for
-from core.privacy import EpsilonMeter
-from core.privacy._clipping import clipped_grad_step, layer_chain
+from core.training._objective import NON_FINITE_LOSS, NON_FINITE_VAL, Objective, class_weights, validate, what
 from core.training._plain_result import to_plain
+from core.training._steps import CANCELLED
 from core.training._stopping import EarlyStopping
 from core.training.config import TrainConfig
-from core.training.dp_loop import _noisy_average, per_row_loss_fn, plan_noise
-from core.training.loop import (
-    CANCELLED,
-    NON_FINITE_LOSS,
-    NON_FINITE_VAL,
-    EpochRecord,
-    FitResult,
-    _class_weights,
-    _make_optimizer,
-    _Objective,
-    _validate,
-    _what,
-)
+from core.training.loop import EpochRecord, FitResult, _make_optimizer
 
 STOP_SYNC_STEPS = 50
 
@@ -64,7 +53,7 @@ def class_weight_list(y_train: np.ndarray, n_classes: int, config: TrainConfig) 
     """'balanced' class weights from the whole training table (a shard's counts would differ per worker)."""
     if config.class_weights != "balanced":
         return None
-    return _class_weights(torch.from_numpy(np.asarray(y_train, np.int64)), n_classes).tolist()
+    return class_weights(torch.from_numpy(np.asarray(y_train, np.int64)), n_classes).tolist()
 
 
 @dataclass
@@ -73,7 +62,7 @@ class _State:
     optimizer: torch.optim.Optimizer
     params: list[nn.Parameter]
     generator: torch.Generator
-    objective: _Objective
+    objective: Objective
     X: Tensor
     y: Tensor
     local_of: Tensor  # global row number -> row in this worker's shard, or -1
@@ -90,7 +79,7 @@ def _setup(schedule: Schedule, rows: np.ndarray, X: np.ndarray, y: np.ndarray, d
     weights = None if schedule.class_weights is None else torch.tensor(schedule.class_weights, device=device)
     return _State(model=model, optimizer=_make_optimizer(model, cfg),
                   params=[p for p in model.parameters() if p.requires_grad], generator=generator,
-                  objective=_Objective(schedule.n_classes, weights),
+                  objective=Objective(schedule.n_classes, weights),
                   X=torch.from_numpy(np.ascontiguousarray(X, np.float32)).to(device),
                   y=torch.from_numpy(np.asarray(y, np.int64)).to(device), local_of=local_of)
 
@@ -113,7 +102,7 @@ def _plain_epoch(state: _State, schedule: Schedule, sync: Sync, epoch: int, stop
         stats = sync.total(torch.stack([part_sum.detach(), part_norm.to(part_sum.dtype)]))
         value = float(stats[0] / stats[1].clamp(min=1e-12))
         if not math.isfinite(value):
-            raise TrainingError(NON_FINITE_LOSS.format(what=_what(value), where=f"epoch {epoch} (batch {step})",
+            raise TrainingError(NON_FINITE_LOSS.format(what=what(value), where=f"epoch {epoch} (batch {step})",
                                                        lr=cfg.learning_rate))
         host_total += value * scheduled.numel()
         state.optimizer.zero_grad(set_to_none=True)
@@ -157,13 +146,13 @@ def _private_epoch(state: _State, schedule: Schedule, dp: _Private, sync: Sync, 
             step_sum = losses.sum()
         stats = sync.total(torch.stack([step_sum, torch.tensor(float(local.numel()), device=step_sum.device)]))
         if not bool(torch.isfinite(stats[0])):
-            raise TrainingError(NON_FINITE_LOSS.format(what=_what(float(stats[0])), where=f"epoch {epoch} (batch "
+            raise TrainingError(NON_FINITE_LOSS.format(what=what(float(stats[0])), where=f"epoch {epoch} (batch "
                                                        f"{step})", lr=cfg.learning_rate))
         dp.empty += int(stats[1].item() == 0)
         loss_sum += stats[0]
         rows_seen += float(stats[1])
         sync.grads(state.params)  # the clipped sums of all workers: the global step's sum
-        _noisy_average(state.params, dp.noise * clip, dp.rate * n, state.generator)  # same draw everywhere: once
+        _add_noise(state.params, dp.noise * clip, dp.rate * n, state.generator)  # same draw everywhere: once
         state.optimizer.step()
         dp.steps += 1
         if step % STOP_SYNC_STEPS == 0 and sync.any(stop(), state.X.device):
@@ -171,13 +160,26 @@ def _private_epoch(state: _State, schedule: Schedule, dp: _Private, sync: Sync, 
     return float(loss_sum.item()) / max(1.0, rows_seen)
 
 
+def _add_noise(params: list[nn.Parameter], std: float, expected_batch: float, generator: torch.Generator) -> None:
+    """As :class:`core.training._steps.PrivateStep` adds it: N(0, std^2) on each summed gradient, then divided by the
+    expected batch size; drawn in parameter order from the shared generator, so every worker draws the same."""
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        noise = torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+        p.grad.add_(noise, alpha=std).div_(expected_batch)
+
+
 def _private_plan(schedule: Schedule, state: _State) -> _Private:
-    noise, delta, rate, per_epoch = plan_noise(schedule.config, schedule.n_total, schedule.config.batch_size)
-    weights = state.objective.weights
+    cfg = schedule.config
+    noise, delta, rate, per_epoch = plan_noise(rows=schedule.n_total, batch_size=cfg.batch_size, epochs=cfg.epochs,
+                                               noise_multiplier=cfg.noise_multiplier,
+                                               target_epsilon=cfg.target_epsilon, delta=cfg.delta,
+                                               accountant=cfg.accountant)
     return _Private(noise=noise, delta=delta, rate=rate, per_epoch=per_epoch,
                     meter=EpsilonMeter(noise_multiplier=noise, sample_rate=rate, delta=delta,
-                                       accountant=schedule.config.accountant),
-                    row_loss=per_row_loss_fn(schedule.n_classes, weights), chain=layer_chain(state.model))
+                                       accountant=cfg.accountant),
+                    row_loss=state.objective.row_losses, chain=layer_chain(state.model))
 
 
 def run_epochs(schedule: Schedule, rows: np.ndarray, X: np.ndarray, y: np.ndarray, X_val: np.ndarray,
@@ -200,10 +202,10 @@ def run_epochs(schedule: Schedule, rows: np.ndarray, X: np.ndarray, y: np.ndarra
         state.model.train()
         train_loss = (_private_epoch(state, schedule, dp, sync, epoch, should_stop) if dp is not None
                       else _plain_epoch(state, schedule, sync, epoch, should_stop))
-        val_loss, val_accuracy, val_auc = _validate(state.model, state.objective, Xv, yv, n_classes=schedule.n_classes,
+        val_loss, val_accuracy, val_auc = validate(state.model, state.objective, Xv, yv, n_classes=schedule.n_classes,
                                                     positive_index=schedule.positive_index, threshold=cfg.threshold)
         if not math.isfinite(val_loss):
-            raise TrainingError(NON_FINITE_VAL.format(what=_what(val_loss), epoch=epoch, lr=cfg.learning_rate))
+            raise TrainingError(NON_FINITE_VAL.format(what=what(val_loss), epoch=epoch, lr=cfg.learning_rate))
         if dp is not None and report is not None:
             spent = dp.meter.epsilon(dp.steps)
         record = EpochRecord(epoch=epoch, train_loss=train_loss, val_loss=val_loss, val_accuracy=val_accuracy,

@@ -17,6 +17,7 @@ import pandas as pd
 
 from core.data.schema import single_column_auc
 from core.data.spec import DatasetSpec, label_text
+from core.runs import RunStatus
 
 CAUTION_AUC = 0.99
 MAX_NAMED = 3
@@ -94,7 +95,7 @@ def _listed(items) -> str:
 
 def run_caution(record, frame: pd.DataFrame | None) -> LeakageCaution | None:
     """The caution for a finished run (``frame`` is its dataset, or None when it was deleted)."""
-    if record.status != "succeeded":
+    if record.status != RunStatus.SUCCEEDED:
         return None
     aucs = {}
     if frame is not None:

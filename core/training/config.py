@@ -17,6 +17,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from core.dp import config_is_private
 from core.errors import ConfigError
 from core.models.modules import MODEL_KINDS, ModelConfig
 
@@ -113,7 +114,7 @@ class TrainConfig:
     @property
     def private(self) -> bool:
         """True when the run trains with DP-SGD (a target epsilon or a noise multiplier is set)."""
-        return self.target_epsilon is not None or self.noise_multiplier is not None
+        return config_is_private({"target_epsilon": self.target_epsilon, "noise_multiplier": self.noise_multiplier})
 
     def model_config(self) -> ModelConfig:
         """The architecture part, for :func:`core.models.build_model`."""

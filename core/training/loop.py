@@ -1,18 +1,22 @@
-"""The plain (non-private) training loop: whole tensors on the device, randperm batches, early stopping.
+"""The one training loop: whole tensors on the device, a pluggable gradient step, one epoch tail, early stopping.
+
+A plain run and a differentially private run differ only in their gradient step (:mod:`core.training._steps`): a
+shuffled minibatch step, or DP-SGD's Poisson-sampled, clipped and noised step with its accountant. Everything
+around it (model, optimizer, validation, the epoch record, early stopping, cancel, out-of-memory) is here, once.
 
 Why no DataLoader: the tables fit in memory, and a DataLoader over an in-memory tensor costs a Python collate per
-batch plus a host-to-device copy per batch on a GPU. Here ``X`` and ``y`` are moved to the device once, each epoch
-draws one ``torch.randperm`` on the device from a seeded generator, and a batch is an index gather of device
-memory. On a CPU ``torch.from_numpy`` even avoids the copy.
+batch plus a host-to-device copy per batch on a GPU. Here ``X`` and ``y`` are moved to the device once and a batch
+is an index gather of device memory. On a CPU ``torch.from_numpy`` even avoids the copy.
 
 Guarantees the rest of Riskboard relies on:
 
 * **determinism**: the same seed on the same device (and thread count) gives the same history and weights, because
-  the initial weights come from ``torch.manual_seed(seed)`` and the batch order from a generator seeded the same way;
+  the initial weights come from ``torch.manual_seed(seed)`` and the batch order (and DP noise) from a generator
+  seeded the same way;
 * **NaN/inf loss** stops the run with :class:`TrainingError` naming the epoch and the learning rate (checked every
   step on the CPU, where a check is free, and every 32 steps plus each epoch end on an accelerator, where each
   check is a host sync);
-* **cancel**: ``should_stop()`` is polled about twice a second and at each epoch end and raises
+* **cancel**: ``should_stop()`` is polled about twice a second and at each epoch start and raises
   :class:`RunCancelledError`; **out of memory** becomes a :class:`TrainingError` advising a smaller batch;
 * the returned model is a plain module in eval mode on the CPU, holding the best epoch's weights when early
   stopping is on, ready for ``safetensors.torch.save_model`` and for explaining.
@@ -29,31 +33,35 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from torch import Tensor, nn
 
-from core.errors import RunCancelledError, TrainingError
+from core.errors import TrainingError
 from core.jsonsafe import finite
 from core.models.modules import build_model, n_outputs_for
+from core.training._objective import (
+    NON_FINITE_LOSS,
+    NON_FINITE_VAL,
+    Objective,
+    class_weights,
+    device_tensors,
+    to_device,
+    validate,
+    what,
+)
+from core.training._steps import CANCELLED, CancelPoll, StepContext, gradient_step
 from core.training._stopping import EarlyStopping
 from core.training.config import TrainConfig
 
-NON_FINITE_LOSS = ("the training loss became {what} at {where}; lower the learning rate (now {lr}) or check the "
-                   "data for extreme values.")
-NON_FINITE_VAL = ("the validation loss became {what} at epoch {epoch}; lower the learning rate (now {lr}) or check "
-                  "the data for extreme values.")
-NON_FINITE_INPUT = ("the {part} features contain NaN or infinite values; encode the table with the preprocessor "
-                    "(it imputes missing values) before training.")
+__all__ = ["BAD_WEIGHTS", "CANCELLED", "NON_FINITE_LOSS", "NON_FINITE_VAL", "EpochRecord", "FitResult", "fit",
+           "predict_proba"]
+
 OUT_OF_MEMORY = ("the {device} ran out of memory while training with batch size {batch}; lower the batch size "
                  "(for example to {smaller}) or train on the CPU (RISKBOARD_DEVICE=cpu).")
-CANCELLED = "the run was cancelled by the user during epoch {epoch}."
 BAD_SHAPES = "training data shapes do not fit: {why}"
 BAD_LABELS = "{part} labels must be class indices from 0 to {last}; found {found!r}."
 BAD_WEIGHTS = "sample weights must be one finite, non-negative number per training row, not all zero."
 
-STOP_POLL_SECONDS = 0.5
 ACCELERATOR_CHECK_EVERY = 32
-EVAL_BATCH = 65_536
 
 
 @dataclass(frozen=True)
@@ -109,51 +117,6 @@ def _check_inputs(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y
             raise TrainingError(BAD_LABELS.format(part=part, last=n_classes - 1, found=bad.flat[0].item()))
 
 
-def _class_weights(y: Tensor, n_classes: int) -> Tensor:
-    """sklearn's 'balanced' weights n / (K * count_k); empty classes get weight 0."""
-    counts = torch.bincount(y, minlength=n_classes).to(torch.float32)
-    return torch.where(counts > 0, y.numel() / (n_classes * counts.clamp(min=1)), torch.zeros_like(counts))
-
-
-class _Objective:
-    """Loss for training steps and for validation sums (same weighting, so the two curves are comparable)."""
-
-    def __init__(self, n_classes: int, weights: Tensor | None) -> None:
-        self.binary = n_classes == 2
-        self.weights = weights
-        if self.binary:
-            pos_weight = None if weights is None else (weights[1] / weights[0].clamp(min=1e-12)).reshape(1)
-            self.pos_weight = pos_weight
-            self.step_loss: nn.Module = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-        else:
-            self.step_loss = nn.CrossEntropyLoss(weight=weights)
-
-    def target(self, y: Tensor) -> Tensor:
-        return y.to(torch.float32) if self.binary else y
-
-    def __call__(self, logits: Tensor, target: Tensor, row_weight: Tensor | None = None) -> Tensor:
-        if row_weight is None:
-            return self.step_loss(logits.squeeze(1) if self.binary else logits, target)
-        if self.binary:
-            terms = nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), target,
-                                                                   pos_weight=self.pos_weight, reduction="none")
-        else:
-            terms = nn.functional.cross_entropy(logits, target, weight=self.weights, reduction="none")
-        return (terms * row_weight).mean()
-
-    def sums(self, logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        """(sum of per-row losses, normaliser) so chunked validation equals the full-batch mean loss."""
-        if self.binary:
-            terms = nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), y.to(torch.float32),
-                                                                   pos_weight=self.pos_weight, reduction="none")
-            return terms.sum(), torch.tensor(float(y.numel()), device=y.device)
-        terms = nn.functional.cross_entropy(logits, y, reduction="none")
-        if self.weights is None:
-            return terms.sum(), torch.tensor(float(y.numel()), device=y.device)
-        w = self.weights[y]
-        return (terms * w).sum(), w.sum()
-
-
 def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW or SGD, fused where torch supports it on the device.
 
@@ -179,46 +142,6 @@ def _check_interval(device: torch.device) -> int:
     return 1 if device.type == "cpu" else ACCELERATOR_CHECK_EVERY
 
 
-def _what(value: float) -> str:
-    return "NaN" if math.isnan(value) else "infinite"
-
-
-def _validate(model: nn.Module, objective: _Objective, X: Tensor, y: Tensor, *, n_classes: int, positive_index: int,
-              threshold: float) -> tuple[float, float, float]:
-    """Validation loss, accuracy (threshold / argmax) and positive-vs-rest ROC AUC."""
-    model.eval()
-    loss_sum = torch.zeros((), device=X.device)
-    norm = torch.zeros((), device=X.device)
-    logits_parts = []
-    with torch.no_grad():
-        for start in range(0, X.shape[0], EVAL_BATCH):
-            logits = model(X[start:start + EVAL_BATCH])
-            part_sum, part_norm = objective.sums(logits, y[start:start + EVAL_BATCH])
-            loss_sum += part_sum
-            norm += part_norm
-            logits_parts.append(logits)
-        logits = torch.cat(logits_parts)
-        if n_classes == 2:
-            p1 = torch.sigmoid(logits.squeeze(1))
-            predicted = (p1 >= threshold).to(torch.int64)
-            score = p1 if positive_index == 1 else 1.0 - p1
-        else:
-            predicted = logits.argmax(dim=1)
-            score = torch.softmax(logits, dim=1)[:, positive_index]
-        accuracy = (predicted == y).to(torch.float32).mean()
-    val_loss = float((loss_sum / norm.clamp(min=1e-12)).item())
-    truth = (y == positive_index).cpu().numpy()
-    auc = float("nan")
-    if 0 < truth.sum() < truth.size:
-        auc = float(roc_auc_score(truth, score.cpu().numpy().astype(np.float64)))
-    return val_loss, float(accuracy.item()), auc
-
-
-def _to_device(array: np.ndarray | Tensor, dtype: torch.dtype, device: torch.device) -> Tensor:
-    tensor = array if isinstance(array, Tensor) else torch.from_numpy(np.ascontiguousarray(array))
-    return tensor.to(device=device, dtype=dtype)
-
-
 def fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, n_classes: int,
         config: TrainConfig, device: torch.device, on_epoch: Callable[[EpochRecord], None] | None = None,
         should_stop: Callable[[], bool] | None = None, positive_index: int = 1,
@@ -229,7 +152,8 @@ def fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.n
     ``positive_index`` picks the class whose one-vs-rest ROC AUC is reported. ``on_epoch`` receives each
     :class:`EpochRecord` as soon as it exists (the run store writes it for the live loss curve).
     ``sample_weight`` (one per training row) weights each row's loss, rescaled to mean 1 so the learning rate keeps
-    its meaning (reweighting for fairness, reductions); validation loss stays unweighted.
+    its meaning (reweighting for fairness, reductions); validation loss stays unweighted. A private ``config``
+    trains with DP-SGD (same inputs, same result, plus epsilon, delta and accountant in ``FitResult.extra``).
     """
     config.validate()
     X_train, X_val = np.asarray(X_train), np.asarray(X_val)
@@ -242,16 +166,10 @@ def fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.n
             raise TrainingError(BAD_WEIGHTS)
         sample_weight = sample_weight / sample_weight.mean()
     device = torch.device(device)
-    if config.private:  # DP-SGD lives in its own module; imported here to keep the plain path free of it
-        from core.training.dp_loop import fit_private
-
-        fit_impl = fit_private
-    else:
-        fit_impl = _fit
     try:
-        return fit_impl(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config, device=device,
-                        on_epoch=on_epoch, should_stop=should_stop, positive_index=positive_index,
-                        sample_weight=sample_weight)
+        return _train(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config, device=device,
+                      on_epoch=on_epoch, should_stop=should_stop, positive_index=positive_index,
+                      sample_weight=sample_weight)
     except torch.OutOfMemoryError:
         raise _oom_error(device, config.batch_size) from None
     except RuntimeError as exc:
@@ -267,83 +185,47 @@ def _oom_error(device: torch.device, batch: int) -> TrainingError:
                                               batch=batch, smaller=max(1, batch // 4)))
 
 
-def device_tensors(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray,
-                   device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """The training and validation parts moved to the device once (batches are sliced there), features checked
-    finite: what both the plain and the DP-SGD loops start from."""
-    Xt = _to_device(X_train, torch.float32, device)
-    Xv = _to_device(X_val, torch.float32, device)
-    if not bool(torch.isfinite(Xt).all()):
-        raise TrainingError(NON_FINITE_INPUT.format(part="training"))
-    if not bool(torch.isfinite(Xv).all()):
-        raise TrainingError(NON_FINITE_INPUT.format(part="validation"))
-    yt = _to_device(y_train.astype(np.int64, copy=False), torch.int64, device)
-    yv = _to_device(y_val.astype(np.int64, copy=False), torch.int64, device)
-    return Xt, yt, Xv, yv
+def _oom_error(device: torch.device, batch: int) -> TrainingError:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return TrainingError(OUT_OF_MEMORY.format(device=device.type.upper() if device.type != "cpu" else "CPU",
+                                              batch=batch, smaller=max(1, batch // 4)))
 
 
-def _fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, n_classes: int,
-         config: TrainConfig, device: torch.device, on_epoch: Callable[[EpochRecord], None] | None,
-         should_stop: Callable[[], bool] | None, positive_index: int,
-         sample_weight: np.ndarray | None = None) -> FitResult:
+def _train(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *, n_classes: int,
+           config: TrainConfig, device: torch.device, on_epoch: Callable[[EpochRecord], None] | None,
+           should_stop: Callable[[], bool] | None, positive_index: int,
+           sample_weight: np.ndarray | None) -> FitResult:
+    """The epoch loop: the gradient step trains an epoch, then one tail validates, records and early-stops."""
     started = time.perf_counter()
     Xt, yt, Xv, yv = device_tensors(X_train, y_train, X_val, y_val, device)
-
     torch.manual_seed(config.seed)
     model = build_model(config.model_config(), Xt.shape[1], n_outputs_for(n_classes)).to(device)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
-    weights = _class_weights(yt, n_classes) if config.class_weights == "balanced" else None
-    objective = _Objective(n_classes, weights)
-    target = objective.target(yt)
-    row_weight = None if sample_weight is None else _to_device(sample_weight, torch.float32, device)
-    optimizer = _make_optimizer(model, config)
-
-    n, batch = Xt.shape[0], config.batch_size
-    check_every = _check_interval(device)
+    weights = class_weights(yt, n_classes) if config.class_weights == "balanced" else None
+    objective = Objective(n_classes, weights)
+    row_weight = None if sample_weight is None else to_device(sample_weight, torch.float32, device)
+    step = gradient_step(StepContext(model=model, optimizer=_make_optimizer(model, config), objective=objective,
+                                     X=Xt, y=yt, row_weight=row_weight, generator=generator, config=config,
+                                     check_every=_check_interval(device)))
     history: list[EpochRecord] = []
     stopping = EarlyStopping(config.early_stopping_patience, config.epochs)
-    last_poll = time.perf_counter()
+    poll = CancelPoll(should_stop)
     for epoch in range(1, config.epochs + 1):
-        if should_stop is not None and should_stop():
-            raise RunCancelledError(CANCELLED.format(epoch=epoch))
+        poll.now(epoch)
         model.train()
-        order = torch.randperm(n, generator=generator, device=device)
-        total = torch.zeros((), device=device)  # float32: MPS has no float64; ample for a sum of losses
-        host_total = 0.0
-        for step, start in enumerate(range(0, n, batch), start=1):
-            index = order[start:start + batch]
-            logits = model(Xt.index_select(0, index))
-            loss = objective(logits, target.index_select(0, index),
-                             None if row_weight is None else row_weight.index_select(0, index))
-            if check_every == 1:
-                value = loss.item()
-                if not math.isfinite(value):
-                    raise TrainingError(NON_FINITE_LOSS.format(what=_what(value), where=f"epoch {epoch} (batch {step})",
-                                                               lr=config.learning_rate))
-                host_total += value * index.numel()
-            else:
-                total += loss.detach() * index.numel()
-                if step % check_every == 0 and not bool(torch.isfinite(total)):
-                    raise TrainingError(NON_FINITE_LOSS.format(what=_what(float(total)), where=f"epoch {epoch} (by "
-                                                               f"batch {step})", lr=config.learning_rate))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if should_stop is not None and time.perf_counter() - last_poll >= STOP_POLL_SECONDS:
-                last_poll = time.perf_counter()
-                if should_stop():
-                    raise RunCancelledError(CANCELLED.format(epoch=epoch))
-        train_loss = host_total / n if check_every == 1 else float(total.item()) / n
+        train_loss = step.epoch(epoch, poll)
         if not math.isfinite(train_loss):
-            raise TrainingError(NON_FINITE_LOSS.format(what=_what(train_loss), where=f"epoch {epoch}",
+            raise TrainingError(NON_FINITE_LOSS.format(what=what(train_loss), where=f"epoch {epoch}",
                                                        lr=config.learning_rate))
-        val_loss, val_accuracy, val_auc = _validate(model, objective, Xv, yv, n_classes=n_classes,
-                                                    positive_index=positive_index, threshold=config.threshold)
+        val_loss, val_accuracy, val_auc = validate(model, objective, Xv, yv, n_classes=n_classes,
+                                                   positive_index=positive_index, threshold=config.threshold)
         if not math.isfinite(val_loss):
-            raise TrainingError(NON_FINITE_VAL.format(what=_what(val_loss), epoch=epoch, lr=config.learning_rate))
+            raise TrainingError(NON_FINITE_VAL.format(what=what(val_loss), epoch=epoch, lr=config.learning_rate))
+        epsilon = step.epsilon()
         record = EpochRecord(epoch=epoch, train_loss=train_loss, val_loss=val_loss, val_accuracy=val_accuracy,
-                             val_auc=val_auc, seconds=time.perf_counter() - started)
+                             val_auc=val_auc, seconds=time.perf_counter() - started, epsilon=epsilon)
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
@@ -352,7 +234,7 @@ def _fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.
     best_epoch = stopping.finish(model, len(history))
     model = model.to("cpu").eval()
     return FitResult(model=model, history=history, best_epoch=best_epoch, stopped_early=stopping.stopped_early,
-                     device=str(device), seconds=time.perf_counter() - started)
+                     device=str(device), seconds=time.perf_counter() - started, extra=step.extra())
 
 
 def predict_proba(model: nn.Module, X: np.ndarray | Tensor, *, n_classes: int,
@@ -376,7 +258,7 @@ def predict_proba(model: nn.Module, X: np.ndarray | Tensor, *, n_classes: int,
             for start in range(0, rows, batch):
                 chunk = X[start:start + batch]
                 # float64 on the CPU: 1 - p keeps its precision, and MPS has no float64
-                logits = model(_to_device(chunk, torch.float32, device)).cpu().double()
+                logits = model(to_device(chunk, torch.float32, device)).cpu().double()
                 if n_classes == 2:
                     p = torch.sigmoid(logits.reshape(-1))
                     probs = torch.stack([torch.sigmoid(-logits.reshape(-1)), p], dim=1)

@@ -9,56 +9,28 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from core.config import get_settings
-from core.data.spec import DatasetSpec, encode_labels, validate_spec
-from core.data.store import DatasetStore
+from core.data.spec import DatasetSpec
+from core.dp import privacy_metrics, save_privacy
 from core.errors import TrainingError
 from core.models.preprocess import TabularPreprocessor
-from core.models.split import SplitIndices, stratified_split
-from core.privacy import privacy_metrics, save_privacy
 from core.runs import RunStore
 from core.training import artifacts
 from core.training._remote import fit_for_run
 from core.training.config import TrainConfig
 from core.training.evaluate import evaluate
 from core.training.loop import predict_proba
+from core.training.run_data import PreparedData, prepare_features, save_outputs, training_data
+
+__all__ = ["TASK", "PreparedData", "effective_batch_size", "execute_run", "predicted_classes", "prepare_features"]
 
 TASK = "core.training.pipeline:execute_run"
 MIN_STEPS_PER_EPOCH = 8
 MIN_BATCH = 16
-NUMERIC_KINDS = {"numeric"}
-DATETIME_KINDS = {"datetime"}
-
-
-@dataclass(frozen=True)
-class PreparedData:
-    frame: pd.DataFrame
-    numeric: list[str]
-    categorical: list[str]
-
-
-def prepare_features(frame: pd.DataFrame, features: tuple[str, ...], kinds: dict[str, str]) -> PreparedData:
-    """Split features into numeric and categorical; dates become numbers (days since 1970) so order is kept."""
-    numeric, categorical, columns = [], [], {}
-    for name in features:
-        values = frame[name]
-        kind = kinds.get(name, "")
-        if kind in DATETIME_KINDS:
-            stamps = pd.to_datetime(values, errors="coerce", utc=True)
-            columns[name] = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds() / 86400.0
-            numeric.append(name)
-        elif kind in NUMERIC_KINDS and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            columns[name] = values.astype("float64")
-            numeric.append(name)
-        else:
-            columns[name] = values.astype("object").where(values.notna(), None)
-            categorical.append(name)
-    return PreparedData(pd.DataFrame(columns, index=frame.index), numeric, categorical)
 
 
 def check_matrix_size(n_rows: int, preprocessor: TabularPreprocessor, limit_mb: float) -> None:
@@ -107,24 +79,13 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     spec = DatasetSpec.from_dict(record.spec)
     config = TrainConfig.from_dict(record.config)
     config.validate()
-    datasets = DatasetStore(store.home)
-    frame = datasets.load(spec.dataset_id)
-    kinds = {c["name"]: c["kind"] for c in datasets.meta(spec.dataset_id).schema["columns"]}
-    validate_spec(frame, spec)
-
-    labels = encode_labels(frame, spec)
-    rows = np.flatnonzero(labels.kept)
-    split = stratified_split(labels.y, val_fraction=config.val_fraction, test_fraction=config.test_fraction,
-                             seed=config.seed)
-    run_split = SplitIndices(train=rows[split.train], val=rows[split.val], test=rows[split.test])
-
-    weights = None if sample_weight_for is None else sample_weight_for(frame, spec, run_split.train,
+    data = training_data(store.home, spec, config)
+    labels, split, run_split = data.labels, data.split, data.rows
+    weights = None if sample_weight_for is None else sample_weight_for(data.frame, spec, run_split.train,
                                                                          labels.y[split.train])
-    prepared = prepare_features(frame, spec.features, kinds)
-    del frame  # only the prepared features are needed from here on; frees the raw table on big uploads
-    preprocessor = TabularPreprocessor(numeric=prepared.numeric, categorical=prepared.categorical)
-    preprocessor.fit(prepared.frame.iloc[run_split.train])
-    check_matrix_size(len(rows), preprocessor, get_settings().max_matrix_mb)
+    prepared, preprocessor = data.prepare(spec)
+    data.release_table()  # only the prepared features are needed from here on
+    check_matrix_size(len(np.flatnonzero(labels.kept)), preprocessor, get_settings().max_matrix_mb)
     # one split at a time: peak memory stays near one encoded copy of the table, not two
     x_train, x_val, x_test = (preprocessor.transform(prepared.frame.iloc[part])
                               for part in (run_split.train, run_split.val, run_split.test))
@@ -144,13 +105,10 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     folder = store.artifacts(run_id)
     n_outputs = 1 if labels.n_classes == 2 else labels.n_classes
     artifacts.save_model(folder, result.model, config=config, n_inputs=x_train.shape[1], n_outputs=n_outputs)
-    artifacts.save_preprocessor(folder, preprocessor)
-    artifacts.save_split(folder, run_split)
-    artifacts.save_labels(folder, labels.classes, labels.positive_index)
-    artifacts.save_test_scores(folder, run_split.test, y_test, proba, positive_index=labels.positive_index,
-                               predicted=predicted)
     eval_dict = evaluation.to_dict()
-    artifacts.save_evaluation(folder, eval_dict)
+    save_outputs(folder, preprocessor=preprocessor, rows=run_split, classes=labels.classes,
+                 positive_index=labels.positive_index, y_test=y_test, proba=proba, predicted=predicted,
+                 evaluation=eval_dict)
 
     metrics = {k: float(v) for k, v in evaluation.metrics.items()}
     metrics.update({"epochs_run": float(len(result.history)), "best_epoch": float(result.best_epoch),

@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from core.runs import RunStatus
+from core.timeleft import format_seconds, time_left
+
 RECENT_EPOCHS = 5  # the epoch rate is read from the last few epochs, so it follows the run's current speed
 
 
@@ -36,21 +39,9 @@ class RunProgress:
                          "(early stopping)")
             elif self.early_stopping:
                 text += " (at most; early stopping may end it sooner)"
-        elif self.status == "running" and self.epoch == 1 and self.epochs_total > 1:
+        elif self.status == RunStatus.RUNNING and self.epoch == 1 and self.epochs_total > 1:
             text += " · time left: estimated from the second epoch on"
         return text
-
-
-def format_seconds(seconds: float) -> str:
-    if not math.isfinite(seconds) or seconds < 0:
-        return "–"
-    if seconds < 60:
-        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def epoch_seconds(history: list[dict]) -> float | None:
@@ -95,11 +86,11 @@ def run_progress(record, history: list[dict], *, now: datetime | None = None) ->
     elapsed = ((finished or now) - started).total_seconds() if started else 0.0
     patience = int(config.get("early_stopping_patience", 1) or 0)
     remaining = stops_within = None
-    if record.status == "running" and epoch:
+    if record.status == RunStatus.RUNNING and epoch:
         timed = any("seconds" in h for h in history)
         per_epoch = epoch_seconds(history) if timed else elapsed / epoch
         if per_epoch is not None:
-            remaining = max(0.0, per_epoch * (total - epoch))
+            remaining = time_left(per_epoch, 1, 1 + total - epoch)  # the pace of one recent epoch
             if patience > 0 and any(isinstance(h.get("val_loss"), int | float) for h in history):
                 left = max(0, min(total - epoch, patience - _epochs_since_best(history)))
                 stops_within = per_epoch * left

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
+from core.dp import compute_epsilon
 from core.errors import ConfigError
-from core.privacy import compute_epsilon
 from core.training.config import TrainConfig
 from core.training.loop import fit
 

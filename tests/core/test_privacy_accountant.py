@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import ConfigError
-from core.privacy import (
+from core.dp import (
     _accountant,
     compute_epsilon,
     default_delta,
@@ -20,6 +19,7 @@ from core.privacy import (
     sample_rate,
     steps_per_epoch,
 )
+from core.errors import ConfigError
 
 
 def test_opacus_rdp_reference_value():

@@ -8,7 +8,8 @@ import pytest
 
 from core.cli import main
 from core.data.demo import synthetic_biased
-from core.privacy import PRIVACY_JSON, audit_run, compute_epsilon, load_privacy
+from core.dp import PRIVACY_JSON, compute_epsilon, load_privacy
+from core.privacy import audit_run
 from core.runs import RunStore
 
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
+from core.dp import clipped_grad_step, layer_chain
 from core.errors import TrainingError
 from core.models.modules import ModelConfig, build_model
-from core.privacy._clipping import clipped_grad_step, layer_chain
-from core.training.dp_loop import per_row_loss_fn
+from core.training._objective import per_row_loss_fn
 
 
 def _reference(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, clip: float):

@@ -327,7 +327,6 @@ def test_only_model_runs_have_a_report(trained):
 def test_report_reads_cached_explanation_audit_and_privacy(tmp_path):
     """Issues 8 and 10: the cached SHAP values and membership audit, and a DP-SGD run's epsilon, as the report and
     the gate show them; the report adds nothing to the run's files."""
-    from core.cli.explain import payload
     from core.explain import explain_run
     from core.privacy import audit_run
 
@@ -339,7 +338,7 @@ def test_report_reads_cached_explanation_audit_and_privacy(tmp_path):
     files_before = dict(runs.artifacts(run_id).manifest())
     inputs = gather_inputs(runs, run_id, settings=ReportSettings(Thresholds(
         max_epsilon=10, max_attack_auc=0.99, max_empirical_epsilon=100)))
-    expected = payload(run_id, explained)
+    expected = explained.payload(run_id)
     assert inputs.explanation["importance"] == expected["importance"]
     assert inputs.explanation["additivity_max_error"] == expected["additivity_max_error"]
     groups = inputs.explanation["by_group"]["group"]

@@ -56,18 +56,10 @@ class EpsilonResult:
 
 
 @dataclass(frozen=True)
-class NoiseResult:
+class NoiseResult(EpsilonResult):
     """The noise multiplier a target epsilon needs, and the epsilon it actually gives (<= target)."""
 
-    noise_multiplier: float
-    epsilon: float
-    delta: float
-    accountant: str
-    requested: str
-    note: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    noise_multiplier: float = math.nan
 
 
 def check_accountant(name: str) -> str:
@@ -298,7 +290,7 @@ def _noise_cached(target: float, rate: float, steps: int, delta: float, accounta
         if eps_high > target:  # cannot happen (more orders only lower RDP's epsilon); stay safe anyway
             low, high, eps_high = _bracket(target, exact)
         noise, eps = _solve(target, exact, low, high, eps_high)
-        return NoiseResult(noise, eps, delta, "rdp", "rdp")
+        return NoiseResult(eps, delta, "rdp", "rdp", noise_multiplier=noise)
 
     def prv(noise: float) -> float:
         value, used, _ = _prv_or_rdp(noise, rate, steps, delta)
@@ -309,10 +301,11 @@ def _noise_cached(target: float, rate: float, steps: int, delta: float, accounta
         noise, eps = _solve(target, lambda s: rdp_epsilon(s, rate, steps, delta), low, high,
                             rdp_epsilon(high, rate, steps, delta))
         _, _, note = _prv_or_rdp(high, rate, steps, delta)
-        return NoiseResult(noise, eps, delta, "rdp", "prv", note or PRV_FAILED.format(why="no bracket"))
+        return NoiseResult(eps, delta, "rdp", "prv", note or PRV_FAILED.format(why="no bracket"),
+                           noise_multiplier=noise)
     # PRV is tighter than RDP: the noise it needs is below RDP's; search down from there
     noise, eps = _solve(target, prv, high / 2, high, eps_high)
-    return NoiseResult(noise, eps, delta, "prv", "prv")
+    return NoiseResult(eps, delta, "prv", "prv", noise_multiplier=noise)
 
 
 def find_noise_multiplier(*, target_epsilon: float, sample_rate: float, steps: int, delta: float,
