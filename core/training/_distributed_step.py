@@ -219,7 +219,8 @@ def run_epochs(schedule: Schedule, rows: np.ndarray, X: np.ndarray, y: np.ndarra
     best_epoch = stopping.finish(state.model, len(history))
     model = state.model.to("cpu").eval()
     extra: dict[str, Any] = {}
-    if dp is not None and spent is not None:
+    if dp is not None:
+        spent = spent if spent is not None else dp.meter.epsilon(dp.steps)  # a worker that did not report
         extra = {"private": True, "epsilon": spent.epsilon, "delta": dp.delta, "accountant": spent.accountant,
                  "accountant_requested": cfg.accountant, "accountant_note": spent.note, "noise_multiplier": dp.noise,
                  "max_grad_norm": float(cfg.max_grad_norm), "sample_rate": dp.rate, "steps": dp.steps,
