@@ -6,6 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.chrome import app_chrome
+
 # a local image, served by this app: an emoji or icon name makes the browser fetch the favicon from a CDN
 ICON = Path(__file__).resolve().parent / "ui" / "riskboard-icon.png"
 st.set_page_config(page_title="Riskboard", page_icon=str(ICON), layout="wide")
@@ -21,4 +23,5 @@ PAGES = [
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]
 
+app_chrome()
 st.navigation(PAGES).run()

@@ -8,7 +8,7 @@ environment without reloading modules.
 | ``RISKBOARD_HOME`` | ``.riskboard`` in the working directory | workspace: datasets, specs, runs |
 | ``RISKBOARD_MAX_UPLOAD_MB`` | 200 | largest file accepted, in MB |
 | ``RISKBOARD_MAX_ROWS`` | 2,000,000 | most data rows in one table |
-| ``RISKBOARD_MAX_COLUMNS`` | 500 | most columns in one table |
+| ``RISKBOARD_MAX_COLUMNS`` | 1024 | most columns in one table (memory is checked as ``RISKBOARD_MAX_MATRIX_MB``) |
 | ``RISKBOARD_DEVICE`` | (auto) | ``cuda``, ``mps`` or ``cpu`` to override the automatic choice |
 | ``RISKBOARD_MAX_JOBS`` | 1 | training jobs that may run at the same time; more wait in a queue |
 | ``RISKBOARD_HEARTBEAT_TIMEOUT_S`` | 60 | a running job silent this long is marked failed |
@@ -72,7 +72,7 @@ def get_settings() -> Settings:
         home=home.resolve(),
         max_upload_mb=_number("RISKBOARD_MAX_UPLOAD_MB", 200, kind=float, minimum=0.001),
         max_rows=_number("RISKBOARD_MAX_ROWS", 2_000_000),
-        max_columns=_number("RISKBOARD_MAX_COLUMNS", 500),
+        max_columns=_number("RISKBOARD_MAX_COLUMNS", 1024),
         device=device,
         max_jobs=_number("RISKBOARD_MAX_JOBS", 1),
         heartbeat_timeout_s=_number("RISKBOARD_HEARTBEAT_TIMEOUT_S", 60, kind=float, minimum=1),

@@ -74,3 +74,11 @@ class ScoreImportError(InputError):
 
 class ReportError(RiskboardError):
     """A report, check or comparison that cannot be made (unfinished run, unknown column, not a Riskboard report)."""
+
+
+class RunNameError(InputError):
+    """A display name for a run that cannot be stored (empty, too long, control characters)."""
+
+
+class MitigationNoEffectError(FairnessError):
+    """A mitigation whose decisions would equal its parent's on every row, so saving it would change nothing."""

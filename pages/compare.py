@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.fairness import run_fairness
 from core.figures.compare import frontier_figure, overlay_calibration_figure, overlay_loss_figure, overlay_roc_figure
 from core.report import compare_runs, load_settings
 from core.runs.naming import display_name
 from core.safety import formula_safe_frame
-from core.text import format_number
+from core.text import format_number, plural
 from core.training import artifacts
 from ui import state
 from ui.feedback import user_errors
@@ -18,6 +19,8 @@ from ui.loaders import dataset_store, run_store
 from ui.router import require_app_router
 from ui.run_picker import finished_model_runs
 from ui.text import md_escape
+
+KIND_WORDS = {"train": "trained here", "import": "imported scores"}
 
 require_app_router()
 st.title("Compare")
@@ -50,11 +53,27 @@ if len(chosen) < 2:
 
 
 def _num(value, digits: int = 3) -> str:
-    return format_number(value, digits, infinite="∞ (not private)") or str(value)
+    return format_number(value, digits, infinite="none (no guarantee)") or str(value)
 
 
 def _ci(interval) -> str:
     return "–" if not interval else f"{interval[0]:.3f} to {interval[1]:.3f}"
+
+
+def _offer_fairness(points, sensitive: tuple[str, ...], column: str | None) -> None:
+    """A button that computes the missing fairness results, so every run can be placed on the frontier."""
+    missing = [p for p in points if p.disparity is None]
+    slicing = column or (sensitive[0] if sensitive else None)
+    if not missing or slicing is None:
+        return
+    st.info(md_escape(f"{plural(len(missing), 'run')} have no fairness result yet, so the risk frontier cannot "
+                      "place them."))
+    if st.button(md_escape(f"Compute fairness by {slicing} for {plural(len(missing), 'run')}"),
+                 key="compare-compute-fairness", type="primary"):
+        with st.spinner("Computing group metrics and bootstrap intervals…"):
+            for p in missing:
+                run_fairness(runs, p.run_id, [slicing])
+        st.rerun()
 
 
 with user_errors():
@@ -63,18 +82,22 @@ with user_errors():
     (st.success if comparison.best and any(p.passed_all for p in comparison.points) else st.info)(
         md_escape(comparison.summary))
     table = pd.DataFrame([{
-        "run": p.label, "kind": p.kind, "ROC AUC": _num(p.auc), "AUC 95% interval": _ci(p.auc_interval),
+        "#": i + 1, "run": p.label, "source": KIND_WORDS.get(p.kind, p.kind),
+        "ROC AUC": _num(p.auc), "AUC 95% interval": _ci(p.auc_interval),
         "accuracy": _num(p.metrics.get("accuracy")), "log-loss": _num(p.metrics.get("log_loss")),
         "Brier": _num(p.metrics.get("brier")), "disparity": _num(p.disparity),
         "disparity 95% interval": _ci(p.disparity_interval), "epsilon": _num(p.epsilon, 2),
         "attack AUC": _num(p.attack_auc),
         "checks passed": f"{p.passes} of {len(p.checks)}" if p.checks else "no thresholds",
-        "on the frontier": "yes" if p.run_id in comparison.pareto else "no"} for p in comparison.points])
+        "on the frontier": "yes" if p.run_id in comparison.pareto else "no"}
+        for i, p in enumerate(comparison.points)])
     st.dataframe(formula_safe_frame(table), hide_index=True, width="stretch")
     for note in comparison.notes:
         st.caption(md_escape(note))
+    _offer_fairness(comparison.points, tuple(s["column"] for s in by_id[chosen[0]].spec.get("sensitive", [])),
+                    thresholds.sensitive)
     st.plotly_chart(frontier_figure(comparison.points, comparison.pareto), width="stretch", key="frontier")
-    labels = {p.run_id: display_name(by_id[p.run_id]) for p in comparison.points}
+    labels = {p.run_id: f"{i + 1}. {p.label}" for i, p in enumerate(comparison.points)}
     evaluations = {labels[i]: artifacts.load_evaluation(runs.artifacts(i)) for i in labels}
     left, right = st.columns(2)
     left.plotly_chart(overlay_roc_figure(evaluations), width="stretch", key="overlay-roc")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.config import get_settings
 from core.data.demo import ensure_demo, ensure_synthetic_demo
+from core.data.notices import column_notes, excluded_lines
 from core.data.profile import review_leaks, schema_table
 from core.data.spec import (
     MIN_CLASS_ROWS,
@@ -117,7 +118,7 @@ with overview:
     show_warnings(meta.warnings)
 with schema_tab:
     table = schema_table(schema)
-    notes = [(c.name, w) for c in schema.columns for w in c.warnings]
+    notes = column_notes(schema)  # constant/empty columns folded into one line
     table["warnings"] = [len(c.warnings) for c in schema.columns]  # the text goes below, where it can wrap
     st.dataframe(formula_safe_frame(table), width="stretch", hide_index=True, column_config={
         "missing": st.column_config.ProgressColumn("missing", format="percent", min_value=0.0, max_value=1.0),
@@ -127,7 +128,8 @@ with schema_tab:
     if notes:
         with st.expander(f"Column warnings ({len(notes)})"):
             for column_name, note in notes:
-                st.markdown(f"- **{md_escape(column_name)}**: {md_escape(note)}")
+                st.markdown(f"- **{md_escape(column_name)}**: {md_escape(note)}" if column_name
+                            else f"- {md_escape(note)}")
 
 st.subheader("What to predict and whom to audit")
 saved_specs = store.list_specs(dataset_id)
@@ -186,8 +188,8 @@ with user_errors():
         st.warning(md_escape(f"You selected a column that may leak the target: {leak}"), icon=":material/warning:")
     if excluded:
         with st.expander(f"{plural(len(excluded), 'column')} left out by default, and why"):
-            for column_name, reason in excluded.items():
-                st.markdown(f"- **{md_escape(column_name)}**: {md_escape(reason)}")
+            for line in excluded_lines(excluded):  # constant/empty columns in one line, not one each
+                st.markdown(f"- {md_escape(line)}")
             st.caption("Add a column back to the features above if you know it is fair to use.")
 
     sensitive_names = st.multiselect(

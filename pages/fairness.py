@@ -14,6 +14,8 @@ from core.fairness import (
     run_groups,
     summarise,
     tradeoff_points,
+    worst_class_frame,
+    worst_classes,
 )
 from core.figures.fairness import (
     METRIC_LABELS,
@@ -21,7 +23,10 @@ from core.figures.fairness import (
     group_bars_figure,
     intersection_heatmap_figure,
 )
+from core.labels import metric_label
+from core.runs.naming import display_name
 from core.safety import formula_safe_frame
+from ui.class_picker import class_picker
 from ui.fairness_view import import_form, mitigation_actions, threshold_tool
 from ui.feedback import user_errors
 from ui.header import page_header
@@ -50,10 +55,13 @@ if not records:
 
 record = pick_run(records, key="fair-run")
 run_id = record.id
+by_id = {r.id: r for r in records}
 spec = record.spec or {}
 columns = [s["column"] for s in spec.get("sensitive", [])]
-st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · {record.kind} run"
-                     + (f" · mitigated from {record.parent_id}" if record.parent_id else "")))
+parent = by_id.get(record.parent_id) if record.parent_id else None
+st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · "
+                     + ("imported scores" if record.kind == "import" else "trained here")
+                     + (f" · mitigated from “{display_name(parent)}”" if parent else "")))
 if not columns:
     st.warning("This run's spec names no sensitive column; save a spec with sensitive columns on the Data page and "
                "train again, or import the scores with them.")
@@ -63,15 +71,24 @@ a, b, c = st.columns([3, 1, 2])
 sensitive = a.multiselect("Sensitive columns", columns, default=columns[:1], key="fair-sensitive")
 intersect = b.checkbox("Intersect them", key="fair-intersect", disabled=len(sensitive) < 2,
                        help="Groups become combinations such as sex × race; many small groups are flagged.")
-metric = c.selectbox("Metric", [k for k in METRIC_LABELS if k != "mean_score"], format_func=METRIC_LABELS.get,
+metric = c.selectbox("Metric", [k for k in METRIC_LABELS if k != "mean_score"], format_func=metric_label,
                      key="fair-metric")
 if not sensitive:
     st.info("Pick at least one sensitive column.")
     st.stop()
+class_name = class_picker(run_id, "fairness")
 
 reports = {}
 with user_errors(), st.spinner("Computing group metrics and bootstrap intervals…"):
-    reports = run_fairness(runs, run_id, sensitive, intersect=intersect and len(sensitive) > 1)
+    reports = run_fairness(runs, run_id, sensitive, intersect=intersect and len(sensitive) > 1,
+                           class_name=class_name)
+if class_name is not None and reports:
+    with user_errors(), st.spinner("Comparing every class…"):
+        worst = worst_classes(runs, run_id, sensitive, intersect=intersect and len(sensitive) > 1)
+        st.markdown(f"**Class {md_escape(class_name)} against the rest.** The class with the largest gap, per "
+                    "disparity, over every class one-vs-rest:")
+        st.dataframe(formula_safe_frame(worst_class_frame(worst)), hide_index=True, width="stretch",
+                     key="fair-worst-class")
 
 for slicing, report in reports.items():
     st.subheader(f"By {slicing}")
@@ -79,10 +96,9 @@ for slicing, report in reports.items():
         st.markdown(f"- {md_escape(line)}")
     st.dataframe(formula_safe_frame(group_frame(report)), hide_index=True, width="stretch",
                  key=f"fair-groups-{slicing}")
-    if INTERSECTION_SEP in slicing and slicing.count(INTERSECTION_SEP) == 1:
-        left, right = st.columns(2)
-        left.plotly_chart(group_bars_figure(report, metric), width="stretch", key=f"fair-bars-{slicing}")
-        right.plotly_chart(intersection_heatmap_figure(report, metric), width="stretch", key=f"fair-heat-{slicing}")
+    if INTERSECTION_SEP in slicing and slicing.count(INTERSECTION_SEP) == 1:  # full width each: readable labels
+        st.plotly_chart(intersection_heatmap_figure(report, metric), width="stretch", key=f"fair-heat-{slicing}")
+        st.plotly_chart(group_bars_figure(report, metric), width="stretch", key=f"fair-bars-{slicing}")
     else:
         st.plotly_chart(group_bars_figure(report, metric), width="stretch", key=f"fair-bars-{slicing}")
     st.dataframe(formula_safe_frame(disparity_frame(report)), hide_index=True, width="stretch",
@@ -97,7 +113,7 @@ if reports:
     st.subheader("Threshold what-if")
     rule = None
     try:
-        scores = load_run_scores(runs, run_id)
+        scores = load_run_scores(runs, run_id, class_name)
         groups = next(iter(run_groups(runs, scores, sensitive, intersect=intersect and len(sensitive) > 1).values()))
         rule = threshold_tool(run_id, scores, groups, slicing)
     except RiskboardError as exc:

@@ -9,7 +9,9 @@ from core.config import get_settings
 from core.data.demo import ensure_demo
 from core.device import select_device
 from core.errors import RiskboardError
+from core.labels import model_label
 from core.runs import ACTIVE_STATUSES, MODEL_RUN_KINDS, RunKind, validate_run_id
+from core.runs.naming import display_name
 from core.safety import formula_safe_frame
 from core.training.config import TrainConfig
 from core.training.pipeline import TASK
@@ -21,13 +23,15 @@ from ui.header import page_header
 from ui.loaders import dataset_store, run_store
 from ui.privacy_view import privacy_fields, privacy_options
 from ui.router import require_app_router
-from ui.run_view import evaluation_panel, live_panel
+from ui.run_view import evaluation_panel, live_panel, rename_run
 from ui.text import md_escape
 
 HELP = TrainConfig.help()
 NOT_A_MODEL_RUN = ("{run_id} is a job done for a run (a membership audit), not a training run; its results are on the "
                    "Privacy page. Pick a run from the run history.")
 DEFAULTS = TrainConfig()
+SOLVER_LABELS = {"auto": "auto (exact L-BFGS for logistic)", "lbfgs": "L-BFGS (logistic only)",
+                 "minibatch": "minibatch (optimizer below)"}
 
 require_app_router()
 st.title("Train")
@@ -87,14 +91,13 @@ def _settings_form() -> None:
     preferred = st.session_state.get(state.SPEC_ID)
     spec_id = st.selectbox(
         "Dataset spec", ids, index=ids.index(preferred) if preferred in ids else 0, key="train-spec",
-        format_func=lambda i: f"{by_id[i].name or by_id[i].target} · {names[by_id[i].dataset_id]} · "
-                              f"{len(by_id[i].features)} features")
+        format_func=lambda i: f"{by_id[i].name or by_id[i].target} · {len(by_id[i].features)} features")
     spec = by_id[spec_id]
 
     with st.form("train-settings"):
         c1, c2, c3 = st.columns(3)
         model = c1.radio("Model", ["mlp", "logistic"], index=["mlp", "logistic"].index(DEFAULTS.model),
-                         help=HELP["model"], horizontal=True)
+                         help=HELP["model"], horizontal=True, format_func=model_label)
         hidden = c1.text_input("Hidden layers (MLP)", ", ".join(map(str, DEFAULTS.hidden)), help=HELP["hidden"])
         dropout = c1.number_input("Dropout", 0.0, 0.9, DEFAULTS.dropout, 0.05, help=HELP["dropout"])
         layernorm = c1.checkbox("LayerNorm", DEFAULTS.layernorm, help=HELP["layernorm"])
@@ -111,6 +114,13 @@ def _settings_form() -> None:
         class_weights = c3.selectbox("Class weights", ["none", "balanced"], help=HELP["class_weights"])
         seed = c3.number_input("Seed", 0, 2**31 - 1, DEFAULTS.seed, help=HELP["seed"])
         threshold = c3.slider("Decision threshold", 0.01, 0.99, DEFAULTS.threshold, help=HELP["threshold"])
+        d1, d2, d3 = st.columns(3)  # how the weights are found: a row of its own below the others
+        solver = d1.selectbox("Solver", list(SOLVER_LABELS), format_func=SOLVER_LABELS.get, help=HELP["solver"],
+                              key="train-solver")
+        inverse_l2 = d2.number_input("C (logistic, L-BFGS)", 1e-6, 1e12, DEFAULTS.C, format="%.4g", help=HELP["C"],
+                                     key="train-C")
+        min_steps = d3.number_input("Least optimiser steps", 0, 1_000_000, DEFAULTS.min_steps, help=HELP["min_steps"],
+                                    key="train-min-steps")
         dp_values = privacy_fields(st.container())
         submitted = st.form_submit_button("Train", type="primary")
     if not submitted:
@@ -125,6 +135,7 @@ def _settings_form() -> None:
         return
     config = TrainConfig.from_dict({
         "model": model, "hidden": list(layers), "dropout": float(dropout), "layernorm": bool(layernorm),
+        "solver": solver, "C": float(inverse_l2), "min_steps": int(min_steps),
         "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
         "learning_rate": float(learning_rate), "weight_decay": float(weight_decay), "momentum": float(momentum),
         "early_stopping_patience": int(patience), "class_weights": class_weights, "seed": int(seed),
@@ -154,7 +165,9 @@ run_id = _attached_run() if attached_before is None else st.session_state.get(st
 if run_id:
     with user_errors():
         record = runs.get(run_id)
-        st.subheader(f"Run {run_id}")
+        st.subheader(md_escape(display_name(record)))
+        st.caption(md_escape(f"Run {run_id} · {record.status}"))
+        rename_run(runs, record)
         if record.is_active:
             live_panel(run_id)
         else:
@@ -172,8 +185,11 @@ if records:
         "accuracy": st.column_config.NumberColumn("accuracy", format="%.3f"),
         "log_loss": st.column_config.NumberColumn("log-loss", format="%.3f"),
         "epochs": st.column_config.NumberColumn("epochs", format="%d"),
+        "run": st.column_config.TextColumn("run id"),
     })
-    choice = st.selectbox("Open a run", [r.id for r in records], index=None, key="open-run",
+    by_id = {r.id: r for r in records}
+    choice = st.selectbox("Open a run", list(by_id), index=None, key="open-run",
+                          format_func=lambda i: display_name(by_id[i]),
                           placeholder="pick a run to see its curves and evaluation")
     if choice and choice != run_id:
         _attach(choice)

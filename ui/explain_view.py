@@ -21,6 +21,7 @@ from core.explain import (
     background_rows,
     counterfactuals,
     coverage_sentence,
+    default_frozen,
     edit_row,
     explain_run,
     importance_sentences,
@@ -38,6 +39,7 @@ from core.figures.explain import (
     waterfall_figure,
 )
 from core.runs import RunStore
+from core.text import probability_text
 from core.timeleft import time_left
 from ui import run_picker
 from ui.run_picker import finished_model_runs, preferred_run
@@ -49,9 +51,10 @@ PICK_FILTER = "By filtering on a feature"
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's model and data…")
-def loaded_run(home: str, run_id: str) -> ExplainableRun:
-    """The run's model, preprocessing and rows, shared read-only between reruns and sessions."""
-    return load_run(RunStore(home), run_id)
+def loaded_run(home: str, run_id: str, class_name: str | None = None) -> ExplainableRun:
+    """The run's model, preprocessing and rows, shared read-only between reruns and sessions; ``class_name`` is the
+    class whose score is explained (default the positive class)."""
+    return load_run(RunStore(home), run_id, class_name)
 
 
 def pick_run(runs: RunStore, fallback: str | None = None) -> str | None:
@@ -159,8 +162,8 @@ def _pick_row(result: Attributions, run: ExplainableRun) -> int | None:
         return None
     st.caption(f"{len(matches):,} matching rows.")
     return int(st.selectbox("Row", matches[:500].tolist(), key="whatif-match",
-                            format_func=lambda p: f"dataset row {result.rows[p]} · score "
-                                                  f"{result.probabilities[p]:.0%}"))
+                            format_func=lambda p: f"dataset row {result.rows[p]} · probability "
+                                                  f"{probability_text(result.probabilities[p])}"))
 
 
 def _edit_widgets(row: pd.Series, run: ExplainableRun, key: str) -> dict[str, Any]:
@@ -172,7 +175,9 @@ def _edit_widgets(row: pd.Series, run: ExplainableRun, key: str) -> dict[str, An
         value = row[name]
         if name in pre.numeric:
             number = float(value) if value is not None and np.isfinite(value) else float(pre.medians_[name])
-            new = slot.number_input(md_escape(name), value=number, key=f"{key}-{i}", format="%.4g")
+            whole = number == round(number) and abs(number) < 1e12
+            new = slot.number_input(md_escape(name), value=number, key=f"{key}-{i}",
+                                    format="%.0f" if whole else "%.4f", step=1.0 if whole else None)
             if value is None or not np.isfinite(value) or new != number:
                 edits[name] = float(new)
         else:
@@ -200,10 +205,11 @@ def whatif(result: Attributions, run: ExplainableRun, background: int, seed: int
     pool = run.train.iloc[background_rows(len(run.train), background, seed, 0)]
     values, base = run.scorer.explain(edited, pool)
     shown = [edited.iloc[0][name] for name in result.feature_names]
-    decision = run.positive if scores["positive"] else _other(run)
+    decision = run.explained if scores["positive"] else _other(run)
     left, middle, right = st.columns(3)
-    left.metric("Probability of " + md_escape(run.positive), f"{scores['probability']:.1%}")
-    middle.metric("Log-odds", f"{scores['logit']:+.2f}")
+    left.metric("Probability of " + md_escape(run.explained),
+                probability_text(float(scores["probability"]), run.scorer.threshold))
+    middle.metric("Log-odds", f"{scores['logit']:+.3f}")
     right.metric(f"Decision at threshold {run.scorer.threshold:.2f}", md_escape(decision))
     if edits:
         st.caption(md_escape("Edited: " + ", ".join(f"{k} → {v}" for k, v in edits.items())))
@@ -217,17 +223,24 @@ def whatif(result: Attributions, run: ExplainableRun, background: int, seed: int
 
 
 def _other(run: ExplainableRun) -> str:
-    others = [c for c in run.classes if c != run.positive]
-    return others[0] if len(others) == 1 else f"not {run.positive}"
+    others = [c for c in run.classes if c != run.explained]
+    return others[0] if len(others) == 1 else f"not {run.explained}"
 
 
 def _hints(run: ExplainableRun, edited: pd.DataFrame, result: Attributions) -> None:
     st.markdown("**Smallest changes that flip the decision**")
     choices = [n for n in result.feature_names if n not in run.sensitive]
-    frozen = st.multiselect("Never change these features (sensitive columns are never changed)", choices,
-                            key="whatif-immutable")
+    suggested = default_frozen(run.train, choices)
+    frozen = st.multiselect("Frozen: never change these features", choices, default=suggested,
+                            key=f"whatif-immutable-{run.run_id}",
+                            help="Sensitive columns are never changed. Sampling weights and identifiers are frozen "
+                                 "by default because nobody can act on them; unfreeze any you want tried.")
+    if suggested:
+        st.caption(md_escape("Frozen by default (a weight or an identifier, not something a person can change): "
+                             + ", ".join(suggested) + "."))
     if st.button("Find changes that flip the decision", key="whatif-search"):
-        found = counterfactuals(run.scorer, edited, run.train, immutable=[*run.sensitive, *frozen])
+        with st.spinner("Searching for the smallest changes that flip the decision…"):
+            found = counterfactuals(run.scorer, edited, run.train, immutable=[*run.sensitive, *frozen])
         if not found:
             st.info("No single change or pair of changes over observed values flips this decision.")
         for hint in found:

@@ -20,22 +20,19 @@ from core.fairness import (
     import_scores,
     start_mitigation,
 )
+from core.labels import CONSTRAINTS, disparity_label, strategy_label
 from core.runs import RunKind
+from core.runs.naming import display_name
 from core.safety import formula_safe_frame
 from ui import state
 from ui.feedback import user_errors
 from ui.loaders import dataset_store, run_store
 from ui.text import md_escape
 
-STRATEGY_LABELS = {
-    "single": "One threshold for everyone",
-    "cost": "One threshold from a cost ratio (false positive : false negative)",
-    "manual": "Manual per-group thresholds",
-    "demographic_parity": "Per group: equal selection rates (demographic parity)",
-    "equal_opportunity": "Per group: equal true positive rates (equal opportunity)",
-    "equalized_odds": "Per group: equal true and false positive rates (equalized odds)",
-    "equal_accuracy": "Per group: equal accuracy",
-}
+STRATEGY_CHOICES = ("single", "cost", "manual", "demographic_parity", "equal_opportunity", "equalized_odds",
+                    "equal_accuracy")
+METHOD_WORDS = {"reweight": "Reweight the training rows (Kamiran-Calders)",
+                "reductions": "Retrain under a fairness constraint (reductions)"}
 GAPS = ("demographic_parity_difference", "equal_opportunity_difference", "equalized_odds_difference",
         "accuracy_difference")
 
@@ -47,28 +44,37 @@ def _outcomes(run_id: str, strategy: str, y: np.ndarray, score: np.ndarray, grou
                           fn_cost=fn_cost, sensitive=sensitive, resamples=resamples, baseline=threshold)
 
 
+def _three(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def _outcome_view(outcome: ThresholdOutcome, key: str) -> None:
     rule = outcome.rule
-    st.markdown(f"**{md_escape(rule.strategy)}**")
+    st.markdown(f"**{md_escape(strategy_label(rule.strategy))}**")
     cols = st.columns(3)
-    cols[0].metric("Accuracy", f"{outcome.accuracy:.3f}", f"{-outcome.accuracy_paid:+.3f} vs one threshold")
+    paid = -outcome.accuracy_paid
+    cols[0].metric("Accuracy", f"{outcome.accuracy:.3f}",  # no "-0.000" badge when nothing changed
+                   None if abs(paid) < 0.0005 else f"{paid:+.3f} vs one threshold")
     cols[1].metric("Cost per row", f"{outcome.cost:.3f}")
-    cols[2].metric("Rows", f"{outcome.report.rows:,}")
+    cols[2].metric("Test rows", f"{outcome.report.rows:,}")
     if rule.thresholds or rule.default is not None:
-        limits = {**({"(everyone else)": rule.default} if rule.default is not None else {}), **rule.thresholds}
-        st.dataframe(formula_safe_frame(pd.DataFrame({"group": list(limits), "threshold": list(limits.values())})),
+        limits = {**({"everyone else": rule.default} if rule.default is not None else {}), **rule.thresholds}
+        st.dataframe(formula_safe_frame(pd.DataFrame({"Group": list(limits),
+                                                      "Threshold": [_three(v) for v in limits.values()]})),
                      hide_index=True, key=f"{key}-limits")
     if rule.randomised:
-        mixes = [{"group": g, "threshold 1": m["thresholds"][0], "weight 1": m["weights"][0],
-                  "threshold 2": m["thresholds"][1], "weight 2": m["weights"][1]} for g, m in rule.randomised.items()]
+        mixes = [{"Group": g, "Threshold 1": _three(m["thresholds"][0]), "Chance 1": _three(m["weights"][0]),
+                  "Threshold 2": _three(m["thresholds"][1]), "Chance 2": _three(m["weights"][1])}
+                 for g, m in rule.randomised.items()]
         st.dataframe(formula_safe_frame(pd.DataFrame(mixes)), hide_index=True, key=f"{key}-mixes")
-    gaps = [{"disparity": name.replace("_", " "), "value": d.value,
-             "95% interval": "–" if d.low is None else f"{d.low:.3f}–{d.high:.3f}",
-             "exact on these rows": outcome.expected_gaps.get(name)}
+    gaps = [{"Disparity": disparity_label(name), "Value": _three(d.value),
+             "95% interval": "–" if d.low is None else f"{d.low:.3f} to {d.high:.3f}",
+             "Exact on these rows": _three(outcome.expected_gaps.get(name))}
             for name, d in outcome.report.disparities.items() if name in GAPS]
     st.dataframe(pd.DataFrame(gaps), hide_index=True, key=f"{key}-gaps")
     for note in outcome.notes:
-        st.caption(md_escape(note))
+        if note != GROUP_CAVEAT:  # said once above the outcomes, not once per outcome
+            st.caption(md_escape(note))
 
 
 def threshold_tool(run_id: str, scores: RunScores, groups: pd.Series, slicing: str) -> DecisionRule | None:
@@ -79,7 +85,7 @@ def threshold_tool(run_id: str, scores: RunScores, groups: pd.Series, slicing: s
     st.caption("Fitted and measured on the test rows shown above (a what-if: the numbers are optimistic for new "
                "data). Saving a rule as a mitigated run fits it on the validation rows instead, where the run has "
                "them.")
-    strategy = st.selectbox("Strategy", list(STRATEGY_LABELS), format_func=STRATEGY_LABELS.get, key="fair-strategy")
+    strategy = st.selectbox("Strategy", STRATEGY_CHOICES, format_func=strategy_label, key="fair-strategy")
     threshold, fp_cost, fn_cost, manual = scores.threshold, 1.0, 1.0, {}
     if strategy == "single":
         threshold = st.slider("Threshold", 0.01, 0.99, float(scores.threshold), 0.01, key="fair-threshold")
@@ -103,7 +109,8 @@ def threshold_tool(run_id: str, scores: RunScores, groups: pd.Series, slicing: s
         with col:
             _outcome_view(outcome, f"fair-outcome-{i}")
     labels = [o.rule.strategy for o in outcomes]
-    chosen = st.radio("Rule to keep", labels, horizontal=True, key="fair-rule-choice") if len(labels) > 1 else labels[0]
+    chosen = st.radio("Rule to keep", labels, horizontal=True, key="fair-rule-choice",
+                      format_func=strategy_label) if len(labels) > 1 else labels[0]
     return outcomes[labels.index(chosen)].rule
 
 
@@ -112,31 +119,36 @@ def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: 
     store = run_store()
     a, b = st.columns(2)
     with a:
-        st.markdown("**Post-processing**: store the rule chosen above as a new run")
+        shown = "none" if rule is None else strategy_label(rule.strategy)
+        st.markdown(f"**Post-processing**: store the rule shown above ({md_escape(shown)}) as a new run")
         if st.button("Save the rule as a mitigated run", key="fair-save-rule", disabled=rule is None):
             with user_errors():
                 child = start_mitigation(store, run_id, method="thresholds", sensitive=sensitive,
                                          intersect=intersect, rule=rule)
-                st.success(md_escape(f"Mitigated run {child} stored, linked to {run_id}."))
+                st.success(md_escape(f"Stored the mitigated run “{display_name(store.get(child))}”, linked to "
+                                     f"“{display_name(store.get(run_id))}”."))
     with b:
         st.markdown("**Retraining**: reweighting (Kamiran-Calders) or reductions (ExponentiatedGradient)")
         if kind == RunKind.IMPORT:
             st.caption("Imported runs have no model to retrain; only post-processing applies to them.")
             return
-        method = st.selectbox("Method", ["reweight", "reductions"], key="fair-method")
-        constraint = st.selectbox("Constraint", ["demographic_parity", "equalized_odds", "equal_opportunity"],
-                                  key="fair-constraint")
+        method = st.selectbox("Method", ["reweight", "reductions"], key="fair-method",
+                              format_func=lambda m: METHOD_WORDS[m])
+        constraint = st.selectbox("Aim for", list(CONSTRAINTS), key="fair-constraint",
+                                  format_func=lambda c: CONSTRAINTS[c])
         if st.button("Start retraining in the background", key="fair-start"):
             with user_errors():
                 child = start_mitigation(store, run_id, method=method, constraint=constraint, sensitive=sensitive,
                                          intersect=intersect, background=True)
                 st.session_state[state.RUN_ID] = child
-                st.success(md_escape(f"Run {child} started; follow its progress on the Train page."))
+                st.success(md_escape(f"Started “{display_name(store.get(child))}”; follow its progress on the "
+                                     "Train page."))
                 st.page_link("pages/train.py", label="Open the Train page", icon=":material/model_training:")
     children = store.children(run_id)
     if children:
-        st.dataframe(formula_safe_frame(pd.DataFrame([{"run": c.id, "name": c.name or "", "status": c.status,
-                                                       "accuracy": (c.metrics or {}).get("accuracy")}
+        st.caption("Mitigated runs made from this one")
+        st.dataframe(formula_safe_frame(pd.DataFrame([{"Run": display_name(c), "Status": c.status,
+                                                       "Accuracy": _three((c.metrics or {}).get("accuracy"))}
                                                       for c in children])), hide_index=True, key="fair-children")
 
 

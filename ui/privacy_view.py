@@ -17,6 +17,7 @@ from ui.tiles import metric_tiles
 HELP = TrainConfig.help()
 DEFAULTS = TrainConfig()
 RECIPE_TEXT = "SGD, momentum 0.9, learning rate 0.5, 10 epochs, early stopping off."
+ACCOUNTANT_WORDS = {"prv": "PRV (tightest estimate)", "rdp": "RDP (classic bound)"}
 MODES = ("Off: no privacy guarantee", "Target epsilon", "Fixed noise multiplier")
 BAD_DELTA = "Delta must be a number such as 1e-5, or empty for the default."
 
@@ -62,7 +63,8 @@ def privacy_fields(container: Any) -> dict[str, Any]:
     clip = c.number_input("Clipping norm", 0.01, 1000.0, DEFAULTS.max_grad_norm, 0.1, key="dp-clip",
                           help=HELP["max_grad_norm"])
     delta = c.text_input("Delta (empty: below 1 / rows)", "", key="dp-delta", help=HELP["delta"])
-    accountant = a.selectbox("Accountant", ["prv", "rdp"], key="dp-accountant", help=HELP["accountant"])
+    accountant = a.selectbox("Accountant", ["prv", "rdp"], key="dp-accountant", help=HELP["accountant"],
+                             format_func=ACCOUNTANT_WORDS.get)
     recipe = container.checkbox(
         "For a private run, use the DP-SGD recipe instead of the settings above: " + RECIPE_TEXT, True,
         key="dp-recipe", help="Noisy gradients train better with a large, steady SGD step and a fixed number of "

@@ -9,9 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from core.figures.report import card_figures
+from core.labels import model_label
 from core.report import DISPARITY_METRICS, EXTENSIONS, MEDIA_TYPES, TEXT_LABELS, CardText, Thresholds, render
 from core.runs import RunKind
 from core.safety import formula_safe_frame
+from core.training.evaluate import per_class_frame
 from ui import state
 from ui.text import md_escape
 
@@ -72,16 +74,36 @@ def text_editor(dataset_id: str, saved: CardText) -> CardText:
     return CardText(**values)
 
 
-def show_verdict(content: dict, *, large: bool = False) -> None:
+VERDICT_WORDS = {"pass": "PASS", "attention": "NEEDS ATTENTION", "fail": "FAIL", "not judged": "NOT JUDGED"}
+VERDICT_MEANING = {"pass": "Every check the team set is met.",
+                   "attention": "No check fails, but some are not settled yet.",
+                   "fail": "At least one check the team set is not met.",
+                   "not judged": "No thresholds are set, so nothing is judged."}
+#: Our own fixed words and colours only: no run, column or user text ever goes into this HTML.
+VERDICT_STYLE = {"pass": ("#1b5e20", "#e8f5e9"), "attention": ("#8a5300", "#fff4e0"), "fail": ("#b71c1c", "#fdecea"),
+                 "not judged": ("#37474f", "#eceff1")}
+DEFAULTS_NOTE = ("Judged against Riskboard's default thresholds (minimum AUC 0.75, gap in share selected at most 0.10, "
+                 "attack AUC at most 0.60): open the thresholds below to set and save your team's own.")
+
+
+def verdict_banner(overall: str, *, large: bool = False) -> None:
+    """The verdict in one coloured word (our own fixed strings only, so static HTML is safe here)."""
+    colour, background = VERDICT_STYLE.get(overall, VERDICT_STYLE["not judged"])
+    size = "4.5rem" if large else "2rem"
+    st.html(f'<div data-testid="verdict-banner" style="background:{background};color:{colour};border-left:10px solid '
+            f'{colour};padding:0.4em 0.6em;font-size:{size};font-weight:700;line-height:1.2">Verdict: '
+            f'{VERDICT_WORDS.get(overall, "NOT JUDGED")}<div style="font-size:0.4em;font-weight:400;color:#222">'
+            f'{VERDICT_MEANING.get(overall, "")}</div></div>')
+
+
+def show_verdict(content: dict) -> None:
     verdict = content["verdict"]
-    heading = f"Verdict: {verdict['overall'].upper()}"
-    (st.title if large else st.subheader)(heading)
+    verdict_banner(verdict["overall"])
+    if verdict.get("defaults"):
+        st.caption(DEFAULTS_NOTE)
     for check in verdict["checks"]:
         sentence = md_escape(f"{check['status'].upper()}: {check['sentence']}")
-        if large:
-            st.header(sentence)
-        else:
-            STATUS_BOX.get(check["status"], st.info)(sentence)
+        STATUS_BOX.get(check["status"], st.info)(sentence)
     if not verdict["checks"]:
         st.info(md_escape(verdict.get("message")))
 
@@ -99,8 +121,8 @@ def _missing(section: dict) -> None:
 
 
 def show_preview(content: dict) -> None:
-    """The report as the page shows it: the same sections as the file, in the same order."""
-    show_verdict(content)
+    """The report as the page shows it: the same sections as the file, in the same order (the page shows the
+    verdict at its top)."""
     data = content["data"]
     st.subheader("Data")
     st.caption(md_escape(f"{data['source']}: {data['rows']:,} rows × {data['columns']} columns; target "
@@ -121,11 +143,18 @@ def show_preview(content: dict) -> None:
                           f"{training.get('column')}); no model is held here."))
     else:
         config = training.get("config") or {}
-        st.caption(md_escape(f"{config.get('model')} model, seed {config.get('seed')}, device "
+        st.caption(md_escape(f"{model_label(config.get('model'))}, seed {config.get('seed')}, device "
                              f"{training.get('device')}, {int(training.get('epochs_run') or 0)} epochs. "
                              f"{content['privacy']['training']['message']}"))
     st.subheader("Performance and calibration")
     st.dataframe(_metrics_frame(content), hide_index=True)
+    perf = content["performance"]
+    if len(perf.get("classes") or []) > 2:  # the report covers one class; every class in one table
+        st.caption(md_escape(f"This report covers class {perf['positive_class']} against the other "
+                             f"{len(perf['classes']) - 1}; every class one-vs-rest:"))
+        st.dataframe(formula_safe_frame(per_class_frame({"per_class": perf["per_class"],
+                                                         "averages": perf["averages"]})),
+                     hide_index=True, key="preview-per-class")
     for name, fig in card_figures(content):
         st.plotly_chart(fig, width="stretch", key=f"preview-{name}")
     for key, title in (("explanations", "Explanations"), ("fairness", "Fairness")):
@@ -155,39 +184,76 @@ def show_preview(content: dict) -> None:
                              f"{result.get('epsilon_ceiling'):.2f})."))
 
 
-def present(content: dict) -> None:
-    """Presentation mode: large type, plain sentences, verdict first, one chart at a time, no knobs."""
-    show_verdict(content, large=True)
-    perf = content["performance"]
+PROJECTOR_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"] {display: none !important;}
+[data-testid="stMainBlockContainer"] {max-width: 100% !important; padding-top: 1.5rem !important;}
+[data-testid="stMarkdownContainer"] h2 {font-size: 2.6rem; line-height: 1.3; font-weight: 500;}
+[data-testid="stMarkdownContainer"] h3 {font-size: 1.9rem; line-height: 1.3; font-weight: 400;}
+</style>"""
+
+
+def _plain_privacy(content: dict) -> str:
+    training = content["privacy"]["training"]
+    if content["run"].get("kind") == "import":
+        return "This model was trained elsewhere, so how well it protects the people in its training data is unknown."
+    if training.get("private") and training.get("epsilon") is not None:
+        return (f"The model was trained with a formal privacy guarantee: a privacy budget of {training['epsilon']:.2g} "
+                "(smaller means the model can reveal less about any one person).")
+    return "The model was trained without a formal privacy guarantee: nothing limits what it can reveal about a person."
+
+
+def slides(content: dict) -> list[tuple[str, str | None, object]]:
+    """The projector deck: one idea per screen as ``(kind, sentence, figure)``; the verdict first."""
+    deck: list[tuple[str, str | None, object]] = [("verdict", None, None)]
+    perf, data = content["performance"], content["data"]
     auc = perf["metrics"].get("roc_auc")
-    data = content["data"]
     if auc is not None and not (isinstance(auc, float) and math.isnan(auc)):
-        st.header(md_escape(f"Shown a random {data['positive_class']} case and a random other one, the model ranks "
-                            f"the {data['positive_class']} case higher {auc:.0%} of the time ({perf['test_rows']:,} "
-                            "test rows)."))
+        deck.append(("idea", f"Shown one {data['positive_class']} case and one other case at random, the model puts "
+                             f"the {data['positive_class']} case first {auc:.0%} of the time (on "
+                             f"{perf['test_rows']:,} cases it never saw in training).", None))
     fairness = content["fairness"]
     if fairness["status"] == "done":
         for result in fairness["results"].values():
             for line in (result.get("summary") or [])[:1]:
-                st.header(md_escape(line))
-    st.header(md_escape(content["privacy"]["training"]["message"]))
+                deck.append(("idea", line, None))
+    deck.append(("idea", _plain_privacy(content), None))
     audit = content["privacy"]["audit"]
     if audit["status"] == "done" and audit["result"].get("attack_auc") is not None:
-        st.header(md_escape(f"An attacker trying to tell training rows from other rows scores an AUC of "
-                            f"{audit['result']['attack_auc']:.2f} (0.5 is a coin flip)."))
-    charts = card_figures(content)
-    index = st.session_state.get(state.REPORT_CHART, 0) % len(charts)
-    name, fig = charts[index]
-    fig.update_layout(font={"size": 20}, height=620)
-    st.plotly_chart(fig, width="stretch", key=f"present-{name}")
-    back, label, forward = st.columns([1, 3, 1])
-    if back.button("◀ Previous chart", key="present-prev", width="stretch"):
-        st.session_state[state.REPORT_CHART] = (index - 1) % len(charts)
+        score = audit["result"]["attack_auc"]
+        how = "no better than a coin flip" if score < 0.55 else "better than a coin flip"
+        deck.append(("idea", f"An attacker trying to tell whether a person was in the training data does {how} "
+                             f"(score {score:.2f}, where 0.50 is a coin flip).", None))
+    deck += [("chart", name, fig) for name, fig in card_figures(content)]
+    return deck
+
+
+def present(content: dict) -> bool:
+    """Presentation mode as a projector view: no sidebar or page chrome, one idea per screen in large plain words,
+    a coloured verdict first. Returns True when the user asked to leave it."""
+    st.html(PROJECTOR_CSS)
+    deck = slides(content)
+    index = st.session_state.get(state.REPORT_CHART, 0) % len(deck)
+    kind, sentence, fig = deck[index]
+    if kind == "verdict":
+        verdict_banner(content["verdict"]["overall"], large=True)
+        for check in content["verdict"]["checks"]:
+            mark = {"pass": "✓", "fail": "✗"}.get(check["status"], "•")
+            st.markdown(f"### {mark} {md_escape(check['sentence'])}")
+    elif kind == "idea":
+        st.markdown(f"## {md_escape(sentence)}")
+    else:
+        fig.update_layout(font={"size": 20}, height=640)
+        st.plotly_chart(fig, width="stretch", key=f"present-{index}")
+    back, label, forward, leave = st.columns([2, 3, 2, 2])
+    if back.button("◀ Previous", key="present-prev", width="stretch", disabled=index == 0):
+        st.session_state[state.REPORT_CHART] = index - 1
         st.rerun()
-    label.caption(md_escape(f"Chart {index + 1} of {len(charts)}: {name}"))
-    if forward.button("Next chart ▶", key="present-next", width="stretch"):
-        st.session_state[state.REPORT_CHART] = (index + 1) % len(charts)
+    label.caption(md_escape(f"Screen {index + 1} of {len(deck)}"))
+    if forward.button("Next ▶", key="present-next", width="stretch", disabled=index == len(deck) - 1):
+        st.session_state[state.REPORT_CHART] = index + 1
         st.rerun()
+    return leave.button("Leave presentation", key="present-exit", type="tertiary", width="stretch")
 
 
 def report_bytes(content: dict, fmt: str) -> bytes:
@@ -202,8 +268,8 @@ def download_buttons(content: dict, run_id: str) -> None:
         col.download_button(f"Download {label}", lambda fmt=fmt: report_bytes(content, fmt),
                             file_name=f"model-card-{run_id}{EXTENSIONS[fmt]}", mime=MEDIA_TYPES[fmt],
                             key=f"download-{fmt}", width="stretch", on_click="ignore")
-    st.caption("Each file ends with its own SHA-256 and the hashes of the run's dataset and model; anyone can check "
-               "it with `python -m core verify FILE`.")
+    st.caption("Each file ends with its own SHA-256 and the hashes of the run's dataset and model, so anyone can "
+               "confirm it is unchanged and belongs to this run.")
 
 
 def offer_missing(content: dict, runs, run_id: str, sensitive: tuple[str, ...]) -> None:

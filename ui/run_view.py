@@ -11,12 +11,17 @@ from core.figures.evaluation import (
     calibration_figure,
     confusion_figure,
     loss_curve_figure,
+    per_class_figure,
     pr_figure,
     roc_figure,
     val_metrics_figure,
 )
-from core.runs import ACTIVE_STATUSES, CANCELLED, FAILED, RunStatus
+from core.labels import model_label
+from core.runs import ACTIVE_STATUSES, CANCELLED, FAILED, MAX_NAME_CHARS, RunStatus
+from core.runs.naming import display_name
+from core.safety import formula_safe_frame
 from core.training import artifacts
+from core.training.evaluate import per_class_frame
 from core.training.progress import RunProgress, poll_run
 from ui.feedback import user_errors
 from ui.loaders import run_store
@@ -77,6 +82,18 @@ def _batch_note(metrics: dict) -> str:
     return f" · batch size used {int(used)}" if used else ""
 
 
+def rename_run(store, record) -> None:
+    """Let the user give the run a name of their own (it replaces the built one on every page and in reports)."""
+    with st.popover("Rename", icon=":material/edit:"), st.form(f"rename-{record.id}", border=False):
+        text = st.text_input("Name shown on every page", value=display_name(record), max_chars=MAX_NAME_CHARS,
+                             key=f"run-name-{record.id}",
+                             help="Clear it to go back to the built name (model, privacy, mitigation, time).")
+        if st.form_submit_button("Save the name"):
+            with user_errors():
+                store.rename(record.id, text or None)
+                st.rerun()
+
+
 def evaluation_panel(run_id: str) -> None:
     store = run_store()
     record = store.get(run_id)
@@ -86,8 +103,9 @@ def evaluation_panel(run_id: str) -> None:
     elif record.status == CANCELLED:
         st.warning("This run was cancelled; nothing was evaluated.")
     spec = record.spec or {}
-    st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · model "
-                         f"{(record.config or {}).get('model')} · {where_line(store, run_id, record.device)} · "
+    st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · "
+                         f"{model_label((record.config or {}).get('model'))} · "
+                         f"{where_line(store, run_id, record.device)} · "
                          f"{len(history)} epochs" + _batch_note(record.metrics or {})))
     if record.status == RunStatus.SUCCEEDED:
         metrics = record.metrics or {}
@@ -109,3 +127,17 @@ def evaluation_panel(run_id: str) -> None:
         c, d = st.columns(2)
         c.plotly_chart(calibration_figure(evaluation), width="stretch", key=f"cal-{run_id}")
         d.plotly_chart(confusion_figure(evaluation), width="stretch", key=f"cm-{run_id}")
+        if len(evaluation.get("class_names") or []) > 2:
+            _per_class(evaluation, run_id)
+
+
+def _per_class(evaluation: dict, run_id: str) -> None:
+    """Every class one-vs-rest and the macro / weighted averages: a multiclass run is not judged by one class."""
+    averages = evaluation.get("averages") or {}
+    st.markdown("**Every class** (one-vs-rest on the test rows)")
+    metric_tiles((f"{kind.capitalize()} {label}", "–" if averages.get(kind, {}).get(key) is None
+                  else f"{averages[kind][key]:.3f}")
+                 for kind in ("macro", "weighted") for key, label in (("f1", "F1"), ("roc_auc", "ROC AUC")))
+    st.dataframe(formula_safe_frame(per_class_frame(evaluation)), hide_index=True, width="stretch",
+                 key=f"per-class-{run_id}")
+    st.plotly_chart(per_class_figure(evaluation), width="stretch", key=f"per-class-fig-{run_id}")

@@ -17,6 +17,7 @@ from core.data.spec import DatasetSpec
 from core.data.store import DatasetMeta, DatasetStore
 from core.errors import RiskboardError
 from core.runs import RunRecord, RunStatus, RunStore
+from core.runs.naming import display_name
 from core.text import plural
 
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
@@ -40,6 +41,8 @@ STEPS = (
     Step("report", "pages/report.py", "Report", "Write up the risk report"),
 )
 HOME = Step("home", "pages/home.py", "Home", "Start here")
+#: Workflow steps that leave a cached result with the run, and the prefix of that result's file name.
+ANALYSES = {"explain": "explain-", "fairness": "fairness-", "privacy": "audit-"}
 
 
 @lru_cache(maxsize=4)
@@ -78,14 +81,20 @@ class Context:
     spec: DatasetSpec | None
     run: RunRecord | None
 
+    done: tuple[str, ...] = ()  # analyses the current run already has: "explain", "fairness", "privacy"
+
     def next_step(self, app_path: Path = APP_PATH) -> Step | None:
-        """The first built step not done yet: a spec before training, a finished run before the later pages."""
+        """The first built step not done yet: a spec before training, a finished run before the later pages, then
+        the first analysis the run does not have, then the report."""
         steps = {s.key: s for s in workflow_steps(app_path)}
         if self.spec is None or "train" not in steps:
             return steps.get("data")
         if self.run is None or self.run.status != RunStatus.SUCCEEDED:
             return steps["train"]
-        return step_after("train", app_path) or steps["train"]
+        for key in ANALYSES:
+            if key in steps and key not in self.done:
+                return steps[key]
+        return steps.get("report") or step_after("train", app_path) or steps["train"]
 
 
 def current_context(home: Path | str, dataset_id: str | None, spec_id: str | None, run_id: str | None) -> Context:
@@ -112,7 +121,18 @@ def current_context(home: Path | str, dataset_id: str | None, spec_id: str | Non
     if run is None:
         newest = runs.list(limit=1)
         run = newest[0] if newest else None
-    return Context(dataset=dataset, spec=spec, run=run)
+    return Context(dataset=dataset, spec=spec, run=run, done=_analyses_done(runs, run))
+
+
+def _analyses_done(runs: RunStore, run: RunRecord | None) -> tuple[str, ...]:
+    """Which analyses the run has cached (read from its manifest: names only, nothing loaded)."""
+    if run is None or run.status != "succeeded":
+        return ()
+    try:
+        names = list(runs.artifacts(run.id).manifest() or {})
+    except RiskboardError:
+        return ()
+    return tuple(key for key, prefix in ANALYSES.items() if any(n.startswith(prefix) for n in names))
 
 
 def describe(context: Context) -> list[tuple[str, str]]:
@@ -122,5 +142,5 @@ def describe(context: Context) -> list[tuple[str, str]]:
     run = context.run
     rows = [("Dataset", f"{dataset.name} ({plural(dataset.rows, 'row')})" if dataset else "none yet"),
             ("Spec", (spec.name or f"{spec.target} = {spec.positive_class}") if spec else "none saved yet"),
-            ("Run", f"{run.id} ({run.status})" if run else "none yet")]
+            ("Run", f"{display_name(run)} ({run.status})" if run else "none yet")]
     return rows

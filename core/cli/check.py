@@ -36,6 +36,22 @@ def junit_xml(run_id: str, checks) -> bytes:
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
 
 
+def _show(value) -> str:
+    return "n/a" if value is None or value != value else f"{value:.3f}"
+
+
+def class_summary(evaluation: dict) -> dict | None:
+    """For 3+ classes: each class's one-vs-rest ROC AUC and F1, the macro averages and the class with the lowest
+    AUC (the checks judge one class; this says how the others fare)."""
+    rows = evaluation.get("per_class") or []
+    if len(rows) <= 2:
+        return None
+    known = [r for r in rows if isinstance(r.get("roc_auc"), int | float) and r["roc_auc"] == r["roc_auc"]]
+    worst = min(known, key=lambda r: r["roc_auc"])["class"] if known else None
+    return {"per_class": [{"class": r["class"], "roc_auc": r.get("roc_auc"), "f1": r.get("f1")} for r in rows],
+            "macro": dict((evaluation.get("averages") or {}).get("macro") or {}), "worst": worst}
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from core.report import ReportSettings, Thresholds, evaluate_checks, gather_inputs
     from core.runs import RunStore
@@ -48,7 +64,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not thresholds.any_set:
         raise ReportError(NO_THRESHOLDS)
     store = RunStore(settings_home())
-    inputs = gather_inputs(store, args.run_id, settings=ReportSettings(thresholds=thresholds), with_data=False)
+    inputs = gather_inputs(store, args.run_id, settings=ReportSettings(thresholds=thresholds), with_data=False,
+                           class_name=args.class_name)
     if thresholds.max_disparity is not None and thresholds.sensitive not in inputs.sensitive:
         choices = ", ".join(map(repr, inputs.sensitive)) or "none (the spec names no sensitive column)"
         raise ReportError(f"{thresholds.sensitive!r} is not a sensitive column of run {args.run_id}; its sensitive "
@@ -61,13 +78,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
             atomic_write_bytes(Path(args.junit).resolve(), junit_xml(args.run_id, checks))
         except WorkspaceError:
             raise ReportError(f"cannot write the JUnit file {args.junit!r}; pick a path you can write.") from None
+    others = class_summary(inputs.evaluation or {})
     if args.json:
-        emit_json({"run_id": args.run_id, "passed": code == 0, "exit_code": code,
+        emit_json({"run_id": args.run_id, "class": inputs.run.get("class"), "passed": code == 0, "exit_code": code,
                    "checks": [{**c.to_dict(), "value": None if c.value is not None and math.isinf(c.value)
-                               else c.value} for c in checks]})
+                               else c.value} for c in checks]} | ({"classes": others} if others else {}))
     else:
         for check in checks:
             print(check.line())
+        if others:
+            print(f"checked class {inputs.run.get('class')!r} against the rest; every class: "
+                  + ", ".join(f"{r['class']!r} ROC AUC {_show(r['roc_auc'])}" for r in others["per_class"])
+                  + f"; macro ROC AUC {_show(others['macro']['roc_auc'])}, worst {others['worst']!r}")
         print({0: "all checks pass", 1: "some checks FAIL", 2: "some checks could not be evaluated"}[code])
     return code
 
@@ -90,4 +112,7 @@ def register(sub) -> None:
     check.add_argument("--max-attack-auc", type=float, help="maximum membership-attack ROC AUC")
     check.add_argument("--max-empirical-epsilon", type=float, help="maximum empirical epsilon from the audit")
     check.add_argument("--junit", help="also write the checks as JUnit XML to this file")
+    check.add_argument("--class", dest="class_name", metavar="C",
+                       help="the class the checks judge (one-vs-rest; default the run's positive class); the "
+                            "others are summarised")
     check.set_defaults(func=_cmd_check)

@@ -13,7 +13,8 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
     store = RunStore(settings_home())
     result = explain_run(store, args.run_id, rows=args.rows, background=args.background, seed=args.seed,
-                         method=args.method, summary="kmeans" if args.kmeans else "sample")
+                         method=args.method, summary="kmeans" if args.kmeans else "sample",
+                         class_name=args.class_name)
     body = result.payload(args.run_id)
     if args.json:
         emit_json(body)
@@ -47,4 +48,6 @@ def register(subparsers) -> None:
                         help="attribution method (default: exact for logistic, DeepLIFT rescale for MLP)")
     parser.add_argument("--kmeans", action="store_true",
                         help="summarise the training rows by BACKGROUND k-means centres instead of sampling them")
+    parser.add_argument("--class", dest="class_name", metavar="C",
+                        help="explain this class's score (its logit for 3+ classes); default the positive class")
     parser.set_defaults(func=_cmd_explain)

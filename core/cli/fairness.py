@@ -8,19 +8,27 @@ from core.cli._common import emit_json, json_flag, settings_home
 
 
 def _cmd_fairness(args: argparse.Namespace) -> int:
-    from core.fairness import run_fairness, slicing_payload
+    from core.fairness import CONTRACT_DISPARITIES, run_classes, run_fairness, slicing_payload, worst_classes
     from core.runs import RunStore
+    from core.training.classes import class_index
 
     store = RunStore(settings_home())
     reports = run_fairness(store, args.run_id, args.sensitive, intersect=args.intersect, resamples=args.resamples,
-                           seed=args.seed)
+                           seed=args.seed, class_name=args.class_name)
+    classes, positive = run_classes(store, args.run_id)
+    chosen = classes[class_index(classes, positive, args.class_name)]
     slicings = [slicing_payload(r) for r in reports.values()]
     first = slicings[0]
-    payload = {"run_id": args.run_id, "groups": first["groups"], "disparities": first["disparities"],
+    payload = {"run_id": args.run_id, "class": chosen, "groups": first["groups"], "disparities": first["disparities"],
                "slicing": first["slicing"], "summary": first["summary"], "slicings": slicings}
+    if len(classes) > 2:  # every class one-vs-rest: the class with the largest gap, per disparity
+        payload["worst_class"] = worst_classes(store, args.run_id, args.sensitive, intersect=args.intersect,
+                                               resamples=args.resamples, seed=args.seed)
     if args.json:
         emit_json(payload)
         return 0
+    if len(classes) > 2:
+        print(f"class {chosen!r} against the other {len(classes) - 1} classes (one-vs-rest)")
     for part in slicings:
         print(f"{part['slicing']}: {part['rows']:,} test rows, {part['resamples']:,} resamples")
         print(f"  {'group':<24} {'count':>8} {'selected':>9} {'TPR':>6} {'FPR':>6} {'accuracy':>9}")
@@ -36,6 +44,9 @@ def _cmd_fairness(args: argparse.Namespace) -> int:
             print(f"  {name}: {value}{ci}")
         for line in part["summary"]:
             print(f"  - {line}")
+        for name, worst in payload.get("worst_class", {}).get(part["slicing"], {}).items():
+            if name in CONTRACT_DISPARITIES:
+                print(f"  worst class for {name}: {worst['class']!r} ({worst['value']:.3f})")
     return 0
 
 
@@ -48,4 +59,7 @@ def register(sub) -> None:
     parser.add_argument("--intersect", action="store_true", help="slice by the intersection of the columns")
     parser.add_argument("--resamples", type=int, default=None, help="bootstrap resamples (default: setting, 1000)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--class", dest="class_name", metavar="C",
+                        help="treat this class as positive, the others as negative (default the run's positive class); "
+                             "for 3+ classes the worst class per disparity is listed too")
     parser.set_defaults(func=_cmd_fairness)

@@ -26,7 +26,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from core.storage import atomic_write_bytes
 
     fmt = _format(args)
-    report = build_report(RunStore(settings_home()), args.run_id, fmt)
+    report = build_report(RunStore(settings_home()), args.run_id, fmt, class_name=args.class_name)
     out = Path(args.out)
     if out.is_dir():
         raise ReportError(f"{args.out!r} is a folder; give a file name such as card.{fmt}.")
@@ -68,6 +68,8 @@ def register(sub) -> None:
                                         "and free text come from the Report page's saved settings for the dataset.")
     report.add_argument("run_id", help="run id (see `python -m core runs`)")
     report.add_argument("--out", required=True, help="file to write")
+    report.add_argument("--class", dest="class_name", metavar="C",
+                        help="the class the report covers (one-vs-rest); the others are summarised per class")
     report.add_argument("--format", choices=("html", "md", "json"), default=None,
                         help="default: from the file extension (.md, .json), else html")
     report.set_defaults(func=_cmd_report)

@@ -14,9 +14,12 @@ _RUN_FIELDS = ("id", "status", "kind", "dataset_id", "device", "created_at", "st
 
 
 def _record_dict(record) -> dict:
+    from core.runs.naming import display_name
+
     out = {name: getattr(record, name, None) for name in _RUN_FIELDS}
     out = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in out.items()}
     out["run_id"] = record.id  # the same key `train --json` prints
+    out["name"] = display_name(record)
     out["metrics"] = dict(record.metrics or {})
     return out
 
@@ -68,8 +71,20 @@ def run_caution_dict(home, record) -> dict | None:
             frame = datasets.load(record.dataset_id)
     except (RiskboardError, OSError):
         frame = None  # named as unavailable in the caution
-    caution = run_caution(record, frame)
+    caution = run_caution(record, frame, _split_or_none(home, record.id))
     return None if caution is None else caution.to_dict()
+
+
+def _split_or_none(home, run_id: str):
+    """The run's split for counting repeated rows, or None when its file is missing or damaged."""
+    from core.errors import RiskboardError
+    from core.runs import RunStore
+    from core.training import artifacts
+
+    try:
+        return artifacts.load_split(RunStore(home).artifacts(run_id))
+    except (RiskboardError, OSError):
+        return None
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
@@ -79,7 +94,11 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
     store = RunStore(settings_home())
     jobs.refresh(store, get_settings())
+    if args.rename is not None and not args.run_id:
+        raise RunNotFoundError("--rename needs the run to rename: `runs RUN_ID --rename NAME`.")
     if args.run_id:
+        if args.rename is not None:
+            store.rename(args.run_id, args.rename)
         record = store.get(args.run_id)
         state = files_state(store, record)
         payload = _record_dict(record) | {"epochs": store.epochs(args.run_id), "config": record.config,
@@ -99,6 +118,8 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         if payload["caution"]:
             print(f"caution: {payload['caution']['message']}")
         return 0
+    from core.runs.naming import display_name
+
     records = store.list(status=args.status)
     if args.json:
         emit_json({"runs": [_record_dict(r) for r in records]})
@@ -108,7 +129,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     for r in records:
         auc = (r.metrics or {}).get("roc_auc")
         auc_text = f"AUC {auc:.3f}" if isinstance(auc, float) and math.isfinite(auc) else ""
-        print(f"{r.id}  {r.status:<9} {r.device or '':<10} {auc_text}  {r.error or ''}")
+        print(f"{r.id}  {r.status:<9} {r.device or '':<10} {auc_text:<9}  {display_name(r)}  {r.error or ''}")
     return 0
 
 
@@ -128,6 +149,7 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     runs = sub.add_parser("runs", parents=[json_flag()], help="list runs, or show one")
     runs.add_argument("run_id", nargs="?")
+    runs.add_argument("--rename", metavar="NAME", help="give the run a display name (empty: back to the built one)")
     runs.add_argument("--status", choices=[str(s) for s in RunStatus])
     runs.set_defaults(func=_cmd_runs)
 

@@ -14,7 +14,8 @@ def _config(args: argparse.Namespace):
     from core.training.config import DP_RECIPE, TrainConfig
 
     overrides = {"model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
-                 "learning_rate": args.learning_rate, "target_epsilon": args.epsilon,
+                 "learning_rate": args.learning_rate, "solver": args.solver, "optimizer": args.optimizer,
+                 "C": args.C, "min_steps": args.min_steps, "target_epsilon": args.epsilon,
                  "noise_multiplier": args.noise_multiplier, "delta": args.delta, "max_grad_norm": args.max_grad_norm}
     known = {f.name for f in fields(TrainConfig)}
     given = {k: v for k, v in overrides.items() if v is not None and k in known}
@@ -32,6 +33,7 @@ def _config(args: argparse.Namespace):
 def _cmd_train(args: argparse.Namespace) -> int:
     from core import jobs
     from core.cli.runs import placement_fields, run_caution_dict
+    from core.data.notices import excluded_lines
     from core.data.spec import build_spec
     from core.data.store import DatasetStore
     from core.runs import CANCELLED, SUCCEEDED, RunStore
@@ -49,8 +51,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     excluded = [{"column": column, "reason": reason} for column, reason in built.excluded.items()]
     for warning in built.warnings:
         warn(warning)
-    for item in excluded:
-        warn(f"left out of the features: {item['reason']} (name it with --features to use it)")
+    for line in excluded_lines(built.excluded):  # constant/empty columns in one line, not one each
+        warn(f"left out of the features: {line} (name columns with --features to use them)")
     spec = built.spec
     datasets.save_spec(spec)
     runs = RunStore(home)
@@ -81,7 +83,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
               f"({payload['accountant']} accountant)")
     else:
         print("  not private: no differential-privacy guarantee")
-    for key in ("accuracy", "balanced_accuracy", "roc_auc", "pr_auc", "f1", "log_loss", "brier"):
+    for key in ("accuracy", "balanced_accuracy", "roc_auc", "pr_auc", "f1", "log_loss", "brier", "macro_f1",
+                "weighted_f1", "macro_roc_auc"):  # the macro / weighted averages exist for 3+ classes
         value = metrics.get(key)
         if isinstance(value, float):
             print(f"  {key:<18} {value:.4f}")
@@ -114,6 +117,14 @@ def register(sub) -> None:
     train.add_argument("--batch-size", type=int, default=None)
     train.add_argument("--learning-rate", type=float, default=None)
     train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--solver", choices=["auto", "lbfgs", "minibatch"], default=None,
+                       help="auto (default): logistic solved exactly with L-BFGS, MLP and private runs in minibatches; "
+                            "minibatch: the epoch loop with --optimizer for any model")
+    train.add_argument("--optimizer", choices=["adamw", "sgd"], default=None, help="minibatch update rule")
+    train.add_argument("--C", type=float, default=None,
+                       help="L-BFGS logistic: inverse L2 strength, as scikit-learn's C (default 1.0)")
+    train.add_argument("--min-steps", type=int, default=None,
+                       help="minibatch: least optimiser steps before the epochs run out (default 2000; 0: epochs)")
     private = train.add_mutually_exclusive_group()
     private.add_argument("--epsilon", type=float, default=None,
                          help="train with differential privacy (DP-SGD) at this target epsilon")

@@ -27,11 +27,13 @@ from core.explain._whatif import (
     Scorer,
     candidate_values,
     counterfactuals,
+    default_frozen,
     edit_row,
     feature_kinds,
     known_levels,
     matching_rows,
     near_threshold,
+    probability_text,
 )
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "candidate_values",
     "counterfactuals",
     "coverage_sentence",
+    "default_frozen",
     "edit_row",
     "explain_rows",
     "explain_run",
@@ -62,6 +65,7 @@ __all__ = [
     "matching_rows",
     "near_threshold",
     "positive_probability",
+    "probability_text",
     "push_sentence",
     "rank_intervals",
     "row_sentences",

@@ -165,15 +165,15 @@ def positive_probability(model: nn.Module, x: np.ndarray, *, output_index: int, 
 
 def display_frame(frame: pd.DataFrame, preprocessor) -> pd.DataFrame:
     """The rows as the user knows them: numbers as float, categories as the text the preprocessor matches on."""
-    out = pd.DataFrame(index=range(len(frame)))
+    columns = {}  # built as one dict: a frame grown column by column fragments (784 pixel columns warned)
     for name in preprocessor.columns:
         column = frame[name].reset_index(drop=True)
         if name in preprocessor.numeric:
-            out[name] = pd.to_numeric(column, errors="coerce").astype("float64")
+            columns[name] = pd.to_numeric(column, errors="coerce").astype("float64")
         else:
             text = pd.Series(_level_text(column.to_numpy(dtype=object)), dtype="object") if len(column) else column
-            out[name] = text.where(column.notna().to_numpy(), None).astype("object")
-    return out
+            columns[name] = text.where(column.notna().to_numpy(), None).astype("object")
+    return pd.DataFrame(columns, index=range(len(frame)))
 
 
 def _check_sizes(background: int, draws: int) -> None:

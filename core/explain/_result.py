@@ -83,7 +83,7 @@ class Attributions:
         """The ``explain --json`` contract: importance sorted largest first, in original feature names (the CLI
         prints it and the report reads it)."""
         importance = self.importance()
-        return {"run_id": run_id, "method": self.method, "rows": int(self.n_rows),
+        return {"run_id": run_id, "method": self.method, "output": self.output, "rows": int(self.n_rows),
                 "background": int(self.background), "seconds": float(self.seconds),
                 "additivity_max_error": self.additivity_max_error,
                 "importance": [{"feature": str(r.feature), "mean_abs_shap": float(r.mean_abs_shap),

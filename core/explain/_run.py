@@ -21,6 +21,7 @@ from core.explain._explain import Progress, background_rows, explain_rows
 from core.explain._result import Attributions
 from core.explain._whatif import Scorer
 from core.runs import SUCCEEDED, read_cache, write_cache
+from core.training.classes import class_index
 from core.training.run_data import load_trained_run
 
 METHODS = ("auto", METHOD_DEEPLIFT, METHOD_LINEAR)
@@ -47,18 +48,33 @@ class ExplainableRun:
     sensitive: tuple[str, ...]
     n_dataset_rows: int
     test_groups: pd.DataFrame  # sensitive group label per test row (binned as the spec says), same index as test
+    explained_index: int = -1  # the class whose logit is explained (-1: the positive class)
 
     @property
     def positive(self) -> str:
         return self.classes[self.positive_index]
 
     @property
+    def explained(self) -> str:
+        """The class whose score (log-odds / logit) the attributions explain."""
+        return self.classes[self.positive_index if self.explained_index < 0 else self.explained_index]
+
+    @property
+    def class_key(self) -> int | None:
+        """Cache key part: None for the positive class (old cache names stay valid), else the class index."""
+        index = self.positive_index if self.explained_index < 0 else self.explained_index
+        return None if index == self.positive_index else index
+
+    @property
     def linear(self) -> bool:
         return is_linear(layer_plan(self.scorer.model, output_index=None))
 
 
-def load_run(store, run_id: str) -> ExplainableRun:
-    """Load a succeeded, trained run's model and data; typed errors for anything else."""
+def load_run(store, run_id: str, class_name: str | None = None) -> ExplainableRun:
+    """Load a succeeded, trained run's model and data; typed errors for anything else.
+
+    ``class_name`` picks the class whose score is explained (that class's logit for 3+ classes, its log-odds for a
+    binary target); default the run's positive class."""
     record = store.get(run_id)
     if record.is_imported:
         raise ExplainError(IMPORTED.format(run_id=run_id))
@@ -69,11 +85,12 @@ def load_run(store, run_id: str) -> ExplainableRun:
     preprocessor, split, spec, config, frame = run.preprocessor, run.split, run.spec, run.config, run.frame
     classes, positive_index = run.classes, run.positive_index
     prepared = run.features()
+    chosen = class_index(classes, positive_index, class_name, error=ExplainError)
     if len(classes) == 2:
-        sign = 1.0 if positive_index == 1 else -1.0  # the single logit scores class 1
-        output_index, output = 0, f"log-odds of '{classes[positive_index]}'"
+        sign = 1.0 if chosen == 1 else -1.0  # the single logit scores class 1
+        output_index, output = 0, f"log-odds of '{classes[chosen]}'"
     else:
-        output_index, sign, output = positive_index, 1.0, f"logit of '{classes[positive_index]}'"
+        output_index, sign, output = chosen, 1.0, f"logit of '{classes[chosen]}'"
     scorer = Scorer(model=model, preprocessor=preprocessor, threshold=float(config.threshold),
                     output_index=output_index, sign=sign, output=output)
     sensitive = tuple(s.column for s in spec.sensitive)
@@ -83,7 +100,7 @@ def load_run(store, run_id: str) -> ExplainableRun:
     return ExplainableRun(run_id=run_id, scorer=scorer, test=prepared.iloc[split.test],
                           train=prepared.iloc[split.train],
                           classes=classes, positive_index=positive_index, sensitive=sensitive,
-                          n_dataset_rows=len(frame), test_groups=groups)
+                          n_dataset_rows=len(frame), test_groups=groups, explained_index=chosen)
 
 
 def _whole(value, low: int, high: int, message: str, **fmt) -> int:
@@ -92,9 +109,11 @@ def _whole(value, low: int, high: int, message: str, **fmt) -> int:
     return int(value)
 
 
-def cache_names(rows: int, background: int, seed: int, method: str, summary: str = "sample"
-                ) -> tuple[str, str, str]:
+def cache_names(rows: int, background: int, seed: int, method: str, summary: str = "sample",
+                class_key: int | None = None) -> tuple[str, str, str]:
     key = f"explain-r{rows}-b{background}-s{seed}-{method}" + ("-kmeans" if summary == "kmeans" else "")
+    if class_key is not None:  # another class than the positive one
+        key += f"-c{class_key}"
     return f"{key}.json", f"{key}-values.parquet", f"{key}-data.parquet"
 
 
@@ -117,18 +136,19 @@ def sample_rows(n_test: int, rows: int, seed: int) -> np.ndarray:
 
 def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, seed: int = 0, method: str = "auto",
                 on_progress: Progress | None = None, run: ExplainableRun | None = None,
-                use_cache: bool = True, summary: str = "sample") -> Attributions:
+                use_cache: bool = True, summary: str = "sample", class_name: str | None = None) -> Attributions:
     """SHAP values for ``rows`` test rows of a stored run (cached; a damaged cache is recomputed).
 
     ``summary="kmeans"`` uses ``background`` k-means centres of the training rows instead of a sample of them.
+    ``class_name`` explains that class's score (ignored when ``run`` is given: the run says which class).
     """
     rows = _whole(rows, 1, MAX_ROWS, BAD_ROWS, limit=MAX_ROWS)
     seed = _whole(seed, 0, 2**32 - 1, BAD_SEED)
-    run = run or load_run(store, run_id)
+    run = run or load_run(store, run_id, class_name)
     resolved = resolve_method(run, method)
     arts = store.artifacts(run_id)
     n = min(rows, len(run.test))
-    names = cache_names(n, background, seed, resolved, summary)
+    names = cache_names(n, background, seed, resolved, summary, run.class_key)
     if use_cache:
         cached = read_cached(arts, names)
         if cached is not None:

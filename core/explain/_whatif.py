@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from torch import nn
 from core.errors import ConfigError
 from core.explain._deeplift import forward, layer_plan
 from core.explain._explain import attribute, group_values, model_device
+from core.text import probability_text
 
 MODEL_NOT_WORLD = ("These hints describe the model, not the world: they say which inputs would change this model's "
                    "decision, not what would change the real outcome, and a change may be impossible or unfair to ask.")
@@ -82,6 +84,28 @@ class Scorer:
         return values[0], encoded.base_value
 
 
+_ID_NAME = re.compile(r"(^|[_\s-])(id|ids|uuid|guid|key|code|number|no)$|^(id|uuid|guid)([_\s-]|$)", re.IGNORECASE)
+_WEIGHT_NAME = re.compile(r"weight|wgt|wt$|sampling", re.IGNORECASE)
+
+
+def default_frozen(pool: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """Features nobody can act on, frozen in the what-if search unless the user unfreezes them: sampling weights
+    (a census weight such as ``fnlwgt`` says how many people a row stands for, not something about the person) and
+    identifiers (named like one, or a column whose values are almost all different)."""
+    frozen = []
+    for name in names:
+        if _WEIGHT_NAME.search(str(name)) or _ID_NAME.search(str(name)):
+            frozen.append(name)
+            continue
+        column = pool[name].dropna() if name in pool else pd.Series(dtype=object)
+        numeric = pd.api.types.is_numeric_dtype(column)
+        whole = not numeric or bool(np.all(np.mod(column.to_numpy(dtype=np.float64), 1) == 0))
+        if len(column) >= 50 and whole and column.nunique() >= 0.9 * len(column):
+            frozen.append(name)  # whole numbers or text, nearly one per row: an identifier (a measured quantity
+            # such as an income is continuous and stays editable)
+    return frozen
+
+
 @dataclass(frozen=True)
 class Counterfactual:
     """Edits that flip the decision, and the model's new output."""
@@ -91,10 +115,11 @@ class Counterfactual:
     probability: float
     positive: bool
     distance: float  # sum over changed features: |new - old| / spread for numbers, 1 for a category
+    threshold: float | None = None
 
     def describe(self) -> str:
         parts = [f"{name} from {_text(old)} to {_text(new)}" for name, old, new in self.changes]
-        return f"Change {' and '.join(parts)}: probability {self.probability:.0%}."
+        return f"Change {' and '.join(parts)}: probability {probability_text(self.probability, self.threshold)}."
 
 
 def _text(value: Any) -> str:
@@ -272,5 +297,6 @@ def _score_tries(scorer: Scorer, row: pd.DataFrame, tries: Sequence[tuple[tuple[
                        else 1.0 for n, v in changes)
         out.append(Counterfactual(changes=tuple((n, original[n], v) for n, v in changes),
                                   logit=float(scores["logit"].iat[i]), probability=float(scores["probability"].iat[i]),
-                                  positive=bool(scores["positive"].iat[i]), distance=float(distance)))
+                                  positive=bool(scores["positive"].iat[i]), distance=float(distance),
+                                  threshold=scorer.threshold))
     return out

@@ -28,11 +28,20 @@ from core.fairness._runs import (
     RunScores,
     has_scores,
     load_run_scores,
+    run_classes,
     run_fairness,
     run_groups,
     tradeoff_points,
+    worst_classes,
 )
-from core.fairness._summary import CONTRACT_DISPARITIES, disparity_frame, group_frame, slicing_payload, summarise
+from core.fairness._summary import (
+    CONTRACT_DISPARITIES,
+    disparity_frame,
+    group_frame,
+    slicing_payload,
+    summarise,
+    worst_class_frame,
+)
 from core.fairness._thresholds import (
     GROUP_CAVEAT,
     RANDOMISED_NOTE,
@@ -84,6 +93,7 @@ __all__ = [
     "kamiran_calders_weights",
     "load_run_scores",
     "mixture_scores",
+    "run_classes",
     "run_fairness",
     "run_groups",
     "slicing_payload",
@@ -91,4 +101,6 @@ __all__ = [
     "start_mitigation",
     "summarise",
     "tradeoff_points",
+    "worst_class_frame",
+    "worst_classes",
 ]

@@ -54,6 +54,15 @@ def rates(counts: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def rate_parts(counts: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(numerator, denominator) counts of every rate in :func:`rates`, for exact binomial intervals."""
+    c = counts.astype(np.int64)
+    tn, fp, fn, tp = c[..., TN], c[..., FP], c[..., FN], c[..., TP]
+    n = tn + fp + fn + tp
+    return {"base_rate": (fn + tp, n), "selection_rate": (fp + tp, n), "accuracy": (tn + tp, n),
+            "tpr": (tp, tp + fn), "fpr": (fp, fp + tn), "fnr": (fn, fn + tp), "precision": (tp, tp + fp)}
+
+
 def _base_rate(y_true, y_pred, *, sample_weight=None) -> float:
     return float(np.average(y_true, weights=sample_weight))
 

@@ -19,18 +19,20 @@ import numpy as np
 import pandas as pd
 
 from core.data.spec import DatasetSpec, label_text
-from core.errors import FairnessError
+from core.errors import FairnessError, MitigationNoEffectError
 from core.fairness._groups import group_labels, spec_column
 from core.fairness._rules import DecisionRule
 from core.fairness._runs import (
     DECISION_RULE_JSON,
     IMPORT_JSON,
     MITIGATION_JSON,
+    RunScores,
     has_scores,
     load_run_scores,
     run_groups,
 )
 from core.fairness._thresholds import STRATEGIES, fit_thresholds
+from core.labels import mitigation_label, strategy_label
 from core.runs import SUCCEEDED, RunKind, RunStore
 from core.training import artifacts
 from core.training.evaluate import evaluate
@@ -48,6 +50,18 @@ NO_SCORES = "Run {run_id} has decisions but no scores, so thresholds cannot be m
 FITTED_ON_TEST = ("fitted on the test rows (an imported run has no validation rows), so these test numbers are "
                   "optimistic; check the rule on fresh data before relying on it.")
 FITTED_ON_VAL = "fitted on the parent run's validation rows and measured on its test rows."
+NO_EFFECT = ("The rule '{rule}' gives the same decision as run {run_id} on all {rows:,} of its test rows, so a "
+             "mitigated run would be an exact copy of it and was not saved. Pick a rule that moves a threshold (for "
+             "example equal share selected per group) and save again.")
+
+
+def check_rule_changes_decisions(rule: DecisionRule, parent: RunScores, groups: np.ndarray) -> np.ndarray:
+    """The rule's decisions on the parent's test rows; :class:`MitigationNoEffectError` when none differs."""
+    decisions = rule.decide(parent.score, groups)
+    if np.array_equal(decisions, parent.y_pred):
+        raise MitigationNoEffectError(NO_EFFECT.format(rule=strategy_label(rule.strategy), run_id=parent.run_id,
+                                                       rows=len(decisions)))
+    return decisions
 
 
 def kamiran_calders_weights(groups: Sequence[str] | np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -87,6 +101,10 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
         raise FairnessError(NEEDS_MODEL.format(run_id=parent_id))
     if method == "thresholds" and not has_scores(store.artifacts(parent_id)):
         raise FairnessError(NO_SCORES.format(run_id=parent_id))
+    if method == "thresholds" and rule is not None:  # the rule shown is the rule saved: refuse it if it is a no-op
+        scores = load_run_scores(store, parent_id)
+        check_rule_changes_decisions(rule, scores, next(iter(run_groups(
+            store, scores, sensitive, intersect=intersect).values())).to_numpy())
     task = {"thresholds": POSTPROCESS_TASK, "reweight": REWEIGHT_TASK, "reductions": REDUCTIONS_TASK}[method]
     spec = DatasetSpec.from_dict(parent.spec)
     names = {c.column for c in spec.sensitive}
@@ -95,7 +113,7 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
     ).to_dict()
     payload = {"method": method, "constraint": constraint, "sensitive": list(sensitive), "intersect": intersect,
                "variant": variant, "rule": None if rule is None else rule.to_dict(), "options": options or {}}
-    name = f"{parent.name or parent_id} · {method} ({constraint})"
+    name = mitigation_label(method, rule.strategy if rule is not None else constraint)
     kind = parent.kind if method == "thresholds" else RunKind.TRAIN
     if background:
         return jobs.submit(store, kind=kind, dataset_id=parent.dataset_id, spec=spec_dict, config=parent.config,
@@ -141,7 +159,7 @@ def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> di
         rule = outcomes[pick].rule
     rule = DecisionRule(**{**vars(rule), "sensitive": sensitive, "intersect": intersect})
     test_groups = next(iter(run_groups(store, parent, sensitive, intersect=intersect).values())).to_numpy()
-    decisions = rule.decide(parent.score, test_groups)
+    decisions = check_rule_changes_decisions(rule, parent, test_groups)
 
     source, target = store.artifacts(parent_id), store.artifacts(run_id)
     parent_record = store.get(parent_id)
@@ -163,8 +181,8 @@ def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> di
                                predicted=predicted)
     evaluation = evaluate(y_index, proba, positive_index=positive, threshold=parent.threshold,
                           class_names=list(classes), predicted=predicted).to_dict()
-    evaluation["notes"] = [*evaluation.get("notes", []), f"Decisions by the stored rule '{rule.strategy}', "
-                           f"{fitted_on}"]
+    evaluation["notes"] = [*evaluation.get("notes", []), f"Decisions by the stored rule "
+                           f"'{strategy_label(rule.strategy)}', {fitted_on}"]
     artifacts.save_evaluation(target, evaluation)
     target.write_json(DECISION_RULE_JSON, {**rule.to_dict(), "fitted_on": fitted_on})
     metrics = {k: float(v) for k, v in evaluation["metrics"].items() if isinstance(v, float)}

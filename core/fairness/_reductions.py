@@ -30,10 +30,10 @@ from core.fairness._groups import group_labels, spec_column
 from core.fairness._runs import MITIGATION_JSON
 from core.runs import RunStore
 from core.training import artifacts
+from core.training.budget import effective_batch_size
 from core.training.config import TrainConfig
 from core.training.evaluate import evaluate
 from core.training.loop import fit, predict_proba
-from core.training.pipeline import effective_batch_size
 from core.training.run_data import save_outputs, training_data
 
 REDUCTIONS_TASK = "core.fairness._reductions:execute_reductions"

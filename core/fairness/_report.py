@@ -20,8 +20,15 @@ from core.config import get_settings
 from core.data.spec import MISSING_GROUP
 from core.errors import FairnessError
 from core.fairness._auc import delong_by_group
-from core.fairness._bootstrap import LEVEL, min_over_max, percentile_interval, resample_counts, spread
-from core.fairness._metrics import RATE_NAMES, confusion_counts, metric_frame, rates
+from core.fairness._bootstrap import (
+    LEVEL,
+    honest_interval,
+    min_over_max,
+    percentile_interval,
+    resample_counts,
+    spread,
+)
+from core.fairness._metrics import RATE_NAMES, confusion_counts, metric_frame, rate_parts, rates
 
 BAD_LENGTHS = "Labels, decisions, scores and groups must have one value per row; got lengths {lengths}."
 NOT_BINARY = "{what} must be 0/1 values (1 = the positive class); found {found!r}."
@@ -202,7 +209,8 @@ def audit_groups(y_true, y_pred, groups, *, score=None, resamples: int | None = 
     point = metric_frame(counts, names)
     rng = np.random.default_rng(seed)
     boot = rates(resample_counts(counts, resamples, rng))  # each (resamples, groups)
-    bounds = {name: percentile_interval(boot[name]) for name in RATE_NAMES}
+    parts = rate_parts(counts)
+    bounds = {name: honest_interval(*percentile_interval(boot[name]), *parts[name]) for name in RATE_NAMES}
 
     auc = np.full((len(names), 3), np.nan)
     mean_score = np.full(len(names), np.nan)

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from core.fairness._report import FOUR_FIFTHS, FairnessReport
+from core.labels import disparity_label, metric_label
 
 _RATE_WORDS = {
     "equal_opportunity_difference": "true positive rates (the share of actual positives the model selects)",
@@ -68,35 +69,43 @@ def summarise(report: FairnessReport, *, population: str = "test set") -> list[s
     return lines
 
 
+def _three(value: float | None) -> str:
+    """Every number in a fairness table with the same three decimals ("–" when undefined)."""
+    return "–" if value is None or not math.isfinite(value) else f"{value:.3f}"
+
+
+def _span(low: float | None, high: float | None) -> str:
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "–"
+    return f"{low:.3f} to {high:.3f}"
+
+
 def group_frame(report: FairnessReport, metrics: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "accuracy",
                                                                       "precision", "roc_auc")) -> pd.DataFrame:
-    """One row per group: size, rank, each metric with its 95% interval, and the not-enough-data reason."""
+    """One row per group: size, rank, each metric with its 95% interval, and the not-enough-data reason; columns
+    in plain words (:mod:`core.labels`), every number with three decimals."""
     rows = []
     for g in report.groups:
-        row = {"group": g.group, "rows": g.count, "positives": g.positives,
-               "rank": g.rank if g.rank is not None else None, "enough data": not g.small}
+        row = {"Group": g.group, "Rows": f"{g.count:,}", "Actual positives": f"{g.positives:,}",
+               "Rank": str(g.rank) if g.rank is not None else "not ranked"}
         for name in metrics:
             low, high = g.intervals.get(name, (math.nan, math.nan))
-            row[name] = g.metrics.get(name, math.nan)
-            row[f"{name} 95% interval"] = "–" if not (math.isfinite(low) and math.isfinite(high)) else \
-                f"{low:.3f}–{high:.3f}"
-        row["base_rate"] = g.metrics.get("base_rate", math.nan)
-        row["mean_score"] = g.metrics.get("mean_score", math.nan)  # calibration: compare with the base rate
-        row["note"] = g.reason
+            row[metric_label(name)] = _three(g.metrics.get(name, math.nan))
+            row[f"{metric_label(name)}: 95% interval"] = _span(low, high)
+        row[metric_label("base_rate")] = _three(g.metrics.get("base_rate", math.nan))
+        row[metric_label("mean_score")] = _three(g.metrics.get("mean_score", math.nan))  # compare with base rate
+        row["Note"] = g.reason or "–"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def disparity_frame(report: FairnessReport) -> pd.DataFrame:
     """One row per disparity with its interval, the two groups that define it and any group left out."""
-    from core.fairness._report import DISPARITIES
-
     rows = []
     for key, d in report.disparities.items():
-        rows.append({"disparity": DISPARITIES[key], "value": d.value,
-                     "95% interval": "–" if d.low is None else f"{d.low:.3f}–{d.high:.3f}",
-                     "between": " and ".join(d.groups) if d.groups else "–",
-                     "left out (not enough data)": ", ".join(d.excluded) or "–"})
+        rows.append({"Disparity": disparity_label(key), "Value": _three(d.value), "95% interval": _span(d.low, d.high),
+                     "Between": " and ".join(d.groups) if d.groups else "–",
+                     "Left out (not enough data)": ", ".join(d.excluded) or "–"})
     return pd.DataFrame(rows)
 
 
@@ -121,3 +130,12 @@ def slicing_payload(report: FairnessReport) -> dict[str, Any]:
                             for k, d in report.disparities.items() if k in CONTRACT_DISPARITIES},
             "four_fifths": report.four_fifths, "comparisons": vars(report.comparisons).copy(),
             "summary": summarise(report)}
+
+
+def worst_class_frame(worst: dict[str, dict[str, dict]]) -> pd.DataFrame:
+    """:func:`core.fairness.worst_classes` as a table: one row per slicing and disparity, the class with the largest
+    gap (lowest, for the ratio), the gap and its 95% interval."""
+    rows = [{"slicing": slicing, "disparity": name, "worst class": item["class"], "value": item["value"],
+             "95% low": item["ci"][0], "95% high": item["ci"][1]}
+            for slicing, gaps in worst.items() for name, item in gaps.items()]
+    return pd.DataFrame(rows, columns=["slicing", "disparity", "worst class", "value", "95% low", "95% high"])

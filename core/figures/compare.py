@@ -19,64 +19,141 @@ NON_PRIVATE_COLOR = "#7f7f7f"
 
 
 def _layout(fig: go.Figure, title: str, subtitle: str, x_title: str, y_title: str, **extra: Any) -> go.Figure:
-    settings: dict[str, Any] = {"margin": {"t": 110, "b": 110}, "hovermode": "closest"} | extra
+    settings: dict[str, Any] = {"margin": {"t": 110, "b": 110}, "hovermode": "closest",
+                                "legend": {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}} | extra
     fig.update_layout(title={"text": title, "subtitle": {"text": wrap_lines(subtitle, 80)}}, template=TEMPLATE,
-                      xaxis_title=x_title, yaxis_title=y_title,
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}, **settings)
+                      xaxis_title=x_title, yaxis_title=y_title, **settings)
     return fig
 
 
+#: Runs closer than this share of the axis span on both axes are drawn side by side, not on top of each other.
+DODGE_SHARE = 0.03
+#: The AUC axis never spans less than this: a 0.007 gap must not fill the chart.
+MIN_AUC_SPAN = 0.1
+
+
+def auc_axis_range(values: Sequence[float]) -> list[float]:
+    """An AUC axis over ``values`` (points and interval ends): padded, at least :data:`MIN_AUC_SPAN` tall, and
+    never below 0 or above 1 (an AUC cannot leave [0, 1])."""
+    lo, hi = (min(values), max(values)) if values else (0.5, 1.0)
+    pad = max(0.02, 0.1 * (hi - lo))
+    lo, hi = lo - pad, hi + pad
+    if hi - lo < MIN_AUC_SPAN:
+        middle = (lo + hi) / 2
+        lo, hi = middle - MIN_AUC_SPAN / 2, middle + MIN_AUC_SPAN / 2
+    if hi > 1.0:
+        lo, hi = max(0.0, lo - (hi - 1.0)), 1.0
+    if lo < 0.0:
+        lo, hi = 0.0, min(1.0, hi - lo)
+    return [lo, hi]
+
+
+def dodge_offsets(xs: Sequence[float], ys: Sequence[float], x_span: float, y_span: float) -> list[float]:
+    """Horizontal offsets that spread runs sitting (nearly) on the same spot side by side, centred on it."""
+    offsets = [0.0] * len(xs)
+    clusters: list[list[int]] = []
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        for cluster in clusters:
+            j = cluster[0]
+            if abs(xs[j] - x) <= DODGE_SHARE * x_span and abs(ys[j] - y) <= DODGE_SHARE * y_span:
+                cluster.append(i)
+                break
+        else:
+            clusters.append([i])
+    step = 2 * DODGE_SHARE * x_span
+    for cluster in clusters:
+        for k, i in enumerate(cluster):
+            offsets[i] = (k - (len(cluster) - 1) / 2) * step
+    return offsets
+
+
+def _epsilon_colours(placed: Sequence[Any]) -> tuple[dict[str, str], tuple[float, float] | None]:
+    """A colour per private run from its log epsilon, and the (low, high) of the scale when epsilon varies."""
+    from plotly.colors import sample_colorscale
+
+    logs = {p.run_id: math.log10(max(p.epsilon, 1e-3)) for p in placed if math.isfinite(p.epsilon)}
+    if not logs:
+        return {}, None
+    lo, hi = min(logs.values()), max(logs.values())
+    if hi - lo < 1e-9:
+        return dict.fromkeys(logs, sample_colorscale("Viridis", [0.35])[0]), None
+    return {k: sample_colorscale("Viridis", [(v - lo) / (hi - lo)])[0] for k, v in logs.items()}, (lo, hi)
+
+
+def _point_trace(p: Any, number: int, x: float, colour: str, on_frontier: bool, twin: str | None) -> go.Scatter:
+    private = math.isfinite(p.epsilon)
+    low_x = p.disparity - p.disparity_interval[0] if p.disparity_interval else 0
+    high_x = p.disparity_interval[1] - p.disparity if p.disparity_interval else 0
+    low_y = p.auc - p.auc_interval[0] if p.auc_interval else 0
+    high_y = p.auc_interval[1] - p.auc if p.auc_interval else 0
+    hover = (f"{number}. {plot_text(p.label)}<br>AUC {p.auc:.3f}"
+             + (f" (95% {p.auc_interval[0]:.3f} to {p.auc_interval[1]:.3f})" if p.auc_interval else "")
+             + f"<br>disparity {p.disparity:.3f}<br>epsilon "
+             + (f"{p.epsilon:.2f}" if private else "none (no privacy guarantee)")
+             + ("<br>on the frontier" if on_frontier else "")
+             + (f"<br>same values as run {twin}: drawn beside it" if twin else ""))
+    return go.Scatter(
+        x=[x], y=[p.auc], mode="markers+text", text=[str(number)], textposition="middle center",
+        textfont={"color": "white", "size": 11}, name=f"{number}. {plot_text(p.label)}",
+        marker={"size": 22, "color": colour, "symbol": "circle" if private else "diamond",
+                "line": {"width": 3 if on_frontier else 0.5, "color": "#111"}},
+        hovertext=[hover], hoverinfo="text",
+        error_x={"type": "data", "symmetric": False, "array": [high_x], "arrayminus": [low_x], "color": "#999"},
+        error_y={"type": "data", "symmetric": False, "array": [high_y], "arrayminus": [low_y], "color": "#bbb"})
+
+
 def frontier_figure(points: Sequence[Any], pareto: Sequence[str]) -> go.Figure:
-    """Test AUC (up is better) against disparity with its interval (left is better); private runs coloured by
-    epsilon (log scale), non-private runs grey diamonds at epsilon infinity; Pareto runs ringed and joined; a dotted
-    arrow from each parent run to its mitigated child."""
+    """Test AUC with its interval (up is better) against disparity with its interval (left is better). Each run is
+    a numbered marker (its name in the legend and on hover), so labels never collide; runs on the same spot are
+    drawn side by side. Private runs are coloured by epsilon (a colour bar only when epsilon varies), runs
+    without privacy are grey diamonds; Pareto runs are ringed and joined; a dotted arrow goes from each parent
+    run to its mitigated child. The AUC axis stays inside [0, 1] and never zooms into a tiny gap."""
     placed = [p for p in points if p.auc is not None and p.disparity is not None]
     left_out = len(points) - len(placed)
-    by_id = {p.run_id: p for p in placed}
     fig = go.Figure()
+    xs = [p.disparity for p in placed] + [v for p in placed for v in (p.disparity_interval or ())]
+    ys = [p.auc for p in placed] + [v for p in placed for v in (p.auc_interval or ())]
+    y_range = auc_axis_range(ys)
+    x_span = max(max(xs, default=0.1), 0.05)
+    shift = dodge_offsets([p.disparity for p in placed], [p.auc for p in placed], x_span, y_range[1] - y_range[0])
+    where = {p.run_id: (p.disparity + d, p.auc) for p, d in zip(placed, shift, strict=True)}
+    numbers = {p.run_id: i + 1 for i, p in enumerate(points)}  # the same numbers as the page's table
     for p in placed:  # parent -> child links first, so markers draw over them
-        parent = by_id.get(p.parent_id) if p.parent_id else None
-        if parent is not None:
-            fig.add_annotation(x=p.disparity, y=p.auc, ax=parent.disparity, ay=parent.auc, xref="x", yref="y",
-                               axref="x", ayref="y", showarrow=True, arrowhead=3, arrowwidth=1.5,
-                               arrowcolor=REFERENCE_COLOR, text="")
-    frontier = sorted((p for p in placed if p.run_id in pareto), key=lambda p: p.disparity)
+        if p.parent_id in where:
+            (x0, y0), (x1, y1) = where[p.parent_id], where[p.run_id]
+            fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                               arrowhead=3, arrowwidth=1.5, arrowcolor=REFERENCE_COLOR, text="", standoff=12)
+    frontier = sorted((p for p in placed if p.run_id in pareto), key=lambda p: where[p.run_id][0])
     if len(frontier) > 1:
-        fig.add_trace(go.Scatter(x=[p.disparity for p in frontier], y=[p.auc for p in frontier], mode="lines",
-                                 name="risk frontier (Pareto set)", line={"color": "#444", "dash": "dot"},
+        fig.add_trace(go.Scatter(x=[where[p.run_id][0] for p in frontier], y=[p.auc for p in frontier],
+                                 mode="lines", name="risk frontier (Pareto set)", line={"color": "#444", "dash": "dot"},
                                  hoverinfo="skip"))
-    for private in (True, False):
-        group = [p for p in placed if math.isfinite(p.epsilon) == private]
-        if not group:
-            continue
-        low = [p.disparity - p.disparity_interval[0] if p.disparity_interval else 0 for p in group]
-        high = [p.disparity_interval[1] - p.disparity if p.disparity_interval else 0 for p in group]
-        hover = [f"{plot_text(p.label)}<br>AUC {p.auc:.3f}<br>disparity {p.disparity:.3f}<br>epsilon "
-                 f"{'infinity (not private)' if math.isinf(p.epsilon) else f'{p.epsilon:.2f}'}"
-                 f"{'<br>on the frontier' if p.run_id in pareto else ''}" for p in group]
-        marker: dict[str, Any] = {"size": 16, "line": {"width": [3 if p.run_id in pareto else 0.5 for p in group],
-                                                       "color": "#111"}}
-        if private:
-            marker |= {"color": [math.log10(max(p.epsilon, 1e-3)) for p in group], "colorscale": "Viridis",
-                       "colorbar": {"title": {"text": "epsilon"}, "tickvals": [-1, 0, 1, 2],
-                                    "ticktext": ["0.1", "1", "10", "100"]}, "symbol": "circle"}
-        else:
-            marker |= {"color": NON_PRIVATE_COLOR, "symbol": "diamond"}
-        fig.add_trace(go.Scatter(
-            x=[p.disparity for p in group], y=[p.auc for p in group], mode="markers+text",
-            text=[plot_text(p.name or p.run_id[-6:]) for p in group], textposition="top center",
-            name="private runs (colour: epsilon)" if private else "non-private runs (epsilon infinity)",
-            marker=marker, hovertext=hover, hoverinfo="text",
-            error_x={"type": "data", "symmetric": False, "array": high, "arrayminus": low, "color": "#999"}))
+    colours, scale = _epsilon_colours(placed)
+    for i, p in enumerate(placed):
+        twin = next((str(numbers[q.run_id]) for q in placed[:i] if q.disparity == p.disparity and q.auc == p.auc),
+                    None)
+        fig.add_trace(_point_trace(p, numbers[p.run_id], where[p.run_id][0],
+                                   colours.get(p.run_id, NON_PRIVATE_COLOR), p.run_id in pareto, twin))
+    if scale is not None:  # the colour bar only when there are two or more epsilons to tell apart
+        lo, hi = scale
+        ticks = [t for t in (-2, -1, 0, 1, 2, 3) if lo - 1e-9 <= t <= hi + 1e-9] or [lo, hi]
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                                 marker={"color": [lo], "cmin": lo, "cmax": hi, "colorscale": "Viridis",
+                                         "showscale": True, "colorbar": {"title": {"text": "epsilon"},
+                                                                         "tickvals": ticks,
+                                                                         "ticktext": [f"{10 ** t:g}" for t in ticks]}}))
     if not placed:
         fig.add_annotation(text="No run has both a test AUC and a disparity yet: compute fairness for the runs.",
                            showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
-    subtitle = ("Up is more accurate, left is fairer; ringed runs are Pareto-efficient (no run is better on AUC, "
-                "disparity and epsilon at once). Bars: 95% interval of the disparity.")
+    subtitle = ("Up is more accurate, left is fairer; bars are 95% intervals. Ringed runs are Pareto-efficient (no "
+                "run is better on AUC, disparity and epsilon at once). Grey diamonds: no privacy guarantee.")
     if left_out:
         subtitle += f" {left_out} run(s) without a disparity are not placed."
+    fig.update_yaxes(range=y_range)
+    fig.update_xaxes(rangemode="tozero")
     return _layout(fig, "Risk frontier: accuracy, fairness and privacy", subtitle, "Disparity (0 = no gap)",
-                   "Test ROC AUC")
+                   "Test ROC AUC", legend={"orientation": "v", "yanchor": "top", "y": -0.2, "x": 0},
+                   margin={"t": 110, "b": 60 + 22 * len(placed)}, height=460 + 22 * len(placed))
 
 
 def _runs(items: Mapping[str, Any]) -> list[tuple[str, str, Any]]:

@@ -206,3 +206,23 @@ def confusion_figure(evaluation: Mapping[str, Any] | Any) -> go.Figure:
             else "most probable class")
     return _layout(fig, "Confusion matrix", f"Predicted class = {rule}. The diagonal holds correct predictions.",
                    "Predicted class", "True class", hovermode="closest")
+
+
+def per_class_figure(evaluation: Mapping[str, Any] | Any) -> go.Figure:
+    """Precision, recall and F1 of every class (one-vs-rest) as grouped bars, macro F1 as a dashed line."""
+    ev = _as_dict(evaluation)
+    rows = list(ev.get("per_class") or [])
+    names = [plot_text(r["class"]) for r in rows]
+    fig = go.Figure()
+    for key, label in (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1")):
+        fig.add_trace(go.Bar(x=names, y=_clean([r.get(key) for r in rows]), name=label,
+                             hovertemplate=f"class %{{x}}<br>{label} %{{y:.3f}}<extra></extra>"))
+    macro = ((ev.get("averages") or {}).get("macro") or {}).get("f1")
+    if isinstance(macro, int | float) and macro == macro:
+        fig.add_hline(y=float(macro), line_dash="dash", annotation_text=f"macro F1 {macro:.3f}")
+    if not rows:
+        _empty_note(fig, "No per-class results stored for this run")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(range=[0, 1.05])
+    return _layout(fig, "Every class", "Each class against the rest on the test rows; the most probable class is "
+                   "the prediction.", "Class", "Score", barmode="group")

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.figures._text import plot_text, wrap_lines
+from core.text import probability_text
 
 TEMPLATE = "plotly_white"
 PUSH_UP = "#d62728"  # towards the positive class
@@ -175,8 +176,14 @@ def waterfall_data(values: Sequence[float], names: Sequence[str], shown_values: 
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, float | np.floating):
-        return "missing" if not np.isfinite(value) else f"{float(value):.4g}"
+    """A feature value as a person writes it: 267,200 (never 2.672e+05), 0.1234, 13."""
+    if isinstance(value, float | np.floating | int | np.integer) and not isinstance(value, bool):
+        number = float(value)
+        if not np.isfinite(number):
+            return "missing"
+        if number == round(number) and abs(number) < 1e15:
+            return f"{round(number):,}"
+        return f"{number:,.2f}" if abs(number) >= 100 else f"{number:.4g}"
     return "missing" if value is None else str(value)
 
 
@@ -193,23 +200,27 @@ def waterfall_figure(result: Any, position: int, *, top_k: int = 10, values: Seq
     row_data = result.data.iloc[position].tolist() if shown_values is None else list(shown_values)
     steps = waterfall_data(row_values, result.feature_names, row_data, base_value=base, top_k=top_k)
     score = base + float(row_values.sum())
-    fig = go.Figure(go.Waterfall(
-        orientation="h", measure=["absolute"] + ["relative"] * len(steps) + ["total"],
-        y=["average score (base value)", *steps["label"].tolist(), "this row's score"],
-        x=[base, *steps["shap"].tolist(), score],
-        increasing={"marker": {"color": PUSH_UP}}, decreasing={"marker": {"color": PUSH_DOWN}},
-        totals={"marker": {"color": OTHER}}, connector={"line": {"color": "#bbbbbb"}},
+    fig = go.Figure(go.Waterfall(  # bars start at the base value: the base is where the row starts, not a push
+        orientation="h", base=base, measure=["relative"] * len(steps), y=steps["label"].tolist(),
+        x=steps["shap"].tolist(), increasing={"marker": {"color": PUSH_UP}},
+        decreasing={"marker": {"color": PUSH_DOWN}}, connector={"line": {"color": "#bbbbbb"}},
         hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
+    fig.add_vline(x=base, line={"color": OTHER, "width": 2}, annotation_text=f"average score {base:+.2f}",
+                  annotation_position="top left")
+    fig.add_vline(x=score, line={"color": "#111", "width": 2}, annotation_text=f"this row {score:+.2f}",
+                  annotation_position="bottom right")
     if threshold_logit is not None:
-        fig.add_vline(x=threshold_logit, line={"color": "#333", "dash": "dash"}, annotation_text="decision threshold")
+        fig.add_vline(x=threshold_logit, line={"color": "#333", "dash": "dash"}, annotation_text="decision threshold",
+                      annotation_position="top right")
     if probability is None and values is None:
         probability = float(result.probabilities[position])
-    chance = f", a probability of {probability:.0%}" if probability is not None else ""
-    return _layout(fig, "Why this row got its score", f"Starts at the average score over the background and adds "
-                   f"each feature's push (red up, blue down). Score {score:+.2f}{chance}.",
+    chance = f", a probability of {probability_text(probability)}" if probability is not None else ""
+    return _layout(fig, "Why this row got its score", "Starts at the average score over the background (grey line) "
+                   "and adds each feature's push: red bars push the score right (towards the positive class), "
+                   f"blue bars push it left. This row ends at {score:+.2f}{chance} (black line).",
                    f"Score ({result.output})", "",
-                   height=_height(len(steps) + 2), showlegend=False)
+                   height=_height(len(steps)), showlegend=False)
 
 
 def group_importance_data(result: Any, groups: Sequence[Any], *, top_k: int = 10) -> pd.DataFrame:

@@ -20,6 +20,9 @@ from core.figures._text import plot_text, wrap_lines
 GROUP_COLOR = "#1f77b4"
 SMALL_COLOR = "#bdbdbd"
 TEMPLATE = "plotly_white"
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")
+KIND_WORDS = {"train": "trained here", "import": "imported scores", "mitigated": "mitigated"}
 METRIC_LABELS = {
     "selection_rate": "selection rate (share decided positive)",
     "base_rate": "base rate (share actually positive)",
@@ -38,15 +41,19 @@ def _num(value: Any) -> float | None:
 
 
 def _layout(fig: go.Figure, title: str, subtitle: str, x_title: str, y_title: str, **extra: Any) -> go.Figure:
-    fig.update_layout(title={"text": title, "subtitle": {"text": wrap_lines(subtitle, 75)}}, xaxis_title=x_title,
-                      yaxis_title=y_title, template=TEMPLATE, margin={"t": 110, "b": 90}, **extra)
+    settings = {"margin": {"t": 110, "b": 90}} | extra
+    fig.update_layout(title={"text": title, "subtitle": {"text": wrap_lines(subtitle, 75)}}, template=TEMPLATE,
+                      **settings)
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
     return fig
 
 
 def group_bars_figure(report: FairnessReport, metric: str = "selection_rate") -> go.Figure:
-    """One bar per group with its 95% interval; grey bars are groups with not enough data."""
+    """One bar per group with its 95% interval; grey bars are groups with not enough data. Many groups (an
+    intersection) become horizontal bars, so every group name stays readable on its own line."""
     label = METRIC_LABELS.get(metric, metric)
-    names, values, plus, minus, colors, texts = [], [], [], [], [], []
+    names, values, plus, minus, colors, texts, hovers = [], [], [], [], [], [], []
     for group in report.groups:
         value = _num(group.metrics.get(metric))
         low, high = (_num(v) for v in group.intervals.get(metric, (None, None)))
@@ -56,19 +63,31 @@ def group_bars_figure(report: FairnessReport, metric: str = "selection_rate") ->
         minus.append(None if value is None or low is None else max(value - low, 0.0))
         colors.append(SMALL_COLOR if group.small else GROUP_COLOR)
         shown = "undefined" if value is None else f"{value:.2f}"
-        texts.append(f"{shown} (n={group.count:,}{', not enough data' if group.small else ''})")
-    fig = go.Figure(go.Bar(x=names, y=values, marker={"color": colors}, text=texts, textposition="outside",
-                           error_y={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus},
-                           name=label, hovertemplate="%{x}: %{text}<extra></extra>"))
+        texts.append(shown + (" (too few)" if group.small else ""))
+        hovers.append(f"{shown}, {group.count:,} rows{', not enough data to rank' if group.small else ''}")
+    horizontal = len(names) > 6
+    error = {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "color": "#555"}
+    bar = go.Bar(x=values if horizontal else names, y=names if horizontal else values, marker={"color": colors},
+                 orientation="h" if horizontal else "v", text=texts, textposition="outside", cliponaxis=False,
+                 textfont={"size": 13}, customdata=hovers, name=label,
+                 hovertemplate=("%{y}" if horizontal else "%{x}") + ": %{customdata}<extra></extra>",
+                 **({"error_x": error} if horizontal else {"error_y": error}))
+    fig = go.Figure(bar)
     slicing = plot_text(report.slicing) if report.slicing else "group"
+    value_axis = {"rangemode": "tozero", "automargin": True}
+    extra = ({"xaxis": value_axis, "yaxis": {"automargin": True, "autorange": "reversed"},
+              "height": 160 + 30 * len(names)} if horizontal else
+             {"yaxis": value_axis, "xaxis": {"automargin": True, "tickangle": -30 if len(names) > 3 else 0}})
     return _layout(fig, f"{label.split(' (')[0].capitalize()} by {slicing}",
-                   f"Bars show the 95% interval from {report.resamples:,} bootstrap resamples of "
+                   f"Whiskers show the 95% interval from {report.resamples:,} bootstrap resamples of "
                    f"{report.rows:,} rows. Grey: fewer than {report.min_group:,} rows or too wide an interval, "
-                   "so not ranked.", slicing, label, yaxis={"rangemode": "tozero"}, showlegend=False)
+                   "so not ranked.", label if horizontal else slicing, slicing if horizontal else label,
+                   showlegend=False, **extra)
 
 
 def intersection_heatmap_figure(report: FairnessReport, metric: str = "selection_rate") -> go.Figure:
-    """Rows = first column's groups, columns = second's; cells with not enough data are greyed, not coloured."""
+    """Rows = first column's groups, columns = second's; cells with not enough data are greyed, not coloured.
+    Cell text is large enough to read (13 px) and the axis labels are angled and given room, never overprinted."""
     label = METRIC_LABELS.get(metric, metric)
     parts = [g.group.split(INTERSECTION_SEP, 1) for g in report.groups]
     rows = sorted({p[0] for p in parts})
@@ -80,7 +99,7 @@ def intersection_heatmap_figure(report: FairnessReport, metric: str = "selection
         i, j = rows.index(part[0]), cols.index(part[1] if len(part) > 1 else "")
         v = _num(group.metrics.get(metric))
         shown = "—" if v is None else f"{v:.2f}"
-        text[i][j] = f"{shown}<br>n={group.count:,}" + ("<br>(too few)" if group.small else "")
+        text[i][j] = f"{shown}<br>n={group.count:,}" + ("<br>too few" if group.small else "")
         if group.small:
             small[i][j] = 1.0
         elif v is not None:
@@ -90,16 +109,19 @@ def intersection_heatmap_figure(report: FairnessReport, metric: str = "selection
     fig = go.Figure()
     fig.add_trace(go.Heatmap(z=small.tolist(), x=x, y=y, text=grey, texttemplate="%{text}", showscale=False,
                              colorscale=[[0, SMALL_COLOR], [1, SMALL_COLOR]], name="not enough data",
+                             textfont={"size": 13}, xgap=2, ygap=2,
                              hovertemplate="%{y} × %{x}: %{text}<extra></extra>"))
     fig.add_trace(go.Heatmap(z=[[None if math.isnan(v) else v for v in row] for row in value], x=x, y=y,
-                             text=text, texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
-                             colorbar={"title": {"text": metric}}, name=label,
-                             hovertemplate="%{y} × %{x}: %{text}<extra></extra>"))
+                             text=text, texttemplate="%{text}", textfont={"size": 13}, colorscale="Blues", zmin=0,
+                             zmax=1, xgap=2, ygap=2, colorbar={"title": {"text": label.split(" (")[0]}},
+                             name=label, hovertemplate="%{y} × %{x}: %{text}<extra></extra>"))
     names = report.slicing.split(INTERSECTION_SEP) if report.slicing else ["group", ""]
     return _layout(fig, f"{label.split(' (')[0].capitalize()} by {plot_text(report.slicing or 'group')}",
                    f"Each cell is one intersection with its test-set size; grey cells have fewer than "
                    f"{report.min_group:,} rows or too wide an interval to tell.",
-                   plot_text(names[-1]), plot_text(names[0]))
+                   plot_text(names[-1]), plot_text(names[0]), height=max(380, 150 + 62 * len(rows)),
+                   xaxis={"tickangle": -30 if len(cols) > 3 else 0, "automargin": True, "side": "bottom"},
+                   yaxis={"automargin": True})
 
 
 def fairness_accuracy_figure(points: Sequence[Mapping[str, Any]], *, gap_name: str = "demographic parity "
@@ -109,24 +131,25 @@ def fairness_accuracy_figure(points: Sequence[Mapping[str, Any]], *, gap_name: s
     Each point is ``{"run_id", "label", "accuracy", "gap", "gap_low", "gap_high", "kind"}``.
     """
     fig = go.Figure()
-    by_kind: dict[str, list[Mapping[str, Any]]] = {}
-    for point in points:
-        by_kind.setdefault(str(point.get("kind", "run")), []).append(point)
-    for kind, items in sorted(by_kind.items()):
-        gaps = [_num(p.get("gap")) for p in items]
+    symbols = {"trained here": "circle", "mitigated": "diamond", "imported scores": "square"}
+    for number, point in enumerate(points, start=1):
+        kind = KIND_WORDS.get(str(point.get("kind")), "other runs")
+        gap, high, low = _num(point.get("gap")), _num(point.get("gap_high")), _num(point.get("gap_low"))
+        name = plot_text(point.get("label", point.get("run_id", "")))
         fig.add_trace(go.Scatter(
-            x=gaps, y=[_num(p.get("accuracy")) for p in items], mode="markers+text", name=plot_text(kind),
-            text=[plot_text(p.get("label", p.get("run_id", ""))) for p in items], textposition="top center",
-            error_x={"type": "data", "symmetric": False,
-                     "array": [None if g is None or _num(p.get("gap_high")) is None else _num(p["gap_high"]) - g
-                               for g, p in zip(gaps, items, strict=True)],
-                     "arrayminus": [None if g is None or _num(p.get("gap_low")) is None else g - _num(p["gap_low"])
-                                    for g, p in zip(gaps, items, strict=True)]},
-            marker={"size": 11}, hovertemplate="%{text}: gap %{x:.3f}, accuracy %{y:.3f}<extra></extra>"))
+            x=[gap], y=[_num(point.get("accuracy"))], mode="markers+text", text=[str(number)],
+            textposition="middle center", textfont={"color": "white", "size": 11}, name=f"{number}. {name}",
+            legendgroup=kind, legendgrouptitle={"text": kind},
+            error_x={"type": "data", "symmetric": False, "array": [None if gap is None or high is None else high - gap],
+                     "arrayminus": [None if gap is None or low is None else gap - low], "color": "#999"},
+            marker={"size": 20, "symbol": symbols.get(kind, "circle"), "color": PALETTE[(number - 1) % len(PALETTE)]},
+            hovertext=[f"{number}. {name}"],
+            hovertemplate="%{hovertext}: gap %{x:.3f}, accuracy %{y:.3f}<extra></extra>"))
     if not points:
         fig.add_annotation(text="No finished runs with fairness results yet", showarrow=False, xref="paper",
                            yref="paper", x=0.5, y=0.5)
     return _layout(fig, "Fairness and accuracy of every run on this dataset",
                    f"Further left is fairer (smaller {gap_name}), higher is more accurate; whiskers are 95% "
                    "intervals of the gap on each run's test set.", gap_name, "test accuracy",
-                   legend={"orientation": "h", "y": -0.25})
+                   legend={"orientation": "v", "yanchor": "top", "y": -0.25, "x": 0},
+                   height=460 + 24 * len(points), margin={"t": 110, "b": 90 + 24 * len(points)})

@@ -164,7 +164,7 @@ def _train_references(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray,
     """Draw every reference model's rows and settings here (one seeded stream), then train them here in turn or
     as one Ray task each (:func:`core.jobs.map_steps`): the draws, hence the numbers, do not depend on where."""
     from core.jobs import map_steps
-    from core.training.pipeline import effective_batch_size
+    from core.training.budget import plan_steps
 
     n_val = max(1, round(len(X_pop) * config.val_fraction))
     plans = []
@@ -173,8 +173,8 @@ def _train_references(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray,
         val, train = order[:n_val], order[n_val:n_val + train_size]
         if len(np.unique(y_pop[train])) < n_classes:
             train = order[n_val:]
-        cfg = dataclasses.replace(config, seed=(config.seed + 1000 + i) % 2**32,
-                                  batch_size=effective_batch_size(config.batch_size, len(train)))
+        # trained as the audited run was: the same step budget for a table of this size
+        cfg = plan_steps(dataclasses.replace(config, seed=(config.seed + 1000 + i) % 2**32), len(train))
         plans.append({"train": train, "val": val, "config": cfg.to_dict(), "n_classes": n_classes,
                       "positive_index": positive_index})
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.runs import RunKind, RunStatus
+from core.runs.naming import display_name
 
 
 def utility_points(records: list[Any], dataset_id: str) -> list[dict[str, Any]]:
@@ -16,7 +17,7 @@ def utility_points(records: list[Any], dataset_id: str) -> list[dict[str, Any]]:
         if (record.dataset_id != dataset_id or record.status != RunStatus.SUCCEEDED
                 or record.kind != RunKind.TRAIN or metrics.get("roc_auc") is None):
             continue
-        points.append({"run_id": record.id, "name": record.name or record.id, "epsilon": metrics.get("epsilon"),
+        points.append({"run_id": record.id, "name": display_name(record), "epsilon": metrics.get("epsilon"),
                        "roc_auc": metrics.get("roc_auc"), "accuracy": metrics.get("accuracy"),
                        "noise_multiplier": metrics.get("noise_multiplier")})
     return points

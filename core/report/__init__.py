@@ -26,6 +26,7 @@ from core.report._settings import (
     CardText,
     ReportSettings,
     Thresholds,
+    default_thresholds,
     load_settings,
     save_settings,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "command_for",
     "compare_points",
     "compare_runs",
+    "default_thresholds",
     "document_hash",
     "dominates",
     "evaluate_checks",

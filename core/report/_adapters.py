@@ -25,13 +25,13 @@ def _cached(arts, prefix: str) -> list[str]:
     return sorted(names, key=lambda n: (arts.folder / n).stat().st_mtime if (arts.folder / n).is_file() else 0.0)
 
 
-def explanation_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None:
+def explanation_for(store: RunStore, record: RunRecord, class_key: int | None = None) -> dict[str, Any] | None:
     """The ``explain --json`` object of the run's newest cached explanation, or None when none is cached.
 
     Reads the three files :func:`core.explain.explain_run` caches per (rows, background, seed, method) and adds
     ``by_group``: mean |SHAP| per feature within each sensitive group of the explained rows (the cached values
     grouped, nothing recomputed), so a reader sees whether the model leans on different features for different
-    groups.
+    groups. ``class_key`` picks the explanations of that class index (None: the positive class's).
     """
     if record.is_imported:
         return None
@@ -42,10 +42,18 @@ def explanation_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None
         return None
     for name in reversed(_cached(arts, "explain")):
         key = name.removesuffix(".json")
+        if _explained_class(key) != class_key:
+            continue
         result = read_cached(arts, (name, f"{key}-values.parquet", f"{key}-data.parquet"), discard=False)
         if result is not None:
             return {**result.payload(record.id), "by_group": _importance_by_group(store, record, result)}
     return None
+
+
+def _explained_class(key: str) -> int | None:
+    """The class index in an explanation cache name (``...-c3``), None for the positive class."""
+    last = key.rsplit("-", 1)[-1]
+    return int(last[1:]) if last.startswith("c") and last[1:].isdigit() else None
 
 
 def _importance_by_group(store: RunStore, record: RunRecord, result: Any, top: int = 5) -> dict[str, Any]:
@@ -75,12 +83,14 @@ def _importance_by_group(store: RunStore, record: RunRecord, result: Any, top: i
     return out
 
 
-def fairness_for(store: RunStore, record: RunRecord) -> dict[str, dict[str, Any]] | None:
+def fairness_for(store: RunStore, record: RunRecord, class_name: str | None = None
+                 ) -> dict[str, dict[str, Any]] | None:
     """``{slicing: fairness --json object}`` for every cached slicing of the run, or None when none is cached.
 
     Reads the ``fairness-<key>.json`` files :func:`core.fairness.run_fairness` caches (one per choice of columns,
     resamples and seed); when a slicing was computed more than once, the newest result is shown. A damaged cache
-    file is skipped here (the Fairness page discards and recomputes it).
+    file is skipped here (the Fairness page discards and recomputes it). ``class_name`` picks the results of
+    that class (one-vs-rest); None, the run's positive class (caches without a class are the positive class's).
     """
     from core.fairness import FairnessReport, slicing_payload
 
@@ -88,12 +98,24 @@ def fairness_for(store: RunStore, record: RunRecord) -> dict[str, dict[str, Any]
     if not arts.exists():
         return None
     found: dict[str, dict[str, Any]] = {}
+    positive = _positive_name(store, record)
+    wanted = positive if class_name is None else str(class_name)
     for name in _cached(arts, "fairness"):
-        reports = read_cache(arts, (name,), lambda n=name: {str(s): FairnessReport.from_dict(body) for s, body
-                                                             in arts.read_json(n)["reports"].items()}, discard=False)
-        for slicing, report in (reports or {}).items():
+        def load(n: str = name) -> tuple[str, dict[str, Any]]:
+            body = arts.read_json(n)
+            return str(body.get("class", positive)), {str(s): FairnessReport.from_dict(part)
+                                                      for s, part in body["reports"].items()}
+
+        cached = read_cache(arts, (name,), load, discard=False)
+        if cached is None or cached[0] != wanted:
+            continue
+        for slicing, report in cached[1].items():
             found[slicing] = {"run_id": record.id, **slicing_payload(report)}
     return found or None
+
+
+def _positive_name(store: RunStore, record: RunRecord) -> str:
+    return str((record.spec or {}).get("positive_class", ""))
 
 
 def audit_for(store: RunStore, record: RunRecord) -> dict[str, Any] | None:

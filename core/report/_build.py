@@ -64,9 +64,10 @@ def report_from_inputs(inputs: ReportInputs, fmt: str = "html", *, generated_at:
 
 
 def build_report(store: RunStore, run_id: str, fmt: str = "html", *, settings: ReportSettings | None = None,
-                 generated_at: datetime | None = None) -> Report:
+                 generated_at: datetime | None = None, class_name: str | None = None) -> Report:
     """The report of ``run_id`` in ``fmt`` (html, md or json), judged by the dataset's saved thresholds unless
-    ``settings`` are given."""
+    ``settings`` are given; ``class_name`` is the class it covers (default the run's positive class)."""
     if fmt not in FORMATS:
         raise ReportError(BAD_FORMAT.format(formats=", ".join(FORMATS), value=fmt))
-    return report_from_inputs(gather_inputs(store, run_id, settings=settings), fmt, generated_at=generated_at)
+    inputs = gather_inputs(store, run_id, settings=settings, class_name=class_name)
+    return report_from_inputs(inputs, fmt, generated_at=generated_at)

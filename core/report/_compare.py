@@ -19,6 +19,7 @@ from core.report._inputs import gather_inputs
 from core.report._settings import DISPARITY_METRICS, ReportSettings, Thresholds, load_settings
 from core.report._verdict import Check, auc_interval, class_totals, evaluate_checks
 from core.runs import RunStore
+from core.runs.naming import display_name
 
 SIDE_BY_SIDE = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "log_loss", "brier")
 TOO_FEW = "compare needs at least one run id; give two or more to compare them."
@@ -47,7 +48,8 @@ class RunPoint:
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.run_id})" if self.name else self.run_id
+        """The run's display name (see :func:`core.runs.naming.display_name`), or its id when it has none."""
+        return self.name or self.run_id
 
     @property
     def passes(self) -> int:
@@ -123,7 +125,8 @@ def run_point(store: RunStore, run_id: str, thresholds: Thresholds | None = None
     """A run's metrics, disparity, epsilon and checks (read from its files and cached analyses, never computed)."""
     record = store.get(run_id)
     if thresholds is None:
-        thresholds = load_settings(store.home, record.dataset_id).thresholds
+        thresholds = load_settings(store.home, record.dataset_id,
+                                   tuple(c.get("column") for c in (record.spec or {}).get("sensitive", []))).thresholds
     inputs = gather_inputs(store, run_id, settings=ReportSettings(thresholds=thresholds), with_data=False)
     evaluation = inputs.evaluation or {}
     metrics = {k: (evaluation.get("metrics") or {}).get(k) for k in SIDE_BY_SIDE}
@@ -133,7 +136,7 @@ def run_point(store: RunStore, run_id: str, thresholds: Thresholds | None = None
     privacy = inputs.privacy or {}
     epsilon = float(privacy["epsilon"]) if privacy.get("private") and privacy.get("epsilon") is not None else math.inf
     checks = tuple(evaluate_checks(inputs, thresholds)) if thresholds.any_set else ()
-    return RunPoint(run_id=run_id, name=record.name or "", kind=record.kind, dataset_id=record.dataset_id,
+    return RunPoint(run_id=run_id, name=display_name(record), kind=record.kind, dataset_id=record.dataset_id,
                     parent_id=record.parent_id, metrics=metrics, auc=auc, auc_interval=interval, disparity=value,
                     disparity_interval=ci, disparity_label=label, epsilon=epsilon,
                     attack_auc=(inputs.audit or {}).get("attack_auc"), checks=checks)
@@ -145,18 +148,18 @@ def _summary(points: Sequence[RunPoint], pareto: Sequence[str]) -> tuple[str | N
                                            p.disparity if p.disparity is not None else math.inf, p.epsilon))
     if not judged:
         lead = by_auc[0]
-        return lead.run_id, (f"No thresholds are set, so no run can be said to meet them; by test AUC alone run "
-                             f"{lead.label} leads ({_auc(lead)}). Set thresholds on the Report page.")
+        return lead.run_id, (f"No thresholds are set, so no run can be said to meet them; by test AUC alone "
+                             f"“{lead.label}” leads ({_auc(lead)}). Set thresholds on the Report page.")
     passing = [p for p in by_auc if p.passed_all]
     if passing:
         best = passing[0]
         others = f"; {len(passing) - 1} other run(s) pass too" if len(passing) > 1 else ""
         frontier = " and it is on the risk frontier" if best.run_id in pareto else ""
-        return best.run_id, (f"Run {best.label} best meets the team's thresholds: it passes all {len(best.checks)} "
+        return best.run_id, (f"“{best.label}” best meets the team's thresholds: it passes all {len(best.checks)} "
                              f"checks with the highest test AUC among those that do ({_auc(best)}){frontier}{others}.")
     closest = sorted(by_auc, key=lambda p: -p.passes)[0]
     failed = ", ".join(c.label for c in closest.checks if not c.passed)
-    return closest.run_id, (f"No run meets every threshold. Run {closest.label} comes closest: it passes "
+    return closest.run_id, (f"No run meets every threshold. “{closest.label}” comes closest: it passes "
                             f"{closest.passes} of {len(closest.checks)} checks (not: {failed}).")
 
 

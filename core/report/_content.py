@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.jsonsafe import finite
-from core.report._adapters import command_for
 from core.report._inputs import ReportInputs
 from core.report._settings import TEXT_LABELS
 from core.report._verdict import auc_interval, class_totals, evaluate_checks, overall
@@ -28,8 +27,9 @@ NEEDS_MODEL = ("This run was imported from scores of a model trained elsewhere; 
 
 
 def _title(inputs: ReportInputs) -> str:
-    name = inputs.run.get("name") or f"{inputs.data['target']} = {inputs.data['positive_class']}"
-    return f"Model card: {name}"
+    what = f"{inputs.data['target']} = {inputs.data['positive_class']}"
+    name = inputs.run.get("name")
+    return f"Model card: {what} · {name}" if name else f"Model card: {what}"
 
 
 def _performance(inputs: ReportInputs) -> dict[str, Any]:
@@ -41,17 +41,17 @@ def _performance(inputs: ReportInputs) -> dict[str, Any]:
     return {"metrics": {k: metrics.get(k) for k in METRIC_NAMES if k in metrics},
             "roc_auc_interval": list(interval) if interval else None, "test_rows": positives + negatives,
             "positives": positives, "negatives": negatives, "threshold": evaluation.get("threshold"),
-            "positive_class": evaluation.get("positive_name"), "notes": list(evaluation.get("notes") or [])}
+            "positive_class": evaluation.get("positive_name"), "notes": list(evaluation.get("notes") or []),
+            "classes": list(evaluation.get("class_names") or []),
+            "per_class": [dict(row) for row in evaluation.get("per_class") or []],
+            "averages": {k: dict(v) for k, v in (evaluation.get("averages") or {}).items()}}
 
 
 def _explanations(inputs: ReportInputs) -> dict[str, Any]:
     if inputs.imported:
         return {"status": NOT_APPLICABLE, "message": NEEDS_MODEL.format(what="an explanation")}
     if inputs.explanation is None:
-        command = command_for("explain", inputs.run_id)
-        return {"status": NOT_RUN, "command": command,
-                "message": f"Explanations have not been computed for this run; run `{command}` (or open the Explain "
-                           "page) and make the report again."}
+        return {"status": NOT_RUN, "message": "Explanations have not been computed for this run yet."}
     result = inputs.explanation
     return {"status": DONE, "result": result,
             "message": f"SHAP values ({result.get('method')}) for {result.get('rows'):,} test rows against "
@@ -67,10 +67,8 @@ def _fairness(inputs: ReportInputs) -> dict[str, Any]:
                 "message": "The dataset spec names no sensitive column, so there are no groups to compare. Add "
                            "sensitive columns on the Data page and retrain to audit fairness."}
     if not inputs.fairness:
-        command = command_for("fairness", inputs.run_id, sensitive=inputs.sensitive)
-        return {"status": NOT_RUN, "command": command, "thresholds": chosen,
-                "message": f"Fairness has not been computed for this run; run `{command}` (or open the Fairness page) "
-                           "and make the report again."}
+        return {"status": NOT_RUN, "thresholds": chosen,
+                "message": "Fairness has not been computed for this run yet."}
     return {"status": DONE, "results": inputs.fairness, "thresholds": chosen,
             "message": "Per-group rates on the test rows with 95% bootstrap intervals; groups too small to rank are "
                        "flagged and left out of the disparities."}
@@ -84,18 +82,14 @@ def _privacy(inputs: ReportInputs) -> dict[str, Any]:
     elif training.get("private"):
         training["message"] = (f"Trained with differential privacy (DP-SGD): epsilon {training['epsilon']:.3f}"
                                + (f" at delta {training['delta']:.1e}" if training.get("delta") else "")
-                               + (f", counted by the {training['accountant']} accountant" if training.get("accountant")
-                                  else "") + ". Smaller epsilon means stronger protection.")
+                               + ". Smaller epsilon means stronger protection.")
     else:
         training["message"] = ("Trained without differential privacy: there is no formal guarantee at all "
                                "(epsilon is infinity).")
     if inputs.imported:
         audit = {"status": NOT_APPLICABLE, "message": NEEDS_MODEL.format(what="a membership-inference audit")}
     elif inputs.audit is None:
-        command = command_for("audit", inputs.run_id)
-        audit = {"status": NOT_RUN, "command": command,
-                 "message": f"No membership-inference audit has been run; run `{command}` (or open the Privacy page) "
-                            "and make the report again."}
+        audit = {"status": NOT_RUN, "message": "No membership-inference audit has been run for this run yet."}
     else:
         result = inputs.audit
         audit = {"status": DONE, "result": result,
@@ -112,9 +106,10 @@ def build_content(inputs: ReportInputs, *, generated_at: datetime | None = None)
     return finite({
         "format": FORMAT, "version": VERSION, "title": _title(inputs), "generated_at": moment,
         "run": inputs.run,
-        "verdict": {"overall": overall(checks), "checks": [c.to_dict() for c in checks],
+        "verdict": {"overall": overall(checks), "defaults": inputs.thresholds_are_defaults,
+                    "checks": [{k: v for k, v in c.to_dict().items() if k != "command"} for c in checks],
                     "message": None if checks else "No thresholds are set for this dataset; set them on the Report "
-                                                   "page (or pass them to `python -m core check`)."},
+                                                   "page."},
         "data": inputs.data,
         "training": inputs.training,
         "performance": _performance(inputs),

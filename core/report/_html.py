@@ -15,8 +15,9 @@ import plotly.graph_objects as go
 
 from core.figures.evaluation import calibration_figure, loss_curve_figure, roc_figure
 from core.figures.report import disparity_figure, importance_figure
+from core.labels import model_label
 from core.report._content import DONE, METRIC_NAMES
-from core.report._provenance import PLACEHOLDER, embedded_json
+from core.report._provenance import PLACEHOLDER, VERIFY_NOTE, embedded_json
 from core.runs import RunKind
 from core.text import format_number
 
@@ -141,7 +142,7 @@ def _training(content: Mapping[str, Any]) -> str:
         return f'<section id="training"><h2>Training set-up: imported scores</h2>{body}</section>'
     config = training.get("config") or {}
     privacy = content["privacy"]["training"]
-    pairs = [("Model", e(config.get("model"))), ("Hidden layers", e(config.get("hidden"))),
+    pairs = [("Model", e(model_label(config.get("model")))), ("Hidden layers", e(config.get("hidden"))),
              ("Device", e(training.get("device"))), ("Seed", num(config.get("seed"))),
              ("Epochs run (best epoch)",
               f"{num(training.get('epochs_run'), 0)} ({num(training.get('best_epoch'), 0)})"),
@@ -161,11 +162,24 @@ def _performance(content: Mapping[str, Any]) -> str:
              f"{num(perf['negatives'])} negative) at decision threshold {num(perf['threshold'], 2)}. ROC AUC 95% "
              f"interval: {interval(perf['roc_auc_interval'])}.</p>", table(["Metric", "Value"], rows, numeric=(1,))]
     parts += [f'<p class="note">{e(n)}</p>' for n in perf["notes"]]
+    if len(perf.get("classes") or []) > 2:
+        parts.append(_per_class(perf))
     evaluation = content.get("evaluation") or {}
     parts += [figure(roc_figure(evaluation)), figure(calibration_figure(evaluation))]
     if content.get("history"):
         parts.append(figure(loss_curve_figure(content["history"])))
     return '<section id="performance"><h2>Performance and calibration</h2>' + "".join(parts) + "</section>"
+
+
+def _per_class(perf: Mapping[str, Any]) -> str:
+    """Every class one-vs-rest, and the macro / weighted averages: the classes the report does not cover in full."""
+    rows = [[e(r["class"]), num(r["support"]), num(r["precision"]), num(r["recall"]), num(r["f1"]),
+             num(r["roc_auc"])] for r in perf["per_class"]]
+    rows += [[e(f"{kind} average"), "", num(v.get("precision")), num(v.get("recall")), num(v.get("f1")),
+              num(v.get("roc_auc"))] for kind, v in perf["averages"].items()]
+    return (f"<h3>Every class</h3><p>This report covers class {e(perf['positive_class'])} against the other "
+            f"{len(perf['classes']) - 1}; each class's own scores (one-vs-rest) and their averages:</p>"
+            + table(["Class", "Test rows", "Precision", "Recall", "F1", "ROC AUC"], rows, numeric=(1, 2, 3, 4, 5)))
 
 
 def _explanations(content: Mapping[str, Any]) -> str:
@@ -260,9 +274,8 @@ def _footer(content: Mapping[str, Any]) -> str:
              ("Dataset SHA-256 (its id)", f"<code>{e(prov['dataset_sha256'])}</code>"),
              ("Model weights SHA-256", f"<code>{e(prov['weights_sha256'] or 'no model (imported scores)')}</code>"),
              ("Test scores SHA-256", f"<code>{e(prov.get('scores_sha256'))}</code>"),
-             ("Package versions", versions), ("Reproduce the run", f"<code>{e(prov['command'])}</code>"),
-             ("Report content SHA-256", f"<code>{PLACEHOLDER}</code>"),
-             ("Check it", "<code>python -m core verify REPORT_FILE</code>")]
+             ("Package versions", versions), ("Report content SHA-256", f"<code>{PLACEHOLDER}</code>"),
+             ("Checking this file", e(VERIFY_NOTE))]
     block = embedded_json({**prov, "content_sha256": PLACEHOLDER, "format": "html"})
     return (f'<footer id="reproducibility"><h2>Reproducibility</h2>{facts(pairs)}</footer>'
             f'<script type="application/json" id="riskboard-provenance">{block}</script>')

@@ -23,7 +23,9 @@ from core.errors import ReportError
 from core.report import _adapters
 from core.report._settings import CardText, ReportSettings, Thresholds, load_settings
 from core.runs import MODEL_RUN_KINDS, SUCCEEDED, RunKind, RunRecord, RunStore
+from core.runs.naming import display_name
 from core.training import artifacts
+from core.training.classes import class_index
 
 NOT_FINISHED = ("run {run_id} is {status}; a report needs a run that finished successfully. Wait for it to finish "
                 "or pick another run.")
@@ -32,6 +34,8 @@ TRAIN_FLAGS = {"model": "--model", "epochs": "--epochs", "batch_size": "--batch-
                "learning_rate": "--learning-rate", "seed": "--seed", "target_epsilon": "--epsilon",
                "noise_multiplier": "--noise-multiplier", "delta": "--delta", "max_grad_norm": "--max-grad-norm"}
 MAX_LISTED_WARNINGS = 30
+NO_CLASS_SCORES = ("run {run_id} was stored with the positive class's scores only, so another class cannot be "
+                   "reported; train it again to report on every class.")
 #: Run kinds that hold a model's scores (trained here, or imported); other kinds are jobs about a run (an audit).
 REPORTABLE_KINDS = MODEL_RUN_KINDS
 NOT_A_MODEL_RUN = ("run {run_id} is a job of kind {kind!r}, not a model run; pick the run it worked on (trained "
@@ -56,6 +60,7 @@ class ReportInputs:
     thresholds: Thresholds = field(default_factory=Thresholds)
     text: CardText = field(default_factory=CardText)
     sensitive: tuple[str, ...] = field(default_factory=tuple)
+    thresholds_are_defaults: bool = False
 
     @property
     def run_id(self) -> str:
@@ -157,12 +162,29 @@ def _hash_of(arts, name: str) -> str | None:
     return str(entry["sha256"]) if entry and entry.get("sha256") else None
 
 
+def class_evaluation(arts, record: RunRecord, chosen: int, classes: tuple[str, ...]) -> dict[str, Any]:
+    """The test evaluation with class ``chosen`` as the positive one (one-vs-rest), from the stored scores of every
+    class; a run stored without them (trained before they were kept) gets a plain error."""
+    from core.training.evaluate import evaluate
+
+    scores = artifacts.load_test_scores(arts)
+    columns = [f"{artifacts.CLASS_SCORE_PREFIX}{k}" for k in range(len(classes))]
+    if not set(columns) <= set(scores.columns):
+        raise ReportError(NO_CLASS_SCORES.format(run_id=record.id))
+    threshold = float((record.config or {}).get("threshold", 0.5))
+    proba = scores[columns].to_numpy(dtype=float)
+    return evaluate(scores["y_true"].to_numpy(), proba, positive_index=chosen, threshold=threshold,
+                    class_names=list(classes)).to_dict()
+
+
 def gather_inputs(store: RunStore, run_id: str, *, settings: ReportSettings | None = None,
-                  with_data: bool = True) -> ReportInputs:
+                  with_data: bool = True, class_name: str | None = None) -> ReportInputs:
     """Read everything the report shows about ``run_id``; typed errors for an unfinished or damaged run.
 
     ``with_data=False`` skips the table (class balance, group sizes, leakage scan): enough for checks and
-    comparisons, which need only the run's own results.
+    comparisons, which need only the run's own results. ``class_name`` is the class the report covers (its
+    metrics, curves, explanations and fairness one-vs-rest; the other classes are summarised in the per-class
+    table); default the run's positive class.
     """
     record = store.get(run_id)
     if record.kind not in REPORTABLE_KINDS:
@@ -171,25 +193,33 @@ def gather_inputs(store: RunStore, run_id: str, *, settings: ReportSettings | No
         raise ReportError(NOT_FINISHED.format(run_id=run_id, status=record.status))
     datasets = DatasetStore(store.home)
     spec = DatasetSpec.from_dict(record.spec)
-    settings = settings or load_settings(store.home, record.dataset_id)
+    settings = settings or load_settings(store.home, record.dataset_id, spec.sensitive_columns)
     arts = store.artifacts(run_id)
     arts.require_folder()
     evaluation = artifacts.load_evaluation(arts)
+    classes = tuple(str(c) for c in evaluation.get("class_names", []))
+    positive = int(evaluation.get("positive_index", 1))
+    chosen = class_index(classes, positive, class_name, error=ReportError) if classes else positive
+    if chosen != positive:
+        evaluation = class_evaluation(arts, record, chosen, classes)
     if with_data:
         data = _data_section(datasets, record, spec)
     else:
         data = {"source": datasets.meta(record.dataset_id).name, "dataset_id": record.dataset_id,
                 "target": spec.target, "positive_class": spec.positive_class}
-    run = {"id": record.id, "kind": record.kind, "name": record.name or "", "status": record.status,
+    run = {"id": record.id, "kind": record.kind, "name": display_name(record), "status": record.status,
            "created_at": record.created_at.isoformat(), "device": record.device, "parent_id": record.parent_id,
-           "finished_at": record.finished_at.isoformat() if record.finished_at else None}
+           "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+           "class": classes[chosen] if classes else spec.positive_class, "classes": list(classes)}
     weights = None if record.is_imported else _hash_of(arts, artifacts.MODEL_WEIGHTS)
     provenance = {"run_id": record.id, "dataset_sha256": record.dataset_id, "weights_sha256": weights,
                   "scores_sha256": _hash_of(arts, artifacts.TEST_SCORES), "versions": package_versions(),
                   "command": reproduce_command(record, data["source"])}
     return ReportInputs(
         run=run, data=data, training=_training_section(store, record), evaluation=evaluation,
-        history=store.epochs(run_id), explanation=_adapters.explanation_for(store, record),
-        fairness=_adapters.fairness_for(store, record), privacy=_adapters.privacy_for(store, record),
+        history=store.epochs(run_id),
+        explanation=_adapters.explanation_for(store, record, None if chosen == positive else chosen),
+        fairness=_adapters.fairness_for(store, record, classes[chosen] if classes else None),
+        privacy=_adapters.privacy_for(store, record),
         audit=_adapters.audit_for(store, record), provenance=provenance, thresholds=settings.thresholds,
-        text=settings.text, sensitive=spec.sensitive_columns)
+        text=settings.text, sensitive=spec.sensitive_columns, thresholds_are_defaults=settings.defaults)

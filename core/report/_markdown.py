@@ -16,8 +16,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core.labels import model_label
 from core.report._content import DONE, METRIC_NAMES
-from core.report._provenance import PLACEHOLDER, embedded_json
+from core.report._provenance import PLACEHOLDER, VERIFY_NOTE, embedded_json
 from core.runs import RunKind
 from core.text import format_number
 
@@ -94,7 +95,8 @@ def _details(content: Mapping[str, Any]) -> str:
                   "or training settings for it.", ""]
     else:
         config = training.get("config") or {}
-        lines += [f"- **Model type:** {md(config.get('model'))} (PyTorch), hidden layers {md(config.get('hidden'))}",
+        lines += [f"- **Model type:** {md(model_label(config.get('model')))} (PyTorch), hidden layers "
+                  f"{md(config.get('hidden'))}",
                   f"- **Task:** predict {md(content['data']['target'])} = {md(content['data']['positive_class'])}",
                   f"- **Trained on:** {md(training.get('device'))}, seed {_num(config.get('seed'))}", ""]
     lines += [f"- **Run id:** `{run['id']}`", f"- **Owner:** {md(content['text']['fields'].get('owner')) or '–'}"]
@@ -162,7 +164,15 @@ def _evaluation(content: Mapping[str, Any]) -> str:
              f"{_num(perf['test_rows'])} held-out test rows ({_num(perf['positives'])} positive); decision threshold "
              f"{_num(perf['threshold'], 2)}; ROC AUC 95% interval {_ci(perf['roc_auc_interval'])}.", "",
              "### Results", "", _table(["Metric", "Value"], (
-                 [METRIC_NAMES[k], _num(v)] for k, v in perf["metrics"].items())), "", "### Explanations", ""]
+                 [METRIC_NAMES[k], _num(v)] for k, v in perf["metrics"].items())), ""]
+    if len(perf.get("classes") or []) > 2:
+        lines += [f"Every class one-vs-rest (this card covers {md(perf['positive_class'])}):", "",
+                  _table(["Class", "Test rows", "Precision", "Recall", "F1", "ROC AUC"], (
+                      [md(r["class"]), _num(r["support"]), _num(r["precision"]), _num(r["recall"]), _num(r["f1"]),
+                       _num(r["roc_auc"])] for r in perf["per_class"])),
+                  "", "Averages: " + "; ".join(f"{kind} F1 {_num(v.get('f1'))}, ROC AUC {_num(v.get('roc_auc'))}"
+                                               for kind, v in perf["averages"].items()), ""]
+    lines += ["### Explanations", ""]
     if explanations["status"] != DONE:
         lines.append(md(explanations["message"]))
     else:
@@ -179,14 +189,13 @@ def _evaluation(content: Mapping[str, Any]) -> str:
 def _footer(content: Mapping[str, Any]) -> str:
     prov, fields = content["provenance"], content["text"]["fields"]
     versions = ", ".join(f"{md(k)} {md(v)}" for k, v in prov["versions"].items())
-    command = prov["command"].replace("`", "'")  # a backtick would end the code span
     block = embedded_json({**prov, "content_sha256": PLACEHOLDER, "format": "md"})
     return "\n".join([
         "## Model Card Contact", "", md(fields.get("contact")) or "–", "", "## Reproducibility", "",
         f"- Run id: `{prov['run_id']}`", f"- Dataset SHA-256: `{prov['dataset_sha256']}`",
         f"- Model weights SHA-256: `{prov['weights_sha256'] or 'no model (imported scores)'}`",
-        f"- Package versions: {versions}", f"- Reproduce: `{command}`",
-        f"- Report content SHA-256: `{PLACEHOLDER}` (check with `python -m core verify REPORT_FILE`)", "",
+        f"- Package versions: {versions}", f"- Report content SHA-256: `{PLACEHOLDER}`",
+        f"- Checking this file: {VERIFY_NOTE}", "",
         f"<!-- riskboard-provenance {block} -->", ""])
 
 

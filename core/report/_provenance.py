@@ -20,6 +20,10 @@ PLACEHOLDER = "0" * 64
 HTML_BLOCK = re.compile(r'<script type="application/json" id="riskboard-provenance">(.*?)</script>', re.S)
 MD_BLOCK = re.compile(r"<!-- riskboard-provenance (\{.*?\}) -->")
 
+#: How a reader checks a card, in words (command lines belong to the CLI, not to what a stakeholder reads).
+VERIFY_NOTE = ("Riskboard's verify check confirms that this file is unchanged and belongs to its run and model; the "
+               "settings that reproduce the run are in the file's embedded provenance.")
+
 
 def embedded_json(payload: Any) -> str:
     """JSON safe inside ``<script>`` or an HTML comment: ``<``, ``>`` and ``&`` as ``\\u`` escapes."""

@@ -108,29 +108,49 @@ class CardText:
         return cls(**{k: str(v)[:MAX_TEXT] for k, v in dict(data or {}).items() if k in known and v is not None})
 
 
+#: What a team that has not decided yet is judged by: a model that ranks cases well (AUC 0.75 is the usual floor
+#: for a useful screening model), a gap in share selected of at most 10 points between groups (the common starting
+#: point in fairness reviews), and a membership attack no better than AUC 0.6. No epsilon limit: a run trained
+#: without privacy would fail it by construction, and requiring privacy is the team's decision, not a default.
+DEFAULT_MIN_AUC = 0.75
+DEFAULT_MAX_DISPARITY = 0.10
+DEFAULT_MAX_ATTACK_AUC = 0.60
+
+
+def default_thresholds(sensitive: tuple[str, ...] | list[str] = ()) -> Thresholds:
+    """The thresholds a dataset is judged by until its team saves its own (the disparity on its first sensitive
+    column, when it has one)."""
+    column = next(iter(sensitive), None)
+    return Thresholds(min_auc=DEFAULT_MIN_AUC, max_disparity=DEFAULT_MAX_DISPARITY if column else None,
+                      sensitive=column, max_attack_auc=DEFAULT_MAX_ATTACK_AUC)
+
+
 @dataclass(frozen=True)
 class ReportSettings:
+    """The thresholds and text a report uses; ``defaults`` when the team has not saved its own thresholds yet."""
+
     thresholds: Thresholds = field(default_factory=Thresholds)
     text: CardText = field(default_factory=CardText)
+    defaults: bool = False
 
 
 def _path(home: Path | str, dataset_id: str) -> Path:
     return Path(home) / SETTINGS_DIR / f"{validate_dataset_id(dataset_id)}.json"
 
 
-def load_settings(home: Path | str, dataset_id: str) -> ReportSettings:
-    """The dataset's saved thresholds and text; defaults (nothing judged, no text) when none were saved."""
+def load_settings(home: Path | str, dataset_id: str, sensitive: tuple[str, ...] | list[str] = ()) -> ReportSettings:
+    """The dataset's saved thresholds and text; :func:`default_thresholds` (marked ``defaults``) when none were
+    saved or the saved file cannot be read."""
     path = _path(home, dataset_id)
+    fallback = ReportSettings(default_thresholds(sensitive), defaults=True)
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return ReportSettings()
     except (OSError, ValueError):
-        return ReportSettings()  # an unreadable settings file must not hide the report; the page can save anew
+        return fallback  # none saved, or unreadable: the report must still judge; the page can save anew
     try:
         return ReportSettings(Thresholds.from_dict(body.get("thresholds", {})), CardText.from_dict(body.get("text")))
     except (ConfigError, TypeError, AttributeError):
-        return ReportSettings()
+        return fallback
 
 
 def save_settings(home: Path | str, dataset_id: str, settings: ReportSettings) -> None:

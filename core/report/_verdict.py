@@ -58,8 +58,9 @@ class Check:
         value = "n/a" if self.value is None else ("inf" if math.isinf(self.value) else f"{self.value:.4g}")
         interval = "-" if not self.interval else f"[{self.interval[0]:.4g}, {self.interval[1]:.4g}]"
         verdict = "PASS" if self.passed else ("NOT RUN" if self.status == NOT_RUN else "FAIL")
+        how = f" Run `{self.command}`." if self.command else ""  # commands for the CI log only, never the card
         return (f"{verdict:<7} {self.name:<20} value {value:<8} interval {interval:<20} limit {self.direction} "
-                f"{self.limit:g}  {self.sentence}")
+                f"{self.limit:g}  {self.sentence}{how}")
 
 
 def _fmt(value: float) -> str:
@@ -117,7 +118,7 @@ def _disparity_check(inputs: ReportInputs, thresholds: Thresholds) -> Check:
     if result is None:
         command = command_for("fairness", inputs.run_id, sensitive=(column,))
         return Check(name, label, None, None, limit, "<=", NOT_RUN, False,
-                     f"Fairness by {column!r} has not been computed; run `{command}`.", command)
+                     f"Fairness by {column!r} has not been computed yet.", command)
     item = (result.get("disparities") or {}).get(metric) or {}
     value, ci = item.get("value"), item.get("ci") or [None, None]
     if value is None:
@@ -167,7 +168,7 @@ def _audit_missing(inputs: ReportInputs, name: str, label: str, limit: float) ->
                      "audited here.")
     command = command_for("audit", inputs.run_id)
     return Check(name, label, None, None, limit, "<=", NOT_RUN, False,
-                 f"No membership-inference audit has been run; run `{command}`.", command)
+                 "No membership-inference audit has been run yet.", command)
 
 
 def _attack_auc_check(inputs: ReportInputs, limit: float) -> Check:

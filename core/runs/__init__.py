@@ -16,6 +16,7 @@ from core.runs._kinds import (
     RunKind,
     RunStatus,
 )
+from core.runs._names import MAX_NAME_CHARS
 from core.runs._record import RunRecord, validate_run_id
 from core.runs._schema import SCHEMA_VERSION
 from core.runs._store import (
@@ -34,6 +35,7 @@ __all__ = [
     "FAILED",
     "JOB_KINDS",
     "MANIFEST",
+    "MAX_NAME_CHARS",
     "MODEL_RUN_KINDS",
     "QUEUED",
     "RUNNING",

@@ -89,6 +89,7 @@ class RunRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     cancel_requested: bool = False
     parent_id: str | None = None
+    custom_name: str | None = None
 
     @property
     def is_imported(self) -> bool:

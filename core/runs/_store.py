@@ -12,6 +12,7 @@ and the worker race, the first one wins and the record stays consistent.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import logging
 import math
@@ -28,6 +29,7 @@ from core.errors import RiskboardError, RunNotFoundError
 from core.runs._artifacts import RunArtifacts
 from core.runs._host import hostname, pid_alive
 from core.runs._kinds import ACTIVE_STATUSES, CANCELLED, FAILED, QUEUED, RUNNING, STATUSES, TERMINAL_STATUSES
+from core.runs._names import clean_name, ensure_names_table, read_names
 from core.runs._record import (
     RunRecord,
     iso,
@@ -95,6 +97,8 @@ class RunStore:
             ensure_dir(self.runs_dir)
             with workspace_errors(self.home):
                 migrate(self.db_path)
+                with connection(self.db_path) as conn:
+                    ensure_names_table(conn)
             self._schema_ready = True
 
     @contextmanager
@@ -103,6 +107,7 @@ class RunStore:
         if not self._schema_ready:
             if not self.db_path.is_file():
                 conn = empty_connection()
+                ensure_names_table(conn)
                 try:
                     yield conn
                 finally:
@@ -159,9 +164,9 @@ class RunStore:
         validate_run_id(run_id)
         with self._read() as conn:
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
-            raise self._not_found(run_id)
-        return RunRecord.from_row(row, _loads)
+            if row is None:
+                raise self._not_found(run_id)
+            return self._records(conn, [row])[0]
 
     def list(self, limit: int | None = None, status: str | Iterable[str] | None = None,
              kinds: Iterable[str] | None = None) -> builtins.list[RunRecord]:
@@ -187,8 +192,7 @@ class RunStore:
             sql += " LIMIT ?"
             params.append(int(limit))
         with self._read() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        return [RunRecord.from_row(row, _loads) for row in rows]
+            return self._records(conn, conn.execute(sql, params).fetchall())
 
     def delete(self, run_id: str) -> None:
         """Remove a finished run: its row, its metrics and its artifact folder. Queued or running runs are refused."""
@@ -198,6 +202,7 @@ class RunStore:
             if status in ACTIVE_STATUSES:
                 raise RiskboardError(RUN_ACTIVE.format(run_id=run_id, status=status))
             conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM run_names WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         folder = self.runs_dir / run_id
         if folder.exists():
@@ -218,7 +223,27 @@ class RunStore:
         validate_run_id(run_id)
         with self._read() as conn:
             rows = conn.execute("SELECT * FROM runs WHERE parent_id = ? ORDER BY created_at, id", (run_id,)).fetchall()
-        return [RunRecord.from_row(row, _loads) for row in rows]
+            return self._records(conn, rows)
+
+    @staticmethod
+    def _records(conn: sqlite3.Connection, rows: builtins.list[sqlite3.Row]) -> builtins.list[RunRecord]:
+        """Parsed rows, each with the name a person gave it (if any) from the names table."""
+        names = read_names(conn, [row["id"] for row in rows])
+        return [dataclasses.replace(RunRecord.from_row(row, _loads), custom_name=names.get(row["id"]))
+                for row in rows]
+
+    def rename(self, run_id: str, name: str | None) -> None:
+        """Give a run a display name of the user's choosing; ``None`` (or blank) goes back to the built name."""
+        validate_run_id(run_id)
+        text = None if name is None or not str(name).strip() else clean_name(name)
+        with self._transaction() as conn:
+            self._status(conn, run_id)
+            if text is None:
+                conn.execute("DELETE FROM run_names WHERE run_id = ?", (run_id,))
+            else:
+                conn.execute("INSERT INTO run_names (run_id, name, updated_at) VALUES (?, ?, ?) ON CONFLICT (run_id) "
+                             "DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+                             (run_id, text, now_iso()))
 
     def artifact_dir(self, run_id: str, create: bool = True) -> Path:
         """``<home>/runs/<run_id>``; created on demand, but only for a run that exists (no orphan folders)."""

@@ -74,13 +74,15 @@ def fit_step(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val:
 class _RunEvents:
     """The driver's side of ``emit``: epochs into the store, device and node into the run's placement."""
 
-    def __init__(self, store: Any, run_id: str, placement: Placement) -> None:
+    def __init__(self, store: Any, run_id: str, placement: Placement,
+                 epoch_extra: Mapping[str, float] | None = None) -> None:
         self.store, self.run_id, self.placement = store, run_id, placement
+        self.epoch_extra = dict(epoch_extra or {})
 
     def __call__(self, event: Mapping[str, Any]) -> None:
         if "epoch" in event:
             record = event["epoch"]
-            self.store.log_epoch(self.run_id, int(record["epoch"]), epoch_values(record))
+            self.store.log_epoch(self.run_id, int(record["epoch"]), epoch_values(record) | self.epoch_extra)
             return
         if "device" in event:
             self.store.set_device(self.run_id, str(event["device"]))
@@ -93,11 +95,13 @@ class _RunEvents:
 
 def fit_for_run(store: Any, run_id: str, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,
                 y_val: np.ndarray, *, n_classes: int, config: TrainConfig, positive_index: int,
-                should_stop: Callable[[], bool] | None, sample_weight: np.ndarray | None) -> FitResult:
-    """Fit the run's model on the configured executor; see the module docstring."""
+                should_stop: Callable[[], bool] | None, sample_weight: np.ndarray | None,
+                epoch_extra: Mapping[str, float] | None = None) -> FitResult:
+    """Fit the run's model on the configured executor; see the module docstring. ``epoch_extra`` values are
+    stored with every epoch (the planned epoch count)."""
     executor = executor_name()
     workers = ray_workers() if executor == RAY else 1
-    events = _RunEvents(store, run_id, Placement(executor=executor, workers=workers))
+    events = _RunEvents(store, run_id, Placement(executor=executor, workers=workers), epoch_extra)
     record_placement(store, run_id, events.placement)
     device = get_settings().device
     if workers > 1 and sample_weight is None:  # row weights (mitigations) train in one task

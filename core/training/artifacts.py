@@ -49,6 +49,7 @@ Artifacts = RunArtifacts | Path
 MIXTURE_JSON = "reductions.json"
 NO_SINGLE_MODEL = ("run {run_id} is a mixture of several models (fairlearn's reductions), so there is no single model "
                    "to {what}; {what} its parent run{parent} or a reweighted run instead.")
+CLASS_SCORE_PREFIX = "proba_"
 
 
 def require_single_model(record, where: Artifacts, what: str) -> None:
@@ -130,10 +131,25 @@ def load_labels(where: Artifacts) -> tuple[tuple[str, ...], int]:
 
 def save_test_scores(where: Artifacts, rows: np.ndarray, y_true: np.ndarray, proba: np.ndarray, *,
                      positive_index: int, predicted: np.ndarray) -> None:
-    frame = pd.DataFrame({"row": rows.astype(np.int64), "y_true": y_true.astype(np.int64),
-                          "score": proba[:, positive_index].astype(np.float64),
-                          "predicted": predicted.astype(np.int64)})
-    _arts(where).write_parquet(TEST_SCORES, frame)
+    columns = {"row": rows.astype(np.int64), "y_true": y_true.astype(np.int64),
+               "score": proba[:, positive_index].astype(np.float64), "predicted": predicted.astype(np.int64)}
+    if proba.shape[1] > 2:  # every class's probability, so views can look at any class one-vs-rest
+        columns |= {f"{CLASS_SCORE_PREFIX}{k}": proba[:, k].astype(np.float64) for k in range(proba.shape[1])}
+    _arts(where).write_parquet(TEST_SCORES, pd.DataFrame(columns))
+
+
+def class_scores(scores: pd.DataFrame, index: int, positive_index: int, n_classes: int) -> np.ndarray | None:
+    """The test rows' probability of class ``index`` from :func:`load_test_scores`' frame: the stored column for
+    a multiclass run, ``score`` or ``1 - score`` for a binary one; None when the run kept no score for it (runs
+    trained before every class's probability was stored)."""
+    column = f"{CLASS_SCORE_PREFIX}{index}"
+    if column in scores.columns:
+        return scores[column].to_numpy(dtype=np.float64)
+    if index == positive_index:
+        return scores["score"].to_numpy(dtype=np.float64)
+    if n_classes == 2:
+        return 1.0 - scores["score"].to_numpy(dtype=np.float64)
+    return None
 
 
 def load_test_scores(where: Artifacts) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from core.errors import ConfigError
 from core.models.modules import MODEL_KINDS, ModelConfig
 
 OPTIMIZERS = ("adamw", "sgd")
+SOLVERS = ("auto", "lbfgs", "minibatch")
 ACCOUNTANT_CHOICES = ("prv", "rdp")
 BOTH_PRIVACY = ("set either target_epsilon or noise_multiplier for a private run, not both; leave both empty for a "
                 "non-private run.")
@@ -29,6 +30,8 @@ CLASS_WEIGHTS = ("none", "balanced")
 UNKNOWN_KEYS = "unknown training option(s) {names}; known options are {known}."
 BAD_VALUE = "{name} must be {rule}; got {value!r}."
 BAD_FRACTIONS = "the validation and test fractions together must be below 0.9 so most rows train; got {total:.2f}."
+LBFGS_ONLY = ("solver 'lbfgs' solves non-private logistic regression only; use solver 'minibatch' or 'auto' for "
+              "an MLP or a private run.")
 NOT_A_MAPPING = "training options must be a mapping of option name to value; got {kind}."
 
 #: Settings that train well under DP-SGD's noise: measured on the Adult demo (bench/bench_privacy.py) at epsilon 1,
@@ -56,8 +59,24 @@ class TrainConfig:
                                 "guard against overfitting; rarely needed with early stopping.")
     layernorm: bool = _knob(False, "Normalise each hidden layer's activations per row. Can steady training at high "
                                    "learning rates; safe with differential privacy (unlike BatchNorm).")
+    solver: str = _knob("auto", "How the weights are found. 'auto': logistic regression is solved to its optimum "
+                                "with full-batch L-BFGS (as scikit-learn does) and the MLP and private runs train in "
+                                "minibatches; 'lbfgs' asks for the exact solver (logistic, non-private only); "
+                                "'minibatch' trains any model with the optimizer below, step by step (the textbook "
+                                "SGD loop).")
+    C: float = _knob(1.0, "Logistic regression with L-BFGS: inverse strength of the L2 penalty, exactly scikit-learn's "
+                          "LogisticRegression(C=...). The penalty added to the mean loss is ||W||^2 / (2 C n_train); "
+                          "smaller C regularises more. The intercept is not penalised.")
+    tol: float = _knob(1e-4, "Logistic regression with L-BFGS: stop when no entry of the objective's gradient is above "
+                             "this, exactly scikit-learn's tol (default 1e-4 as there). Smaller solves closer to the "
+                             "optimum: 1e-10 reproduces scikit-learn's coefficients at tol=1e-12 to 1e-4.")
     epochs: int = _knob(30, "Most passes over the training rows. With early stopping on, training usually ends "
-                            "sooner.")
+                            "sooner. Small tables get more passes until the step budget (min_steps) is reached.")
+    min_steps: int = _knob(2000, "Minibatch training: the least number of optimiser steps a run may take before its "
+                                 "epochs run out. On a few thousand rows 30 epochs are only a few hundred steps, "
+                                 "too few to converge; the run then gets more epochs (early stopping on the "
+                                 "validation loss still ends it when it stops improving). 0 keeps the epoch count. "
+                                 "Private runs keep their epochs (each step spends privacy).")
     batch_size: int = _knob(1024, "Rows per gradient step. Larger batches run faster per epoch (fewer steps) but "
                                  "learn less per epoch; lower it if a GPU runs out of memory.")
     optimizer: str = _knob("adamw", "Update rule. 'adamw' adapts the step size per weight and needs little tuning; "
@@ -116,6 +135,12 @@ class TrainConfig:
         """True when the run trains with DP-SGD (a target epsilon or a noise multiplier is set)."""
         return config_is_private({"target_epsilon": self.target_epsilon, "noise_multiplier": self.noise_multiplier})
 
+    @property
+    def uses_lbfgs(self) -> bool:
+        """True when the run is solved exactly by full-batch L-BFGS (:mod:`core.training.lbfgs`): a non-private
+        logistic model with solver 'auto' or 'lbfgs'."""
+        return self.model == "logistic" and not self.private and self.solver in ("auto", "lbfgs")
+
     def model_config(self) -> ModelConfig:
         """The architecture part, for :func:`core.models.build_model`."""
         return ModelConfig(model=self.model, hidden=tuple(self.hidden), dropout=self.dropout, layernorm=self.layernorm)
@@ -128,6 +153,12 @@ class TrainConfig:
         self.model_config().validate()
         _whole("epochs", self.epochs, 1, 10_000)
         _whole("batch_size", self.batch_size, 1, 1 << 22)
+        _whole("min_steps", self.min_steps, 0, 1_000_000)
+        _choice("solver", self.solver, SOLVERS)
+        _number("C", self.C, "above 0 and at most 1e12", lambda v: 0 < v <= 1e12)
+        _number("tol", self.tol, "above 0 and at most 1", lambda v: 0 < v <= 1)
+        if self.solver == "lbfgs" and (self.model != "logistic" or self.private):
+            raise ConfigError(LBFGS_ONLY)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _number("learning_rate", self.learning_rate, "above 0 and at most 100", lambda v: 0 < v <= 100)
         _number("weight_decay", self.weight_decay, "from 0 to 10", lambda v: 0 <= v <= 10)
@@ -182,7 +213,7 @@ class TrainConfig:
                 raise ConfigError(BAD_VALUE.format(name="hidden", rule="a list of layer sizes", value=hidden))
             values["hidden"] = tuple(hidden)
         for name in ("dropout", "learning_rate", "weight_decay", "momentum", "val_fraction", "test_fraction",
-                     "threshold", "target_epsilon", "noise_multiplier", "delta", "max_grad_norm"):
+                     "threshold", "C", "tol", "target_epsilon", "noise_multiplier", "delta", "max_grad_norm"):
             value = values.get(name)
             if isinstance(value, int) and not isinstance(value, bool):
                 values[name] = float(value)

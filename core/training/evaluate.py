@@ -10,6 +10,9 @@ curves; figure builders only reshape it (shap-style: compute once, plot many tim
   single threshold has no meaning there, and a note says so).
 * A test set holding a single class makes ROC AUC / PR AUC undefined: they become NaN with a note instead of an
   exception, because a tiny upload should still show what can be shown.
+* Every run also gets a per-class table (support, precision, recall, F1, one-vs-rest ROC AUC of each class) and
+  macro (every class counts the same) and weighted (by support) averages of them, so a multiclass run is not
+  judged by one class alone.
 * Curves are thinned to at most ``max_curve_points`` (200) at construction, keeping the end points, so the object
   and its JSON form are the same thing; the AUCs are computed on the full curve first.
 """
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import (
     average_precision_score,
     balanced_accuracy_score,
@@ -78,6 +82,8 @@ class Evaluation:
     n_rows: int
     prevalence: float
     notes: list[str] = field(default_factory=list)
+    per_class: list[dict[str, Any]] = field(default_factory=list)
+    averages: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def positive_name(self) -> str:
@@ -98,6 +104,8 @@ class Evaluation:
             "n_rows": self.n_rows,
             "prevalence": self.prevalence,
             "notes": list(self.notes),
+            "per_class": [finite(dict(row)) for row in self.per_class],
+            "averages": {k: finite(dict(v)) for k, v in self.averages.items()},
         }
 
     @classmethod
@@ -118,6 +126,10 @@ class Evaluation:
             n_rows=int(data["n_rows"]),
             prevalence=float(data["prevalence"]),
             notes=[str(n) for n in data.get("notes", [])],
+            per_class=[{k: (math.nan if v is None else v) for k, v in row.items()}
+                       for row in data.get("per_class", [])],
+            averages={k: {m: (math.nan if v is None else float(v)) for m, v in part.items()}
+                      for k, part in data.get("averages", {}).items()},
         )
 
 
@@ -136,6 +148,37 @@ def calibration_bins(truth: np.ndarray, score: np.ndarray, n_bins: int = N_BINS)
         "fraction_positive": (sum_true[keep] / count[keep]).tolist(),
         "count": count[keep].astype(np.float64).tolist(),
     }
+
+
+AVERAGED = ("precision", "recall", "f1", "roc_auc")
+
+
+def class_table(y: np.ndarray, p: np.ndarray, predicted: np.ndarray, names: Sequence[str]
+                ) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
+    """Per-class rows (class, support, predicted, precision, recall, F1, one-vs-rest ROC AUC) and their macro and
+    support-weighted averages; a class absent from the rows has an undefined (NaN) AUC and is left out of the
+    AUC averages."""
+    k = p.shape[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        precision, recall, f1, support = precision_recall_fscore_support(y, predicted, labels=list(range(k)),
+                                                                         average=None, zero_division=0.0)
+    rows = []
+    for c in range(k):
+        truth = y == c
+        auc = float(roc_auc_score(truth, p[:, c])) if 0 < truth.sum() < y.size else math.nan
+        rows.append({"class": str(names[c]), "support": int(support[c]), "predicted": int((predicted == c).sum()),
+                     "precision": float(precision[c]), "recall": float(recall[c]), "f1": float(f1[c]),
+                     "roc_auc": auc})
+    weights = support.astype(np.float64)
+    averages: dict[str, dict[str, float]] = {"macro": {}, "weighted": {}}
+    for key in AVERAGED:
+        values = np.array([row[key] for row in rows], dtype=np.float64)
+        known = np.isfinite(values)
+        averages["macro"][key] = float(values[known].mean()) if known.any() else math.nan
+        total = weights[known].sum()
+        averages["weighted"][key] = float((values[known] * weights[known]).sum() / total) if total else math.nan
+    return rows, averages
 
 
 def _check(y_true: np.ndarray, proba: np.ndarray, positive_index: int, threshold: float) -> None:
@@ -214,6 +257,18 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, *, positive_index: int, thre
         keep = _thin(prec.size, max_curve_points)
         pr = {"precision": prec[keep].tolist(), "recall": rec[keep].tolist(), "thresholds": pr_thr[keep].tolist()}
     matrix = confusion_matrix(y, predicted, labels=list(range(k)))
+    per_class, averages = class_table(y, p, predicted, names)
     return Evaluation(metrics=metrics, confusion=matrix.astype(int).tolist(), class_names=names, roc=roc, pr=pr,
                       calibration=calibration_bins(truth, score), positive_index=int(positive_index),
-                      threshold=float(threshold), n_rows=int(y.size), prevalence=n_pos / y.size, notes=notes)
+                      threshold=float(threshold), n_rows=int(y.size), prevalence=n_pos / y.size, notes=notes,
+                      per_class=per_class, averages=averages)
+
+
+def per_class_frame(evaluation: dict[str, Any] | Evaluation) -> pd.DataFrame:
+    """The per-class table of an evaluation (its dict form or the object), for display: one row per class, then
+    the macro and weighted averages (their support and predicted counts empty)."""
+    data = evaluation.to_dict() if isinstance(evaluation, Evaluation) else evaluation
+    columns = ["class", "support", "predicted", "precision", "recall", "f1", "roc_auc"]
+    rows = [dict(row) for row in data.get("per_class") or []]
+    rows += [{"class": f"{kind} average", **part} for kind, part in (data.get("averages") or {}).items()]
+    return pd.DataFrame(rows, columns=columns)

@@ -51,6 +51,7 @@ from core.training._objective import (
 from core.training._steps import CANCELLED, CancelPoll, StepContext, gradient_step
 from core.training._stopping import EarlyStopping
 from core.training.config import TrainConfig
+from core.training.lbfgs import fit_lbfgs
 
 __all__ = ["BAD_WEIGHTS", "CANCELLED", "NON_FINITE_LOSS", "NON_FINITE_VAL", "EpochRecord", "FitResult", "fit",
            "predict_proba"]
@@ -166,8 +167,9 @@ def fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.n
             raise TrainingError(BAD_WEIGHTS)
         sample_weight = sample_weight / sample_weight.mean()
     device = torch.device(device)
+    runner = _solve_exactly if config.uses_lbfgs else _train  # logistic regression: the exact L-BFGS solver
     try:
-        return _train(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config, device=device,
+        return runner(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config, device=device,
                       on_epoch=on_epoch, should_stop=should_stop, positive_index=positive_index,
                       sample_weight=sample_weight)
     except torch.OutOfMemoryError:
@@ -176,13 +178,6 @@ def fit(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.n
         if "out of memory" not in str(exc).lower():
             raise
         raise _oom_error(device, config.batch_size) from None
-
-
-def _oom_error(device: torch.device, batch: int) -> TrainingError:
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    return TrainingError(OUT_OF_MEMORY.format(device=device.type.upper() if device.type != "cpu" else "CPU",
-                                              batch=batch, smaller=max(1, batch // 4)))
 
 
 def _oom_error(device: torch.device, batch: int) -> TrainingError:
@@ -235,6 +230,28 @@ def _train(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: n
     model = model.to("cpu").eval()
     return FitResult(model=model, history=history, best_epoch=best_epoch, stopped_early=stopping.stopped_early,
                      device=str(device), seconds=time.perf_counter() - started, extra=step.extra())
+
+
+def _solve_exactly(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *,
+                   n_classes: int, config: TrainConfig, device: torch.device,
+                   on_epoch: Callable[[EpochRecord], None] | None, should_stop: Callable[[], bool] | None,
+                   positive_index: int, sample_weight: np.ndarray | None) -> FitResult:
+    """Logistic regression to its optimum (:mod:`core.training.lbfgs`); each round of L-BFGS iterations is one
+    record of the live curve, and the final (optimal) weights are kept, so the best epoch is the last round."""
+    started = time.perf_counter()
+    history: list[EpochRecord] = []
+
+    def on_round(values: dict[str, float]) -> None:
+        record = EpochRecord(epoch=len(history) + 1, seconds=time.perf_counter() - started, **values)
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+
+    model, extra = fit_lbfgs(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config, device=device,
+                             on_round=on_round, poll=CancelPoll(should_stop), positive_index=positive_index,
+                             sample_weight=sample_weight)
+    return FitResult(model=model, history=history, best_epoch=len(history), stopped_early=False, device=str(device),
+                     seconds=time.perf_counter() - started, extra=extra)
 
 
 def predict_proba(model: nn.Module, X: np.ndarray | Tensor, *, n_classes: int,

@@ -6,7 +6,6 @@ in-process for ``python -m core train``, so both produce identical runs.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 
@@ -21,6 +20,7 @@ from core.models.preprocess import TabularPreprocessor
 from core.runs import RunStore
 from core.training import artifacts
 from core.training._remote import fit_for_run
+from core.training.budget import effective_batch_size, plan_steps
 from core.training.config import TrainConfig
 from core.training.evaluate import evaluate
 from core.training.loop import predict_proba
@@ -29,8 +29,6 @@ from core.training.run_data import PreparedData, prepare_features, save_outputs,
 __all__ = ["TASK", "PreparedData", "effective_batch_size", "execute_run", "predicted_classes", "prepare_features"]
 
 TASK = "core.training.pipeline:execute_run"
-MIN_STEPS_PER_EPOCH = 8
-MIN_BATCH = 16
 
 
 def check_matrix_size(n_rows: int, preprocessor: TabularPreprocessor, limit_mb: float) -> None:
@@ -44,16 +42,6 @@ def check_matrix_size(n_rows: int, preprocessor: TabularPreprocessor, limit_mb: 
         raise TrainingError(f"The encoded training table would take {size_mb:,.0f} MB ({n_rows:,} rows x {width:,} "
                             f"encoded columns), over the {limit_mb:,.0f} MB limit (RISKBOARD_MAX_MATRIX_MB). Drop "
                             f"wide categorical features (widest: {detail}) or train on a sample of rows.")
-
-
-def effective_batch_size(batch_size: int, n_train: int) -> int:
-    """The batch size actually used: capped so every epoch takes at least 8 steps.
-
-    Defaults are tuned for tables of tens of thousands of rows (batch 1024); on a 600-row table that batch would
-    make one optimiser step per epoch and leave the model untrained. The cap only ever lowers the batch, and the
-    size used is stored with the run's metrics.
-    """
-    return max(1, min(batch_size, max(MIN_BATCH, n_train // MIN_STEPS_PER_EPOCH)))
 
 
 def predicted_classes(proba: np.ndarray, *, positive_index: int, threshold: float) -> np.ndarray:
@@ -92,11 +80,13 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     del prepared
     y_train, y_val, y_test = labels.y[split.train], labels.y[split.val], labels.y[split.test]
 
-    used = effective_batch_size(config.batch_size, len(x_train))
-    # here, as one Ray task or data-parallel on Ray (core.jobs executor); epochs reach the store as they happen
-    result = fit_for_run(store, run_id, x_train, y_train, x_val, y_val, n_classes=labels.n_classes,
-                         config=dataclasses.replace(config, batch_size=used), positive_index=labels.positive_index,
-                         should_stop=should_stop, sample_weight=weights)
+    planned = plan_steps(config, len(x_train))  # batch, epochs and patience for this table's size
+    used = planned.batch_size
+    # here, as one Ray task or data-parallel on Ray (core.jobs executor); epochs reach the store as they happen,
+    # each with the planned epoch count (the live "epoch i of N" after the step budget)
+    result = fit_for_run(store, run_id, x_train, y_train, x_val, y_val, n_classes=labels.n_classes, config=planned,
+                         positive_index=labels.positive_index, should_stop=should_stop, sample_weight=weights,
+                         epoch_extra={"epochs_planned": float(planned.epochs)})
     proba = predict_proba(result.model, x_test, n_classes=labels.n_classes)
     evaluation = evaluate(y_test, proba, positive_index=labels.positive_index, threshold=config.threshold,
                           class_names=list(labels.classes))
@@ -111,10 +101,17 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
                  evaluation=eval_dict)
 
     metrics = {k: float(v) for k, v in evaluation.metrics.items()}
+    if labels.n_classes > 2:  # macro / weighted averages over the classes, beside the chosen class's metrics
+        metrics.update({f"{kind}_{key}": float(value) for kind, part in evaluation.averages.items()
+                        for key, value in part.items()})
     metrics.update({"epochs_run": float(len(result.history)), "best_epoch": float(result.best_epoch),
                     "batch_size_used": float(used),
+                    "epochs_planned": float(planned.epochs),
                     "seconds": round(time.perf_counter() - started, 3),
                     "train_rows": float(len(run_split.train)), "test_rows": float(len(run_split.test))})
+    if result.extra.get("solver") == "lbfgs":  # the exact logistic solver: its iterations and whether it converged
+        metrics.update({"solver_iterations": float(result.extra["iterations"]),
+                        "solver_converged": float(result.extra["converged"])})
     if result.extra.get("private"):  # epsilon, delta, noise, clipping norm; accountant in privacy.json
         save_privacy(folder, result.extra)
         metrics.update(privacy_metrics(result.extra))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from core.runs import RunStatus
+from core.runs.naming import display_name
 from core.timeleft import format_seconds, time_left
 
 RECENT_EPOCHS = 5  # the epoch rate is read from the last few epochs, so it follows the run's current speed
@@ -79,8 +80,9 @@ def run_progress(record, history: list[dict], *, now: datetime | None = None) ->
     """
     now = now or datetime.now(UTC)
     config = record.config or {}
-    total = int(config.get("epochs", 0) or 0)
     epoch = int(history[-1]["epoch"]) if history else 0
+    # the step budget may give a small table more epochs than configured; the loop logs the count it plans
+    total = int((history[-1].get("epochs_planned") if history else None) or config.get("epochs", 0) or 0)
     started = _as_datetime(record.started_at)
     finished = _as_datetime(record.finished_at)
     elapsed = ((finished or now) - started).total_seconds() if started else 0.0
@@ -113,15 +115,15 @@ def runs_table(records) -> pd.DataFrame:
         metrics = r.metrics or {}
         config = r.config or {}
         rows.append({
-            "run": r.id, "status": r.status, "model": config.get("model", ""),
+            "name": display_name(r), "status": r.status, "model": config.get("model", ""),
             "target": (r.spec or {}).get("target", ""), "device": r.device or "",
             "created": str(r.created_at)[:19].replace("T", " "),
             "roc_auc": metrics.get("roc_auc"), "accuracy": metrics.get("accuracy"),
             "log_loss": metrics.get("log_loss"), "epochs": metrics.get("epochs_run"),
-            "error": r.error or "",
+            "error": r.error or "", "run": r.id,
         })
-    return pd.DataFrame(rows, columns=["run", "status", "model", "target", "device", "created", "roc_auc",
-                                       "accuracy", "log_loss", "epochs", "error"])
+    return pd.DataFrame(rows, columns=["name", "status", "model", "target", "device", "created", "roc_auc",
+                                       "accuracy", "log_loss", "epochs", "error", "run"])
 
 
 def poll_run(store, run_id: str, *, settings=None) -> RunProgress:

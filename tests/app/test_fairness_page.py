@@ -54,8 +54,10 @@ def test_trained_run_shows_groups_summary_charts_and_tradeoff(trained_run):
     summary = [plain(m.value) for m in at.markdown if "is selected at" in m.value]
     assert summary and re.search(r"B is selected at 0\.\d\d the rate of A; interval 0\.\d\d-\d\.\d\d", summary[0])
     table = at.dataframe[0].value
-    assert table["group"].tolist() == ["A", "B"] and table["rows"].sum() > 100
-    assert {"selection_rate 95% interval", "tpr", "note"} <= set(table.columns)
+    assert table["Group"].tolist() == ["A", "B"] and table["Rows"].str.replace(",", "").astype(int).sum() > 100
+    assert {"Share selected: 95% interval", "True positive rate (recall)", "Note"} <= set(table.columns)
+    assert not any("_" in c for c in table.columns)  # no internal names
+    assert set(table["Rank"]) <= {"1", "2", "not ranked"}
     assert len(at.get("plotly_chart")) == 2  # group bars + fairness-accuracy chart
 
     at.selectbox(key="fair-metric").set_value("tpr").run()
@@ -71,15 +73,26 @@ def test_threshold_tool_and_saving_a_rule_as_a_linked_run(riskboard_home, traine
     at = open_page(run=trained_run)
     at.selectbox(key="fair-strategy").set_value("demographic_parity").run()
     assert not at.exception
-    assert any(GROUP_CAVEAT[:40] in plain(c.value) for c in at.caption)
+    assert sum(GROUP_CAVEAT[:40] in plain(c.value) for c in at.caption) == 1  # the legal caution once
     assert any("randomises the decision" in plain(c.value) for c in at.caption)
-    assert at.radio(key="fair-rule-choice").options == ["demographic_parity (randomised)",
-                                                         "demographic_parity (deterministic)"]
+    assert at.radio(key="fair-rule-choice").options == ["Equal share selected per group (randomised)",
+                                                         "Equal share selected per group (fixed thresholds)"]
     at.button(key="fair-save-rule").click().run()
     assert not at.exception, at.exception
     runs = RunStore(riskboard_home)
     [child] = runs.children(trained_run)
     assert child.status == SUCCEEDED and any("linked to" in plain(s.value) for s in at.success)
+    rule = runs.artifacts(child.id).read_json("decision_rule.json")
+    assert rule["strategy"] == at.radio(key="fair-rule-choice").value  # the rule shown is the rule saved
+
+
+def test_a_rule_that_changes_nothing_is_refused_with_the_reason(riskboard_home, trained_run):
+    at = open_page(run=trained_run)
+    assert at.selectbox(key="fair-strategy").value == "single"
+    at.button(key="fair-save-rule").click().run()
+    assert not at.exception, at.exception
+    assert any("would be an exact copy" in plain(e.value) for e in at.error)
+    assert RunStore(riskboard_home).children(trained_run) == []
 
 
 def test_decision_only_import_says_why_thresholds_are_off(riskboard_home):

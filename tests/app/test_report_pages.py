@@ -33,13 +33,14 @@ def test_report_page_saves_thresholds_and_previews_the_verdict(trained):
     # live preview: the verdict follows the widgets before anything is saved
     assert any(plain(s.value).startswith("PASS: Test ROC AUC is") for s in at.success)
     assert any("epsilon is infinity" in plain(e.value) for e in at.error)
-    assert any("Verdict: FAIL" in s.value for s in at.subheader)
-    assert any("not been computed" in plain(w.value) and f"python -m core explain {run_id}" in plain(w.value)
-               for w in at.warning)
+    assert any("Verdict: FAIL" in h.proto.body for h in at.get("html"))
+    assert any("not been computed" in plain(w.value) for w in at.warning)
+    assert not any("python -m" in plain(e.value) for e in [*at.warning, *at.info, *at.caption, *at.success])
     next(b for b in at.button if b.label == "Save for this dataset").click().run()
     assert not at.exception, at.exception
     saved = load_settings(runs.home, runs.get(run_id).dataset_id)
-    assert saved.thresholds == Thresholds(min_auc=0.55, max_epsilon=3.0, sensitive="group")
+    assert saved.thresholds == Thresholds(min_auc=0.55, max_epsilon=3.0, sensitive="group", max_disparity=0.1,
+                                          max_attack_auc=0.6)  # the defaults it was not asked to change stay
     assert saved.text.limitations == f"Synthetic data only {HOSTILE}"
     # the downloads are the sealed report files, and they verify against the workspace
     buttons = {b.proto.label: b for b in at.get("download_button")}
@@ -60,19 +61,39 @@ def test_report_downloads_verify(trained):
         assert all(f.ok for f in verify_text(runs, report_bytes(content, fmt).decode("utf-8")))
 
 
-def test_presentation_mode_hides_knobs_and_steps_through_charts(trained):
+def test_default_thresholds_judge_until_the_team_saves_its_own(trained):
+    runs, run_id = trained
+    at = open_page(REPORT, run=run_id)
+    assert not at.exception, at.exception
+    assert not any("NOT JUDGED" in h.proto.body for h in at.get("html"))
+    assert any("default thresholds" in plain(c.value) for c in at.caption)
+    assert at.expander[0].label.startswith("Thresholds (Riskboard's defaults")
+    assert at.number_input(key=f"rep-min-auc-{runs.get(run_id).dataset_id[:12]}").value == 0.75
+
+
+def test_presentation_mode_is_a_projector_deck_one_idea_per_screen(trained):
     run_id = trained[1]
     at = open_page(REPORT, run=run_id)
-    at.toggle(key="report_present").set_value(True).run()
+    next(b for b in at.button if b.key == "report-present").click().run()
     assert not at.exception, at.exception
     assert not at.number_input and not at.text_area and not at.get("download_button") and not at.selectbox
-    assert at.title[0].value.startswith("Verdict:")
-    assert any("ranks the yes case higher" in plain(h.value) for h in at.header)
-    first = at.get("plotly_chart")
-    assert len(first) == 1  # one chart at a time
-    assert any("Chart 1 of" in plain(c.value) for c in at.caption)
-    next(b for b in at.button if b.label == "Next chart ▶").click().run()
-    assert any("Chart 2 of" in plain(c.value) for c in at.caption)
+    assert not at.toggle and not at.title
+    [banner] = [h.proto.body for h in at.get("html") if "verdict-banner" in h.proto.body]
+    assert "Verdict: NEEDS ATTENTION" in banner and "#8a5300" in banner  # the verdict first, coloured
+    from ui.report_view import PROJECTOR_CSS
+
+    assert "stSidebar" in PROJECTOR_CSS and "stHeader" in PROJECTOR_CSS  # the browser suite checks they are hidden
+    assert not at.get("plotly_chart") and any("Screen 1 of" in plain(c.value) for c in at.caption)
+    next(b for b in at.button if b.key == "present-next").click().run()
+    assert any("puts the yes case first" in plain(m.value) for m in at.markdown)
+    texts = " ".join(plain(m.value) for m in at.markdown)
+    assert "accountant" not in texts and "python -m" not in texts
+    while not next(b for b in at.button if b.key == "present-next").disabled:
+        next(b for b in at.button if b.key == "present-next").click().run()
+        assert len(at.get("plotly_chart")) <= 1  # charts one at a time
+    assert len(at.get("plotly_chart")) == 1
+    next(b for b in at.button if b.key == "present-exit").click().run()
+    assert at.selectbox(key="report-run").value == run_id
 
 
 def test_report_page_on_an_imported_run_and_bad_urls(riskboard_home):
@@ -96,12 +117,13 @@ def test_compare_page_side_by_side_with_frontier(riskboard_home):
     at = open_page(COMPARE)
     assert set(at.multiselect[0].value) == {first, second}
     table = at.dataframe[0].value
-    assert len(table) == 2 and set(table["epsilon"]) == {"∞ (not private)"}
+    assert len(table) == 2 and set(table["epsilon"]) == {"none (no guarantee)"}
     assert any(HOSTILE in r for r in table["run"])  # shown as text in a table cell
     charts = at.get("plotly_chart")
     assert len(charts) == 4  # frontier, ROC, calibration, loss
-    assert any("by test AUC alone" in plain(i.value) for i in at.info)
+    assert any("comes closest" in plain(i.value) for i in [*at.info, *at.success])
     assert any("disparity is left out" in plain(c.value) for c in at.caption)
+    assert any(b.key == "compare-compute-fairness" for b in at.button)
     at.multiselect[0].set_value([first]).run()
     assert "at least two runs" in at.info[0].value
     # with fairness computed (and cached) for both, the frontier places them by disparity too
@@ -115,7 +137,8 @@ def test_compare_page_side_by_side_with_frontier(riskboard_home):
     assert "–" not in set(table["disparity"]) and "–" not in set(table["disparity 95% interval"])
     assert not any("disparity is left out" in plain(c.value) for c in at.caption)
     frontier = at.get("plotly_chart")[0].proto.spec
-    assert "Risk frontier" in frontier and "non-private runs (epsilon infinity)" in frontier
+    assert "Risk frontier" in frontier and "\"symbol\":\"diamond\"" in frontier
+    assert not any(b.key == "compare-compute-fairness" for b in at.button)
 
 
 def test_report_page_computes_missing_analyses_on_request(trained):

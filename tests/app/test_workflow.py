@@ -40,3 +40,12 @@ def test_the_next_step_follows_what_is_done(tmp_path):
     assert Context(dataset=object(), spec=spec, run=None).next_step(app).key == "train"
     assert Context(dataset=object(), spec=spec, run=FakeRun("running")).next_step(app).key == "train"
     assert Context(dataset=object(), spec=spec, run=FakeRun("succeeded")).next_step(app).key == "privacy"
+
+
+def test_the_marker_moves_past_the_analyses_the_run_already_has():
+    spec, run = object(), FakeRun("succeeded")
+    assert Context(dataset=object(), spec=spec, run=run).next_step().key == "explain"
+    assert Context(dataset=object(), spec=spec, run=run, done=("explain",)).next_step().key == "fairness"
+    assert Context(dataset=object(), spec=spec, run=run, done=("explain", "fairness")).next_step().key == "privacy"
+    everything = Context(dataset=object(), spec=spec, run=run, done=("explain", "fairness", "privacy"))
+    assert everything.next_step().key == "report"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from core.data.spec import DatasetSpec
-from core.training.caution import HEADLINE, column_aucs, leakage_caution
+from core.training.caution import HEADLINE, column_aucs, leakage_caution, repeated_test_rows
 from tests.leaky_data import leaky_loans
 
 
@@ -50,3 +51,32 @@ def test_no_caution_for_an_honest_run_or_without_an_auc():
     assert leakage_caution({}, {}) is None
     gone = leakage_caution({"roc_auc": 1.0}, {}, dataset_available=False)
     assert gone is not None and "no longer stored" in gone.message
+
+
+def test_each_cause_names_its_evidence():
+    frame = leaky_loans()
+    column = leakage_caution({"roc_auc": 0.999}, column_aucs(frame, spec_for(frame)), duplicates=0, test_rows=120)
+    assert column.cause == "column" and column.headline == HEADLINE
+    assert column.to_dict()["evidence"] == {"columns_separating_alone": ["decision_code", "approved_flag"],
+                                            "test_rows_repeated_in_training": 0, "test_rows": 120}
+    honest = {"pixel_a": 0.71, "pixel_b": 0.64}
+    repeated = leakage_caution({"roc_auc": 0.995}, honest, duplicates=30, test_rows=120)
+    assert repeated.cause == "duplicates"
+    assert repeated.message == (
+        "Test rows repeat training rows: the test score partly measures memory. Test ROC AUC is 0.995. No single "
+        "column separates the classes on its own (the strongest, 'pixel_a' (ROC AUC 0.710 alone), 'pixel_b' (ROC "
+        "AUC 0.640 alone), fall well short). But 30 of the 120 test rows (25%) repeat a training row exactly, so "
+        "the model was tested partly on rows it has seen. Remove duplicate rows before training (or split by the "
+        "entity the rows describe) for an honest score.")
+    clean = leakage_caution({"roc_auc": 0.995}, honest, duplicates=0, test_rows=120)
+    assert clean.cause == "none_found" and clean.headline == "a very high score, and no sign of leakage"
+    assert "No single column separates the classes on its own" in clean.message
+    assert "No column gives the answer away and none of the 120 test rows repeat a training row. A table of " \
+           "images, sensor readings" in clean.message
+
+
+def test_repeated_test_rows_counts_exact_feature_copies():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 1.0, None, None, 3.0], "b": ["x", "y", "x", "z", "z", "y"]})
+    # test rows 2 (copy of row 0) and 4 (copy of row 3, missing values equal) repeat; row 5 does not
+    assert repeated_test_rows(frame, ("a", "b"), np.array([0, 1, 3]), np.array([2, 4, 5])) == 2
+    assert repeated_test_rows(frame, ("b",), np.array([0, 1, 3]), np.array([2, 4, 5])) == 3

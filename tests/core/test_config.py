@@ -13,7 +13,7 @@ def test_defaults(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     settings = get_settings()
     assert settings.home == (tmp_path / ".riskboard").resolve()
-    assert (settings.max_upload_mb, settings.max_rows, settings.max_columns) == (200, 2_000_000, 500)
+    assert (settings.max_upload_mb, settings.max_rows, settings.max_columns) == (200, 2_000_000, 1024)
     assert settings.max_upload_bytes == 200 * 1024 * 1024
     assert settings.device is None
     assert settings.max_jobs == 1

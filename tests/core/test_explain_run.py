@@ -114,7 +114,8 @@ def test_cli_prints_the_contract(trained, monkeypatch, capsys):
     monkeypatch.setenv("RISKBOARD_HOME", str(home))
     assert main(["explain", run_id, "--rows", "90", "--background", "30", "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
-    assert set(body) == {"run_id", "method", "rows", "background", "seconds", "additivity_max_error", "importance"}
+    assert set(body) == {"run_id", "method", "output", "rows", "background", "seconds", "additivity_max_error",
+                         "importance"}
     assert body["run_id"] == run_id and body["rows"] == 90 and body["background"] == 30
     assert isinstance(body["seconds"], float) and body["additivity_max_error"] < 1e-4
     values = [item["mean_abs_shap"] for item in body["importance"]]

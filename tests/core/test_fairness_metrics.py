@@ -200,3 +200,16 @@ def test_delong_matches_sklearn_and_the_quadratic_variance():
     var = psi.mean(axis=1).var(ddof=1) / len(pos) + psi.mean(axis=0).var(ddof=1) / len(neg)
     assert (high - low) / 2 == pytest.approx(1.959963984540054 * math.sqrt(var), rel=1e-9)
     assert all(math.isnan(v) for v in delong_auc([1, 1], [0.2, 0.3]))
+
+
+def test_a_tiny_group_with_a_rate_of_zero_never_gets_a_zero_width_interval():
+    """0 of 12 selected: every bootstrap resample is 0 again; the interval is the exact one, 0 to 0.2646."""
+    y_true = np.array([0, 1] * 6 + [0, 1] * 100)
+    y_pred = np.array([0] * 12 + [0, 1] * 100)
+    groups = np.array(["tiny"] * 12 + ["big"] * 200)
+    report = audit_groups(y_true, y_pred, groups, resamples=200, min_group=30)
+    low, high = report.group("tiny").intervals["selection_rate"]
+    assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 12), abs=1e-9)  # Clopper-Pearson, k = 0
+    assert report.group("tiny").small
+    big = report.group("big").intervals["selection_rate"]
+    assert big[0] < 0.5 < big[1] and big[1] - big[0] < 0.2  # ordinary groups keep their bootstrap interval

@@ -14,10 +14,11 @@ from core.cli.runs import files_state
 from core.data.demo import synthetic_biased
 from core.data.spec import DatasetSpec, SensitiveColumn
 from core.data.store import DatasetStore
-from core.errors import FairnessError, RiskboardError, ScoreImportError
+from core.errors import FairnessError, MitigationNoEffectError, RiskboardError, ScoreImportError
 from core.fairness import (
     DECISION_RULE_JSON,
     REWEIGHTING_JSON,
+    DecisionRule,
     audit_groups,
     check_scores,
     fit_reductions,
@@ -31,6 +32,7 @@ from core.fairness import (
 from core.fairness._imports import LABEL_CLASSES, MISMATCHED, OUT_OF_RANGE, TEXT_SCORES
 from core.fairness._mitigation import NEEDS_MODEL
 from core.runs import SUCCEEDED, RunStore
+from core.runs.naming import display_name
 from core.training import artifacts
 from core.training.config import TrainConfig
 from core.training.pipeline import TASK
@@ -253,3 +255,26 @@ def test_reductions_run_as_a_background_job_through_a_real_worker(trained):
     assert record.status == SUCCEEDED, record.error
     assert record.parent_id == run_id and record.task == "core.fairness._reductions:execute_reductions"
     assert len(runs.epochs(child)) == record.metrics["models_fitted"]  # progress logged as the members fit
+
+
+def test_a_rule_that_changes_nothing_is_refused_and_no_run_is_stored(trained):
+    runs, run_id = trained
+    before = {r.id for r in runs.list()}
+    scores = load_run_scores(runs, run_id)
+    same = DecisionRule(strategy="single", default=scores.threshold)
+    with pytest.raises(MitigationNoEffectError, match=r"same decision as run .* on all [\d,]+ of its test rows"):
+        start_mitigation(runs, run_id, method="thresholds", sensitive=["group"], rule=same)
+    assert {r.id for r in runs.list()} == before
+
+
+def test_the_rule_shown_is_the_rule_saved_and_named(trained):
+    runs, run_id = trained
+    shown = DecisionRule(strategy="manual", thresholds={"A": 0.3, "B": 0.7, "missing": 0.5})
+    child = start_mitigation(runs, run_id, method="thresholds", sensitive=["group"], rule=shown)
+    stored = runs.artifacts(child).read_json(DECISION_RULE_JSON)
+    assert stored["thresholds"] == {"A": 0.3, "B": 0.7, "missing": 0.5} and stored["strategy"] == "manual"
+    record = runs.get(child)
+    assert record.name == "thresholds: hand-set thresholds per group"
+    assert "demographic" not in display_name(record)
+    parent, mitigated = load_run_scores(runs, run_id), load_run_scores(runs, child)
+    assert not np.array_equal(parent.y_pred, mitigated.y_pred)

@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from core.figures.compare import frontier_figure, overlay_calibration_figure, overlay_loss_figure, overlay_roc_figure
+from core.figures.compare import (
+    auc_axis_range,
+    frontier_figure,
+    overlay_calibration_figure,
+    overlay_loss_figure,
+    overlay_roc_figure,
+)
 from core.figures.report import card_figures, disparity_figure, importance_figure
 from core.report import RunPoint
 from tests.core._report_runs import HOSTILE, explain_result, fairness_result
@@ -25,17 +31,42 @@ def test_frontier_places_runs_and_marks_the_pareto_set():
     traces = {t.name: t for t in fig.data}
     line = traces["risk frontier (Pareto set)"]
     assert list(line.x) == [0.05, 0.10, 0.20] and list(line.y) == [0.87, 0.85, 0.90]  # sorted by disparity
-    public = traces["non-private runs (epsilon infinity)"]
-    assert list(public.x) == [0.20, 0.05, 0.25] and list(public.marker.line.width) == [3, 3, 0.5]
-    assert list(public.error_x.arrayminus) == pytest.approx([0.02, 0.02, 0.02])
-    assert public.marker.symbol == "diamond"
-    private = traces["private runs (colour: epsilon)"]
-    assert list(private.marker.color) == [0.0]  # log10(epsilon = 1)
-    assert public.text[0] == "&lt;script&gt;alert(1)&lt;/script&gt;"  # a hostile run name stays text
+    runs = [t for t in fig.data if t.name and t.name[0].isdigit()]
+    assert [t.text[0] for t in runs] == ["1", "2", "3", "4"]  # numbered markers: labels cannot collide
+    assert [t.x[0] for t in runs] == [0.20, 0.05, 0.10, 0.25]
+    assert [t.marker.line.width for t in runs] == [3, 3, 3, 0.5]
+    assert runs[0].error_x.arrayminus[0] == pytest.approx(0.02)
+    assert runs[0].marker.symbol == "diamond" and runs[2].marker.symbol == "circle"
+    assert runs[0].name == "1. &lt;script&gt;alert(1)&lt;/script&gt;"  # a hostile run name stays text
+    assert not any(getattr(t.marker, "showscale", None) for t in fig.data)  # one epsilon: no colour bar
     [arrow] = fig.layout.annotations
     assert (arrow.ax, arrow.ay, arrow.x, arrow.y) == (0.20, 0.90, 0.05, 0.87)  # parent -> mitigated child
     assert "1 run(s) without a disparity are not placed" in fig.layout.title.subtitle.text.replace("<br>", " ")
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_identical_runs_are_dodged_and_auc_axis_is_sane():
+    twin = dict(auc=0.905, disparity=0.1)
+    points = [point("a", **twin), point("b", **twin), point("c", 0.898, 0.12, epsilon=1.0),
+              point("d", 0.90, 0.11, epsilon=8.0)]
+    points = [RunPoint(**{**vars(p), "auc_interval": (p.auc - 0.01, p.auc + 0.01)}) for p in points]
+    fig = frontier_figure(points, pareto=["a"])
+    runs = [t for t in fig.data if t.name and t.name[0].isdigit()]
+    a, b = runs[0].x[0], runs[1].x[0]
+    assert a != b and (a + b) / 2 == pytest.approx(0.1)  # side by side, centred on the shared spot
+    assert "same values as run 1" in runs[1].hovertext[0]
+    assert runs[0].error_y.array[0] == pytest.approx(0.01)  # AUC intervals drawn
+    low, high = fig.layout.yaxis.range
+    assert high <= 1.0 and high - low >= 0.1 - 1e-9 and low <= 0.888 and high >= 0.915
+    [bar] = [t for t in fig.data if getattr(t.marker, "showscale", None)]  # two epsilons: a colour bar
+    assert list(bar.marker.colorbar.ticktext) == ["1"] and bar.marker.cmin == 0.0
+
+
+def test_auc_axis_range_stays_in_zero_one():
+    assert auc_axis_range([0.99, 1.0]) == pytest.approx([0.9, 1.0])
+    assert auc_axis_range([0.0, 0.02]) == pytest.approx([0.0, 0.1])
+    low, high = auc_axis_range([0.6, 0.95])
+    assert 0.5 < low < 0.6 and 0.95 < high <= 1.0
 
 
 def test_frontier_with_nothing_to_place_says_why():

@@ -88,15 +88,17 @@ def test_waterfall_ends_at_the_rows_score():
     result = make_result(n_features=14)
     fig = waterfall_figure(result, 3, top_k=10)
     trace = fig.data[0]
-    assert trace.measure[0] == "absolute" and trace.measure[-1] == "total"
-    assert trace.x[0] == pytest.approx(result.base_value)
-    assert sum(trace.x[1:-1]) + trace.x[0] == pytest.approx(result.scores[3])
-    assert trace.x[-1] == pytest.approx(result.scores[3])
-    assert trace.y[-2] == "4 other features"
+    assert set(trace.measure) == {"relative"}  # every bar is a push; the base is where they start, not a bar
+    assert trace.base == pytest.approx(result.base_value)
+    assert sum(trace.x) + trace.base == pytest.approx(result.scores[3])
+    lines = sorted(shape.x0 for shape in fig.layout.shapes)
+    assert lines == pytest.approx(sorted([result.base_value, result.scores[3]]))
+    assert trace.y[-1] == "4 other features"
+    assert "red bars push the score right" in fig.layout.title.subtitle.text.replace("<br>", " ")
     steps = waterfall_data(result.values[3], result.feature_names, result.data.iloc[3].tolist(),
                            base_value=result.base_value, top_k=3)
     assert list(np.abs(steps["shap"][:3])) == sorted(np.abs(steps["shap"][:3]), reverse=True)
-    assert f"{result.probabilities[3]:.0%}" in fig.layout.title.subtitle.text
+    assert f"{result.probabilities[3]:.1%}" in fig.layout.title.subtitle.text
 
 
 def test_importance_split_by_group_gives_each_group_its_own_mean():

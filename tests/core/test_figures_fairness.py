@@ -30,7 +30,7 @@ def test_bars_have_intervals_counts_and_grey_small_groups():
     assert bar.y[0] == first.metrics["selection_rate"]
     assert bar.error_y.array[0] == first.intervals["selection_rate"][1] - first.metrics["selection_rate"]
     assert bar.error_y.arrayminus[0] == first.metrics["selection_rate"] - first.intervals["selection_rate"][0]
-    assert "not enough data" in bar.text[2] and "n=10" in bar.text[2]
+    assert "too few" in bar.text[2] and "10 rows, not enough data" in bar.customdata[2]
 
 
 def test_heatmap_greys_small_cells_and_leaves_them_uncoloured():
@@ -49,8 +49,15 @@ def test_fairness_accuracy_chart_places_every_run():
               {"run_id": "b", "label": "<i>fair</i>", "accuracy": 0.78, "gap": 0.05, "gap_low": None,
                "gap_high": None, "kind": "mitigated"}]
     fig = fairness_accuracy_figure(points)
-    assert [trace.name for trace in fig.data] == ["mitigated", "train"]
-    assert list(fig.data[0].text) == ["&lt;i&gt;fair&lt;/i&gt;"]
-    assert fig.data[1].error_x.array[0] == 0.25 - 0.2
+    assert [trace.name for trace in fig.data] == ["1. base", "2. &lt;i&gt;fair&lt;/i&gt;"]  # legend: run names
+    assert [t.legendgroup for t in fig.data] == ["trained here", "mitigated"]  # plain words, not kinds
+    assert [t.text[0] for t in fig.data] == ["1", "2"]  # numbered markers: no labels to collide
+    assert fig.data[0].error_x.array[0] == 0.25 - 0.2
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text == "test accuracy"
     assert fairness_accuracy_figure([]).layout.annotations[0].text.startswith("No finished runs")
+
+
+def test_many_groups_become_readable_horizontal_bars_and_heatmap_text_is_large():
+    groups = [f"g{i}" for i in range(8) for _ in range(60)]
+    bar = group_bars_figure(_report(groups), "selection_rate").data[0]
+    assert bar.orientation == "h" and list(bar.y)[:2] == ["g0", "g1"]

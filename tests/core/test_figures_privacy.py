@@ -59,5 +59,18 @@ def test_group_and_utility_escape_user_text():
               {"run_id": "b", "name": "plain", "epsilon": None, "roc_auc": 0.85}]
     fig = privacy_utility_figure(points)
     _titled(fig)
-    assert fig.data[1].x[0] > fig.data[0].x[0] and "&lt;script&gt;" in fig.data[0].text[0]
+    assert "&lt;script&gt;" in fig.data[0].text[0]
     _titled(privacy_utility_figure([]))
+
+
+def test_non_private_runs_sit_in_their_own_labelled_lane_not_at_an_epsilon():
+    points = [{"run_id": "a", "name": "ε 1", "epsilon": 1.0, "roc_auc": 0.88},
+              {"run_id": "b", "name": "ε 8", "epsilon": 8.0, "roc_auc": 0.9},
+              {"run_id": "c", "name": "plain", "epsilon": None, "roc_auc": 0.91}]
+    fig = privacy_utility_figure(points)
+    private, plain = fig.data
+    assert list(private.x) == [1.0, 8.0] and private.xaxis == "x"
+    assert list(plain.x) == ["no guarantee"] and plain.xaxis == "x2" and plain.yaxis == "y2"
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis2.type == "category"
+    assert fig.layout.yaxis2.matches == "y" or fig.layout.yaxis2.anchor == "x2"
+    assert "no guarantee" in fig.layout.title.subtitle.text

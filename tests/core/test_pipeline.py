@@ -113,7 +113,7 @@ def test_predicted_classes_respects_positive_index_and_threshold():
 
 
 def test_batch_size_is_capped_so_small_tables_still_train():
-    from core.training.pipeline import effective_batch_size
+    from core.training.budget import effective_batch_size
 
     assert effective_batch_size(1024, 560) == 70
     assert effective_batch_size(1024, 100_000) == 1024

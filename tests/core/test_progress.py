@@ -22,6 +22,10 @@ class FakeRecord:
     metrics: dict = field(default_factory=dict)
     spec: dict = field(default_factory=lambda: {"target": "y"})
     error: str | None = None
+    kind: str = "train"
+    name: str | None = None
+    parent_id: str | None = None
+    custom_name: str | None = None
 
 
 def test_progress_estimates_time_left_from_mean_epoch_time():
@@ -52,9 +56,10 @@ def test_format_seconds():
 def test_runs_table_columns_and_values():
     table = runs_table([FakeRecord(status="succeeded", metrics={"roc_auc": 0.9, "accuracy": 0.8, "epochs_run": 7.0},
                                    config={"model": "mlp"})])
-    assert list(table.columns) == ["run", "status", "model", "target", "device", "created", "roc_auc", "accuracy",
-                                   "log_loss", "epochs", "error"]
+    assert list(table.columns) == ["name", "status", "model", "target", "device", "created", "roc_auc", "accuracy",
+                                   "log_loss", "epochs", "error", "run"]
     row = table.iloc[0]
+    assert row["name"] == "Neural network · no privacy · 1 Jan 12:00:00"
     assert (row["run"], row["status"], row["model"], row["roc_auc"], row["created"]) == (
         "20260101-120000-abcdef", "succeeded", "mlp", 0.9, "2026-01-01 12:00:00")
 
@@ -82,3 +87,9 @@ def test_one_timed_epoch_is_not_enough_for_an_estimate():
     progress = run_progress(FakeRecord(), [{"epoch": 1, "seconds": 4.0}], now=START + timedelta(seconds=6))
     assert progress.remaining_s is None
     assert progress.summary == "epoch 1 of 10 · 6.0 s elapsed · time left: estimated from the second epoch on"
+
+
+def test_the_planned_epochs_of_the_step_budget_replace_the_configured_ones():
+    history = [{"epoch": 1, "epochs_planned": 250.0}, {"epoch": 2, "epochs_planned": 250.0}]
+    progress = run_progress(FakeRecord(), history, now=START + timedelta(seconds=2))
+    assert (progress.epoch, progress.epochs_total) == (2, 250)

@@ -21,6 +21,7 @@ from core.report import (
     Thresholds,
     auc_interval,
     build_report,
+    default_thresholds,
     evaluate_checks,
     gather_inputs,
     load_settings,
@@ -122,11 +123,10 @@ def test_trained_run_sections(trained):
     assert perf["metrics"]["roc_auc"] == pytest.approx(record.metrics["roc_auc"])
     low, high = perf["roc_auc_interval"]
     assert low < perf["metrics"]["roc_auc"] < high
-    # analyses not run yet: each section says so and names the command
+    # analyses not run yet: each section says so in words, with no command line for a stakeholder to read
     assert content["explanations"]["status"] == NOT_RUN
-    assert content["explanations"]["command"] == f"python -m core explain {run_id}"
-    assert content["fairness"]["command"] == f"python -m core fairness {run_id} --sensitive group"
-    assert content["privacy"]["audit"]["command"] == f"python -m core audit {run_id}"
+    for section in (content["explanations"], content["fairness"], content["privacy"]["audit"]):
+        assert "command" not in section and "python -m" not in section["message"]
     assert "without differential privacy" in content["privacy"]["training"]["message"]
     prov = content["provenance"]
     assert prov["dataset_sha256"] == record.dataset_id
@@ -134,8 +134,12 @@ def test_trained_run_sections(trained):
     assert prov["command"].startswith("python -m core train 'loans <b>v2</b>.csv' --target approved --positive yes")
     assert "'<script>alert(1)</script>'" in prov["command"]
     assert {"python", "riskboard", "torch", "plotly"} <= set(prov["versions"])
-    assert content["verdict"]["overall"] == "not judged"
+    assert content["verdict"]["overall"] == "not judged"  # explicit empty thresholds judge nothing
     assert content["text"]["fields"]["owner"] == "Risk team"
+    unset = build_report(runs, run_id, "json").content  # nothing saved for the dataset: the defaults, marked so
+    assert unset["verdict"]["defaults"] is True and unset["verdict"]["overall"] != "not judged"
+    assert {c["name"] for c in unset["verdict"]["checks"]} == {"min_auc", "max_disparity", "max_attack_auc"}
+    assert not any("python -m" in c["sentence"] or "command" in c for c in unset["verdict"]["checks"])
 
 
 def test_imported_run_says_where_scores_came_from(imported):
@@ -269,7 +273,10 @@ def test_unfinished_run_is_refused(trained):
 def test_settings_are_saved_per_dataset(trained):
     runs, run_id = trained
     dataset_id = runs.get(run_id).dataset_id
-    assert load_settings(runs.home, dataset_id) == ReportSettings()
+    defaults = load_settings(runs.home, dataset_id, ("group",))
+    assert defaults == ReportSettings(default_thresholds(("group",)), defaults=True)
+    assert (defaults.thresholds.min_auc, defaults.thresholds.max_disparity, defaults.thresholds.sensitive) == (
+        0.75, 0.1, "group")
     saved = ReportSettings(Thresholds(min_auc=0.8, max_disparity=0.05, sensitive="group"), TEXT)
     save_settings(runs.home, dataset_id, saved)
     assert load_settings(runs.home, dataset_id) == saved

@@ -135,7 +135,7 @@ def test_compare_cli(workspace, capsys):
     better = max(body["runs"], key=lambda r: r["roc_auc"])["run_id"]
     assert body["pareto"] == [better]
     code, out, _ = cli(capsys, "compare", run_id, imported)
-    assert code == 0 and "Pareto set" in out and "by test AUC alone" in out
+    assert code == 0 and "Pareto set" in out and "comes closest" in out  # judged by the default thresholds
 
 
 def point(run_id, auc, disparity, epsilon=math.inf, checks=(), parent=None) -> RunPoint:
@@ -172,11 +172,11 @@ def test_best_run_meets_the_thresholds():
               point("C", 0.86, 0.04, checks=[check(True), check(True, "max_disparity")])]
     comparison = compare_points(points)
     assert comparison.best == "B"
-    assert comparison.summary.startswith("Run B (B) best meets the team's thresholds: it passes all 2 checks")
+    assert comparison.summary.startswith("“B” best meets the team's thresholds: it passes all 2 checks")
     assert "1 other run(s) pass too" in comparison.summary
     none_pass = compare_points([point("A", 0.92, 0.2, checks=[check(True), check(False, "max_disparity")]),
                                 point("B", 0.95, 0.3, checks=[check(False), check(False, "max_disparity")])])
-    assert none_pass.best == "A" and none_pass.summary.startswith("No run meets every threshold. Run A (A) comes")
+    assert none_pass.best == "A" and none_pass.summary.startswith("No run meets every threshold. “A” comes")
 
 
 def test_check_disparity_on_a_real_cached_fairness_result(workspace, tmp_path, capsys):

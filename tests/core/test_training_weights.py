@@ -30,9 +30,10 @@ def _data(n=300, seed=0):
 
 
 def _full_batch(n: int) -> TrainConfig:
-    # one full-batch step per epoch: the loss is a plain weighted mean, so duplicating rows is exactly equivalent
-    return TrainConfig(model="logistic", optimizer="sgd", learning_rate=0.5, momentum=0.0, weight_decay=0.0,
-                       batch_size=n, epochs=5, early_stopping_patience=0)
+    # one full-batch step per epoch: the loss is a plain weighted mean, so duplicating rows is exactly equivalent (the
+    # minibatch loop: the exact L-BFGS solver is tested against scikit-learn in test_lbfgs.py)
+    return TrainConfig(model="logistic", solver="minibatch", optimizer="sgd", learning_rate=0.5, momentum=0.0,
+                       weight_decay=0.0, batch_size=n, epochs=5, early_stopping_patience=0)
 
 
 def _weights(result):

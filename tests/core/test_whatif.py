@@ -111,3 +111,19 @@ def test_row_pickers():
         near_threshold(np.array([0.7]), 0.5)
     frame = pd.DataFrame({"age": [20, 35, 50], "sex": ["F", "M", "F"]})
     assert matching_rows(frame, {"sex": "F", "age": (30, 60)}).tolist() == [2]
+
+
+def test_probabilities_show_enough_digits_to_read_against_the_threshold():
+    from core.text import probability_text
+
+    assert probability_text(0.4993, 0.5) == "49.9%" and probability_text(0.50002, 0.5) == "50.002%"
+    assert probability_text(0.49999, 0.5) == "49.999%" and probability_text(0.87) == "87.0%"
+
+
+def test_weights_and_identifiers_are_frozen_by_default():
+    from core.explain import default_frozen
+
+    frame = pd.DataFrame({"fnlwgt": range(100), "customer_id": range(100), "age": [20, 30] * 50,
+                          "serial": [f"s{i}" for i in range(100)], "education": ["a", "b"] * 50,
+                          "income": np.linspace(1, 2, 100)})
+    assert default_frozen(frame, list(frame.columns)) == ["fnlwgt", "customer_id", "serial"]

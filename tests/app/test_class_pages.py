@@ -1,0 +1,63 @@
+"""AppTest of the class picker on a multiclass run: Fairness (one-vs-rest and the worst class per gap), Explain (the
+chosen class's logit) and Report (the chosen class, every class in a table); binary runs show no picker."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import jobs
+from core.data.spec import DatasetSpec, SensitiveColumn
+from core.data.store import DatasetStore
+from core.runs import SUCCEEDED, RunStore
+from core.training.config import TrainConfig
+from core.training.pipeline import TASK
+from tests.app._apptest import open_page, plain
+from tests.conftest import ROOT
+from tests.core.test_multiclass import _three_classes
+
+PAGES = ROOT / "pages"
+
+
+@pytest.fixture
+def multiclass_run(riskboard_home, monkeypatch) -> str:
+    monkeypatch.setenv("RISKBOARD_FAIRNESS_MIN_GROUP", "5")
+    monkeypatch.setenv("RISKBOARD_FAIRNESS_RESAMPLES", "50")
+    datasets = DatasetStore(riskboard_home)
+    meta = datasets.add(_three_classes().to_csv(index=False).encode(), "kinds.csv")
+    spec = DatasetSpec(dataset_id=meta.id, target="kind", positive_class="high", features=("f1", "f2", "group"),
+                       sensitive=(SensitiveColumn("group"),), name="kinds")
+    runs = RunStore(riskboard_home)
+    run_id = runs.create_run(kind="train", dataset_id=meta.id, spec=spec.to_dict(), name="kinds",
+                             config=TrainConfig(model="logistic").to_dict(), task=TASK)
+    jobs.run_inline(runs, run_id, TASK)
+    assert runs.get(run_id).status == SUCCEEDED
+    return run_id
+
+
+def test_fairness_page_looks_at_the_chosen_class_and_names_the_worst(multiclass_run):
+    at = open_page(str(PAGES / "fairness.py"), run=multiclass_run)
+    picker = at.selectbox(key=f"class-fairness-{multiclass_run}")
+    assert picker.value == "high" and picker.options == ["high", "low", "mid"]
+    worst = next(t.value for t in at.dataframe if "worst class" in t.value.columns)
+    assert set(worst["worst class"]) <= {"high", "low", "mid"} and "demographic_parity_difference" in set(
+        worst["disparity"])
+    picker.set_value("mid").run()
+    assert not at.exception, at.exception
+    assert any("Class mid against the rest" in plain(m.value) for m in at.markdown)
+
+
+def test_explain_page_explains_the_chosen_class(multiclass_run):
+    at = open_page(str(PAGES / "explain.py"), run=multiclass_run)
+    at.selectbox(key=f"class-explain-{multiclass_run}").set_value("low").run()
+    assert not at.exception, at.exception
+    assert any(m.label == "Probability of low" for m in at.metric)
+    assert "pushes this row towards 'low'" in plain(" ".join(m.value for m in at.markdown))
+
+
+def test_report_page_covers_the_chosen_class(multiclass_run):
+    at = open_page(str(PAGES / "report.py"), run=multiclass_run)
+    at.selectbox(key=f"class-report-{multiclass_run}").set_value("mid").run()
+    assert not at.exception, at.exception
+    assert any("This report covers class mid against the other 2" in plain(c.value) for c in at.caption)
+    table = next(t.value for t in at.dataframe if "support" in t.value.columns)
+    assert table["class"].tolist() == ["high", "low", "mid", "macro average", "weighted average"]

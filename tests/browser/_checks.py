@@ -1,0 +1,143 @@
+"""What every page of the demo must pass in a real browser: no clipped text, no overlapping chart labels, no console
+error (404s included), no internal name on screen. Each check returns what it found, so a failure names it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.browser.conftest import OUTPUT, wait_idle
+
+#: Internal identifiers that must never reach a person: metric, strategy and constraint keys, CLI commands.
+INTERNAL_NAMES = re.compile(
+    r"\b(selection_rate|base_rate|mean_score|roc_auc|pr_auc|log_loss|tpr|fpr|fnr|demographic_parity|equalized_odds|"
+    r"equal_opportunity|equal_accuracy|\w+_difference|\w+_ratio)\b|python -m core|"
+    r"\b\w+_\w+ \((deterministic|randomised)\)|"
+    r"\bRank\s+None\b|\bNone\b(?=\s*$)", re.MULTILINE)
+
+CLIPPED_JS = """() => {
+  const found = [];
+  const boxes = document.querySelectorAll(
+    '[data-testid="stMetricLabel"], [data-testid="stMetricValue"], [data-testid="stMetricDelta"],' +
+    '[data-baseweb="select"] div, [data-testid="stWidgetLabel"], [data-testid="stCaptionContainer"],' +
+    '[data-testid="stMarkdownContainer"] p, [data-testid="stTab"], button p, [data-testid="stPageLink"] span,' +
+    '[data-testid="stExpander"] summary span, [data-testid="stSidebarNav"] span');
+  for (const el of boxes) {
+    if (!el.offsetParent || !el.innerText || !el.innerText.trim()) continue;
+    const style = getComputedStyle(el);
+    const hides = style.textOverflow === 'ellipsis' || ['hidden', 'clip'].includes(style.overflowX);
+    if (hides && el.scrollWidth > el.clientWidth + 1) found.push(el.innerText.trim().slice(0, 80));
+  }
+  return [...new Set(found)];
+}"""
+
+OVERLAP_JS = """() => {
+  const found = [];
+  const overlap = (a, b) => {
+    const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    if (w <= 0 || h <= 0) return false;
+    const smaller = Math.min(a.width * a.height, b.width * b.height);
+    return smaller > 0 && (w * h) / smaller > 0.25;
+  };
+  document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot').forEach((chart, index) => {
+    const title = (chart.querySelector('.gtitle') || {}).textContent || `chart ${index + 1}`;
+    const groups = {
+      'x ticks': '.xtick text', 'y ticks': '.ytick text', 'legend': '.legendtext',
+      'point labels': '.textpoint text', 'annotations': '.annotation-text',
+    };
+    for (const [kind, selector] of Object.entries(groups)) {
+      const items = [...chart.querySelectorAll(selector)]
+        .filter(t => t.textContent.trim() && getComputedStyle(t).opacity !== '0')
+        .map(t => ({text: t.textContent.trim(), box: t.getBoundingClientRect()}))
+        .filter(t => t.box.width > 0 && t.box.height > 0);
+      for (let i = 0; i < items.length; i++)
+        for (let j = i + 1; j < items.length; j++)
+          if (overlap(items[i].box, items[j].box))
+            found.push(`${title.slice(0, 40)}: ${kind} "${items[i].text.slice(0, 30)}"` +
+                       ` / "${items[j].text.slice(0, 30)}"`);
+    }
+    const svg = chart.querySelector('.main-svg').getBoundingClientRect();
+    chart.querySelectorAll('.legendtext, .gtitle, .g-xtitle text, .g-ytitle text').forEach(t => {
+      const b = t.getBoundingClientRect();
+      if (b.width && (b.right > svg.right + 2 || b.left < svg.left - 2 || b.bottom > svg.bottom + 2))
+        found.push(`${title.slice(0, 40)}: "${t.textContent.trim().slice(0, 40)}" runs out of the chart`);
+    });
+  });
+  return found;
+}"""
+
+VISIBLE_TEXT_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]') || document.body;
+  const grid = [...document.querySelectorAll('table[role="grid"], [data-testid="stDataFrame"] table')]
+    .map(t => t.textContent).join('\\n');
+  const svg = [...main.querySelectorAll('svg text')].map(t => t.textContent).join('\\n');
+  const sidebar = document.querySelector('[data-testid="stSidebar"]');
+  return [main.innerText, grid, svg, sidebar ? sidebar.innerText : ''].join('\\n');
+}"""
+
+
+#: Streamlit's front end probes ``/<page>/_stcore/health`` and ``/<page>/_stcore/host-config`` before the app's
+#: real base path whenever a page is opened by its own URL (streamlit/streamlit#7074, open upstream): the 404s are
+#: how it learns that the page path is not a base path, and answering them would move its websocket there. These
+#: two probes, and the browser's console line for each, are the only failures tolerated; anything else fails.
+PROBE = re.compile(r"/[^/?]+/_stcore/(health|host-config)$")
+
+
+class Watch:
+    """Console errors, page errors and failed responses of one browser context, collected as they happen."""
+
+    def __init__(self, context, own_host: str) -> None:
+        self.problems: list[str] = []
+        self.probes = 0
+        self.own_host = own_host
+        context.on("page", self._attach)
+        for tab in context.pages:
+            self._attach(tab)
+
+    def _attach(self, tab) -> None:
+        tab.on("console", self._console)
+        tab.on("pageerror", lambda e: self.problems.append(f"page error: {str(e)[:200]}"))
+        tab.on("response", self._response)
+
+    def _console(self, message) -> None:
+        if message.type != "error":
+            return
+        url = (message.location or {}).get("url", "")
+        if "Failed to load resource" in message.text and PROBE.search(url.split("?")[0]):
+            return
+        self.problems.append(f"console {message.type}: {message.text[:200]} {url}")
+
+    def _response(self, response) -> None:
+        if response.status < 400 or self.own_host not in response.url:
+            return
+        if response.status == 404 and PROBE.search(response.url.split("?")[0]):
+            self.probes += 1
+            return
+        self.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def take(self) -> list[str]:
+        out, self.problems[:] = list(self.problems), []
+        return out
+
+
+def settle(tab, extra_ms: int = 400) -> None:
+    wait_idle(tab)
+    tab.wait_for_timeout(extra_ms)  # charts finish their first draw
+    wait_idle(tab)
+
+
+def check_page(tab, watch: Watch, name: str, width: int) -> Path:
+    """Screenshot ``tab`` as test-output/e2e-<name>-<width>.png and fail on anything a stakeholder should not see."""
+    settle(tab)
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / f"e2e-{name}-{width}.png"
+    tab.screenshot(path=str(path), full_page=True)
+    problems = [f"clipped text: {t}" for t in tab.evaluate(CLIPPED_JS)]
+    problems += [f"overlapping labels: {t}" for t in tab.evaluate(OVERLAP_JS)]
+    text = tab.evaluate(VISIBLE_TEXT_JS)
+    problems += [f"internal name on screen: {m.group(0)!r} in …{text[max(0, m.start() - 40):m.end() + 40]!r}…"
+                 for m in INTERNAL_NAMES.finditer(text)]
+    problems += watch.take()
+    assert not problems, f"{name} at {width} px ({path}):\n" + "\n".join(problems[:20])
+    return path
