@@ -104,7 +104,8 @@ def fit_for_run(store: Any, run_id: str, X_train: np.ndarray, y_train: np.ndarra
     events = _RunEvents(store, run_id, Placement(executor=executor, workers=workers), epoch_extra)
     record_placement(store, run_id, events.placement)
     device = get_settings().device
-    if workers > 1 and sample_weight is None:  # row weights (mitigations) train in one task
+    # row weights (mitigations) and the exact L-BFGS logistic solver train in one task
+    if workers > 1 and sample_weight is None and not config.uses_lbfgs:
         from core.training.distributed import fit_data_parallel
 
         return fit_data_parallel(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config,
