@@ -34,7 +34,7 @@ def test_a_run_trained_on_ray_streams_its_epochs_and_matches_the_local_run(ray_s
     _, ray_id = start_run(riskboard_home, frame, LOANS, **FAST)
     local, remote = runs.get(local_id), runs.get(ray_id)
     assert remote.status == SUCCEEDED, remote.error
-    assert len(runs.epochs(ray_id)) == 3
+    assert len(runs.epochs(ray_id)) == len(runs.epochs(local_id)) >= 2  # the step budget plans the epochs
     assert _without_time(runs.epochs(ray_id)) == _without_time(runs.epochs(local_id))
     drop = {"seconds"}
     assert {k: v for k, v in remote.metrics.items() if k not in drop} == \
