@@ -8,7 +8,7 @@ PORT ?= 8501
 MAX_UPLOAD_MB := $(or $(RISKBOARD_MAX_UPLOAD_MB),200)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench install install-test chromium clean
+.PHONY: run test lint bench bench-ray install install-test chromium clean
 
 $(VENV)/.app-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,13 +36,14 @@ lint: install-test
 test: install-test lint
 	$(PY) -m pytest
 
+# one table, peers measured in the same run: make bench BENCH_ARGS="--quick" (minutes) or "--device cuda"
+BENCH_ARGS ?=
 bench: install-test
-	$(PY) bench/bench_training.py
-	$(PY) bench/bench_explain.py
-	$(PY) bench/bench_fairness.py
-	$(PY) bench/bench_feedback.py
-	$(PY) bench/bench_privacy.py
-	$(PY) bench/bench_ray.py
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+# the Ray executor against the embedded one on two local Ray nodes: make bench-ray BENCH_ARGS="--quick"
+bench-ray: install-test
+	$(PY) bench/bench_ray.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

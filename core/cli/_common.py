@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from core import jsonsafe
 from core.config import get_settings
 from core.errors import FileTooLargeError, InputError
 
@@ -19,6 +20,36 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
+class LazyChoices(Sequence[str]):
+    """An argparse ``choices`` list read from ``module.attribute`` only when an argument is checked or its help shown.
+
+    The choices live with the code that uses them (``core.report``, ``core.explain``), which imports torch or
+    scikit-learn; reading them at registration would make ``python -m core --help`` pay for every command's imports.
+    Pass ``metavar`` with it: argparse formats the metavar when an argument is added.
+    """
+
+    def __init__(self, module: str, attribute: str) -> None:
+        self._module, self._attribute = module, attribute
+        self._values: tuple[str, ...] | None = None
+
+    def _resolve(self) -> tuple[str, ...]:
+        if self._values is None:
+            self._values = tuple(getattr(importlib.import_module(self._module), self._attribute))
+        return self._values
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._resolve()[index]
+
+    def __len__(self) -> int:
+        return len(self._resolve())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._resolve())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._resolve()
+
+
 def json_flag() -> argparse.ArgumentParser:
     """A parent parser adding ``--json``: ``sub.add_parser(name, parents=[json_flag()])``."""
     parent = argparse.ArgumentParser(add_help=False)
@@ -28,6 +59,8 @@ def json_flag() -> argparse.ArgumentParser:
 
 def emit_json(payload: dict[str, Any]) -> None:
     """Print exactly one strict-JSON object (non-finite floats as null) on stdout."""
+    from core import jsonsafe  # imports numpy: paid by the commands that print JSON, not by ``--help``
+
     print(jsonsafe.dumps(payload))
 
 

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from core.cli._common import emit_json, json_flag, settings_home
+from core.cli._common import LazyChoices, emit_json, json_flag, settings_home
 from core.errors import ReportError, WorkspaceError
 
 NO_THRESHOLDS = ("no threshold given; pass at least one of --min-auc, --max-dpd (with --sensitive), --max-epsilon, "
@@ -95,8 +95,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from core.report import DISPARITY_METRICS
-
     check = sub.add_parser("check", parents=[json_flag()], help="CI gate: check a run against risk thresholds",
                            description="Check a finished run against risk thresholds, one line per check. Exit 0 "
                                        "when all pass, 1 when any fails, 2 on bad input or a check whose analysis "
@@ -107,7 +105,8 @@ def register(sub) -> None:
     check.add_argument("--max-dpd", type=float, help="maximum disparity (default metric: demographic parity "
                                                      "difference) by --sensitive COL")
     check.add_argument("--sensitive", help="the sensitive column the disparity limit applies to")
-    check.add_argument("--disparity-metric", choices=tuple(DISPARITY_METRICS), default="demographic_parity_difference")
+    check.add_argument("--disparity-metric", metavar="METRIC", choices=LazyChoices("core.report", "DISPARITY_METRICS"),
+                       default="demographic_parity_difference", help="the disparity --max-dpd limits: %(choices)s")
     check.add_argument("--max-epsilon", type=float, help="maximum privacy budget epsilon (non-private runs fail)")
     check.add_argument("--max-attack-auc", type=float, help="maximum membership-attack ROC AUC")
     check.add_argument("--max-empirical-epsilon", type=float, help="maximum empirical epsilon from the audit")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli._common import emit_json, json_flag, settings_home
+from core.cli._common import LazyChoices, emit_json, json_flag, settings_home
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
@@ -34,8 +34,6 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    from core.explain._deeplift import METHOD_DEEPLIFT, METHOD_LINEAR
-
     parser = subparsers.add_parser("explain", parents=[json_flag()], help="SHAP values for a trained run",
                                    description="Explain a trained run's test rows (SHAP values in log-odds, summed "
                                                "to the original columns, with rank intervals over 3 background "
@@ -44,8 +42,10 @@ def register(subparsers) -> None:
     parser.add_argument("--rows", type=int, default=1000, help="test rows to explain (default 1000; all if fewer)")
     parser.add_argument("--background", type=int, default=200, help="training rows in the background (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the row sample and background draws")
-    parser.add_argument("--method", default="auto", choices=("auto", METHOD_DEEPLIFT, METHOD_LINEAR),
-                        help="attribution method (default: exact for logistic, DeepLIFT rescale for MLP)")
+    parser.add_argument("--method", default="auto", metavar="METHOD",
+                        choices=LazyChoices("core.explain", "METHODS"),
+                        help="attribution method: %(choices)s (default auto: exact for logistic, DeepLIFT rescale "
+                             "for MLP)")
     parser.add_argument("--kmeans", action="store_true",
                         help="summarise the training rows by BACKGROUND k-means centres instead of sampling them")
     parser.add_argument("--class", dest="class_name", metavar="C",

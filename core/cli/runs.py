@@ -34,7 +34,7 @@ def placement_fields(store, run_id: str) -> dict:
 
 def files_state(store, record) -> dict:
     """``{"state": "ok" | "damaged" | "missing" | "none", "files": [...]}`` for the run's artifacts."""
-    from core.training.artifacts import TRAINED_RUN_FILES
+    from core.training.artifacts import trained_run_files
 
     if record.status != RunStatus.SUCCEEDED:
         return {"state": "none", "files": []}
@@ -43,7 +43,7 @@ def files_state(store, record) -> dict:
         return {"state": "missing", "files": []}
     # a reductions mitigation is a mixture of models: it has member files instead of one model.safetensors
     mixture = arts.has("reductions.json")
-    required = TRAINED_RUN_FILES if record.kind == RunKind.TRAIN and not mixture else ()
+    required = trained_run_files(arts) if record.kind == RunKind.TRAIN and not mixture else ()
     bad = arts.damaged(required)
     return {"state": "damaged" if bad else "ok", "files": bad}
 
@@ -58,6 +58,7 @@ def _files_line(state: dict, run_id: str) -> str:
 
 def run_caution_dict(home, record) -> dict | None:
     """The run's "too good to be true" caution (see :mod:`core.training.caution`), or None for an ordinary run."""
+    from core.data.spec import DatasetSpec
     from core.data.store import DatasetStore
     from core.errors import RiskboardError
     from core.training.caution import run_caution
@@ -68,7 +69,8 @@ def run_caution_dict(home, record) -> dict | None:
     frame = None
     try:
         if datasets.exists(record.dataset_id):
-            frame = datasets.load(record.dataset_id)
+            spec = DatasetSpec.from_dict(record.spec)
+            frame = datasets.load(record.dataset_id, columns=[spec.target, *spec.features])  # all the caution reads
     except (RiskboardError, OSError):
         frame = None  # named as unavailable in the caution
     caution = run_caution(record, frame, _split_or_none(home, record.id))

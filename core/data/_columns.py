@@ -17,13 +17,17 @@ import decimal
 import math
 import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: Cell texts read as missing. ``None``/``none`` and ``-`` are *not* here: they are real categories in common data
 #: sets (German credit's ``other_parties=none``). ``?`` is: it is the UCI convention for a missing value.
@@ -204,18 +208,30 @@ def normalise_text(series: pd.Series, name: str, *, decimal_comma: bool = False)
     return text, []
 
 
-def _kind_of(value: object) -> str:
-    if isinstance(value, bool | np.bool_):
+def _kind_of(kind: type) -> str:
+    """What values of the Python type ``kind`` are: decided once per type, not once per cell."""
+    if issubclass(kind, bool | np.bool_):
         return "bool"
-    if isinstance(value, numbers.Number | decimal.Decimal):
+    if issubclass(kind, numbers.Number | decimal.Decimal):
         return "number"
-    if isinstance(value, str):
+    if issubclass(kind, str):
         return "str"
-    if isinstance(value, dt.datetime | dt.date | np.datetime64):
+    if issubclass(kind, dt.datetime | dt.date | np.datetime64):
         return "datetime"
-    if isinstance(value, dt.time | dt.timedelta):
+    if issubclass(kind, dt.time | dt.timedelta):
         return "other"
     return "odd"
+
+
+def _kinds(present: pd.Series) -> set[str]:
+    """The kinds of value in a column of Python objects: the distinct types are collected in C (``set(map(type,
+    ...))``) and each type is classified once, so a million cells of a few types cost a few checks."""
+    if isinstance(present.dtype, pd.CategoricalDtype):
+        used = np.unique(present.cat.codes.to_numpy())
+        values = present.cat.categories.to_numpy(dtype=object)[used[used >= 0]]
+    else:
+        values = present.to_numpy(dtype=object)
+    return {_kind_of(kind) for kind in set(map(type, values))}
 
 
 def _text_of(value: object) -> object:
@@ -233,10 +249,11 @@ def normalise_values(series: pd.Series, name: str) -> tuple[pd.Series, list[str]
     dates ``datetime64``, strings go through :func:`normalise_text`. A mix becomes text first, so a number column
     with a few words in it is reported the same way as in a CSV.
     """
+    present = series.dropna()
+    kinds = _kinds(present)
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
-    present = series.dropna()
-    kinds = {_kind_of(v) for v in present}
+        present = series.dropna()
     if not kinds or kinds == {"str"}:
         return normalise_text(series, name)
     if kinds == {"number"}:
@@ -277,16 +294,20 @@ def assemble(columns: Sequence[pd.Series], raw_names: Sequence[object], *,
         name, column = item
         return normalise_column(column.reset_index(drop=True), name, decimal_comma=decimal_comma)
 
-    items = list(zip(names, columns, strict=True))
-    cells = sum(len(c) for c in columns)
-    if cells >= _PARALLEL_CELLS and len(items) > 1:
-        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1, len(items))) as pool:
-            results = list(pool.map(one, items))
-    else:
-        results = [one(item) for item in items]
+    results = map_columns(one, list(zip(names, columns, strict=True)), sum(len(c) for c in columns))
     data = {}
     for name, (values, notes) in zip(names, results, strict=True):
         data[name] = values.rename(name)
         warnings.extend(notes)
-    frame = pd.DataFrame(data) if data else pd.DataFrame(index=pd.RangeIndex(0))
+    # copy=False: the columns are fresh arrays already; consolidating them into 2-D blocks copies the whole table
+    frame = pd.DataFrame(data, copy=False) if data else pd.DataFrame(index=pd.RangeIndex(0))
     return frame, warnings
+
+
+def map_columns(work: Callable[[T], R], items: Sequence[T], cells: int) -> list[R]:
+    """``[work(item) for item in items]``, a few columns at a time in threads once the table has
+    :data:`_PARALLEL_CELLS` cells (Arrow compute and numpy sorts release the GIL); the order is kept."""
+    if cells >= _PARALLEL_CELLS and len(items) > 1:
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1, len(items))) as pool:
+            return list(pool.map(work, items))
+    return [work(item) for item in items]

@@ -44,5 +44,17 @@ def read_parquet(data: bytes, settings: Settings) -> tuple[pd.DataFrame, list[st
     index = [c for c in (table.schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)]
     order = sorted(range(table.num_columns), key=lambda i: table.column_names[i] not in index)  # index first
     keep = [i for i in order if not _UNNAMED_INDEX.match(table.column_names[i])]
-    columns = [table.column(i).to_pandas() for i in keep]
+    columns = [_to_pandas(table.column(i)) for i in keep]
     return assemble(columns, [table.column_names[i] for i in keep])
+
+
+def _to_pandas(column: pa.ChunkedArray) -> pd.Series:
+    """One column as pandas without a Python object per cell where Arrow's type already says what it holds.
+
+    A dictionary (pandas' categorical) is decoded to its value type, so a categorical of strings arrives as an
+    Arrow-backed ``str`` column that :func:`core.data._columns.normalise_text` cleans with Arrow compute, exactly as
+    a plain string column; converting it to a categorical of Python objects first costs a type check per cell.
+    """
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    return column.to_pandas()

@@ -131,32 +131,52 @@ class Labels:
         return len(self.classes)
 
 
+def _label_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, texts)``: each row's code (-1 when missing) into the texts of the distinct values, in order of first
+    appearance. Each distinct value is turned into text once, instead of formatting a million cells."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists): format each one
+        codes = np.where(values.isna().to_numpy(), -1, np.arange(len(values)))
+        uniques = values.to_numpy(dtype=object)
+    uniques = pd.Series(uniques)
+    if pd.api.types.is_bool_dtype(values):
+        texts = np.where(uniques.to_numpy(dtype=bool), "True", "False").astype(object)
+    elif pd.api.types.is_numeric_dtype(values):
+        numbers = pd.to_numeric(uniques, errors="coerce").to_numpy(dtype=float)
+        if len(numbers) and np.all(np.mod(numbers, 1) == 0):
+            texts = numbers.astype(np.int64).astype(str).astype(object)
+        else:
+            texts = np.array([repr(float(v)) for v in numbers], dtype=object)
+    else:
+        objects = uniques.to_numpy(dtype=object)
+        try:
+            texts = objects.astype(str).astype(object)
+        except ValueError:  # lists and other sequences: numpy would read them as rows
+            texts = np.array([str(v) for v in objects] + [None], dtype=object)[:-1]
+    return np.asarray(codes), texts
+
+
 def label_text(values: pd.Series) -> pd.Series:
     """Target values as text, the form in which a positive class is named (``1.0`` and ``1`` both read ``"1"``).
 
     Vectorised: it runs on every target choice, so it must stay fast on million-row tables.
     """
-    missing = values.isna().to_numpy()
-    out = np.empty(len(values), dtype=object)
-    present = ~missing
-    if pd.api.types.is_bool_dtype(values):
-        out[present] = np.where(values.to_numpy()[present].astype(bool), "True", "False")
-    elif pd.api.types.is_numeric_dtype(values):
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)[present]
-        if len(numbers) and np.all(np.mod(numbers, 1) == 0):
-            out[present] = numbers.astype(np.int64).astype(str).astype(object)
-        else:
-            out[present] = np.array([repr(float(v)) for v in numbers], dtype=object)
-    else:
-        out[present] = values.to_numpy()[present].astype(str).astype(object)
-    out[missing] = None
+    codes, texts = _label_codes(values)
+    out = np.append(texts, None)[codes]  # code -1 (missing) picks the trailing None
     return pd.Series(out, index=values.index, dtype="object", name=values.name)
 
 
 def class_counts(frame: pd.DataFrame, target: str) -> pd.Series:
-    """Rows per target class (missing targets left out), largest first."""
+    """Rows per target class (missing targets left out), largest first: ``label_text(...).value_counts()``,
+    counted from the codes of the distinct values rather than by hashing a text per row."""
     _require_columns(frame, [target], "target")
-    return label_text(frame[target]).dropna().value_counts()
+    values = frame[target]
+    codes, texts = _label_codes(values)
+    counts = np.bincount(codes[codes >= 0], minlength=len(texts))
+    by_text = pd.Series(counts, index=pd.Index(texts, dtype="object", name=values.name), name="count")
+    by_text = by_text.groupby(level=0, sort=False).sum()  # 1 and 1.0 in one object column are one class
+    return by_text.sort_values(ascending=False)
 
 
 def resolve_positive_class(frame: pd.DataFrame, target: str, given: str) -> str:
@@ -247,11 +267,12 @@ def suggest_spec(frame: pd.DataFrame, schema, dataset_id: str, *, target: str | 
     excluded = {c: f"{c!r} {EXCLUDED_KINDS[kinds[c]]}" for c in columns
                 if c != target and kinds.get(c) in EXCLUDED_KINDS}
     target_text = label_text(frame[target])
+    n_classes = target_text.nunique(dropna=True)
     for leak in leakage_candidates(frame, target):
         if leak.column not in excluded:
             excluded[leak.column] = f"possible target leakage: {leak.message}"
     for column in columns:
-        if column != target and column not in excluded and _same_information(frame[column], target_text):
+        if column != target and column not in excluded and _same_information(frame[column], target_text, n_classes):
             excluded[column] = f"{column!r} holds the same information as the target (target leakage)"
     features = tuple(c for c in columns if c != target and c not in excluded)
     sensitive = []
@@ -273,19 +294,34 @@ def _require_columns(frame: pd.DataFrame, names: Iterable[str], role: str) -> No
                         f"(e.g. {', '.join(map(repr, list(frame.columns)[:5]))}).")
 
 
-def _same_information(column: pd.Series, target_text: pd.Series) -> bool:
+def _same_information(column: pd.Series, target_text: pd.Series, n_classes: int | None = None) -> bool:
     """True when ``column`` is a one-to-one relabelling of the target (identical up to the names of values).
 
     A cheap distinct-count check rules out almost every column before the exact pairing test runs, which keeps
-    validation fast on wide, million-row tables.
+    validation fast on wide, million-row tables: the first rows usually show more values than the target has
+    classes already. Pass ``n_classes`` (the target's distinct texts) when checking many columns.
     """
-    n_classes = target_text.nunique(dropna=True)
-    if n_classes < 2 or column.nunique(dropna=True) != n_classes or target_text.count() < 2 * n_classes:
+    if n_classes is None:
+        n_classes = target_text.nunique(dropna=True)
+    if n_classes < 2:
+        return False
+    try:
+        if _more_distinct_than(column, n_classes) or column.nunique(dropna=True) != n_classes:
+            return False
+    except TypeError:  # unhashable cells: compare their text
+        if label_text(column).nunique(dropna=True) != n_classes:
+            return False
+    if target_text.count() < 2 * n_classes:
         return False  # all-distinct columns map one to one by accident; that says nothing about leakage
     pair = pd.DataFrame({"a": label_text(column), "b": target_text}).dropna()
     if pair.empty:
         return False
     return bool(pair.groupby("a")["b"].nunique().max() == 1 and pair.groupby("b")["a"].nunique().max() == 1)
+
+
+def _more_distinct_than(column: pd.Series, count: int, head: int = 1000) -> bool:
+    """True when the first ``head`` rows alone hold more than ``count`` distinct values (False says nothing)."""
+    return len(column) > head and column.iloc[:head].nunique(dropna=True) > count
 
 
 def check_target_classes(target: str, counts: pd.Series) -> None:
@@ -329,12 +365,13 @@ def validate_spec(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
         raise SpecError(f"The positive class {spec.positive_class!r} does not occur in {spec.target!r}; "
                         f"pick one of: {_listed(counts.index)}.")
     target_text = label_text(frame[spec.target])
+    n_classes = target_text.nunique(dropna=True)
     for column in spec.features:
-        if _same_information(frame[column], target_text):
+        if _same_information(frame[column], target_text, n_classes):
             raise SpecError(f"The feature {column!r} holds the same information as the target {spec.target!r} "
                             "(target leakage); remove it from the features.")
     for column in spec.sensitive_columns:
-        if column == spec.target or _same_information(frame[column], target_text):
+        if column == spec.target or _same_information(frame[column], target_text, n_classes):
             raise SpecError(f"The sensitive column {column!r} is the target itself; pick a different column "
                             "to audit groups by.")
     warnings = []

@@ -1,7 +1,7 @@
 """Audit a model trained elsewhere: a table of labels and scores (or 0/1 decisions) becomes an "import" run.
 
 The run has what every evaluation and fairness view reads (``test_scores.parquet``, ``evaluation.json``,
-``labels.json``, ``split.json`` with every row in the test part) and ``import.json`` saying where the scores came
+``labels.json``, ``split.npy`` with every row in the test part) and ``import.json`` saying where the scores came
 from and whether they are scores at all. It has no model: views that need one (explanations, membership audits)
 say so. Inputs are checked before any run is created, so bad input never leaves a half-made run behind.
 """

@@ -163,8 +163,9 @@ def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> di
 
     source, target = store.artifacts(parent_id), store.artifacts(run_id)
     parent_record = store.get(parent_id)
-    wanted = (*artifacts.TRAINED_RUN_FILES, IMPORT_JSON) if parent_record.kind == RunKind.TRAIN else (
-        artifacts.LABELS_JSON, artifacts.SPLIT_JSON, IMPORT_JSON)
+    legacy = artifacts.SPLIT_JSON  # a parent stored before split.npy
+    wanted = (*artifacts.TRAINED_RUN_FILES, legacy, IMPORT_JSON) if parent_record.kind == RunKind.TRAIN else (
+        artifacts.LABELS_JSON, artifacts.SPLIT_FILE, artifacts.SPLIT_JSON, IMPORT_JSON)
     for name in wanted:
         if name not in (artifacts.TEST_SCORES, artifacts.EVALUATION_JSON) and source.has(name):
             target.write_bytes(name, source.read_bytes(name))

@@ -84,7 +84,7 @@ def load_run_scores(store: RunStore, run_id: str, class_name: str | None = None)
 def run_groups(store: RunStore, scores: RunScores, sensitive: Sequence[str], *, intersect: bool = False,
                rows: np.ndarray | None = None) -> dict[str, pd.Series]:
     """Group labels of the run's test rows (or of ``rows``), binned as the run's spec says."""
-    frame = DatasetStore(store.home).load(scores.spec.dataset_id)
+    frame = DatasetStore(store.home).load(scores.spec.dataset_id, columns=list(sensitive))  # only what is sliced
     columns = [spec_column(scores.spec.sensitive, c) for c in sensitive]
     return group_labels(frame, columns, intersect=intersect, rows=scores.rows if rows is None else rows)
 

@@ -28,6 +28,8 @@ TOO_FEW_ROWS = ("class {label!r} of the target has only {count}; each class need
 BAD_FRACTIONS = ("the validation ({val}) and test ({test}) fractions must each be above 0 and together below 0.9, "
                  "so that most rows are left for training.")
 BAD_SPLIT_DICT = "stored split is malformed: {why}"
+#: Codes of the parts in :meth:`SplitIndices.to_codes`: train, validation, test.
+PART_CODES = (0, 1, 2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +54,28 @@ class SplitIndices:
     def to_dict(self) -> dict[str, list[int]]:
         """JSON-ready form: plain lists of ints (about 7 bytes a row as JSON)."""
         return {"train": self.train.tolist(), "val": self.val.tolist(), "test": self.test.tolist()}
+
+    def to_codes(self) -> np.ndarray:
+        """Compact form: one int8 per row of the table, :data:`PART_CODES` (0 train, 1 validation, 2 test) or -1
+        for a row in no part. A million-row split is 1 MB and loads in milliseconds, where JSON lists took 7 MB
+        and seconds; the parts are disjoint by construction."""
+        size = max((int(p.max()) + 1 for p in (self.train, self.val, self.test) if p.size), default=0)
+        codes = np.full(size, -1, dtype=np.int8)
+        for code, part in enumerate((self.train, self.val, self.test)):
+            if np.any(codes[part] != -1):
+                raise SpecError(BAD_SPLIT_DICT.format(why="a row appears in more than one part"))
+            codes[part] = code
+        return codes
+
+    @classmethod
+    def from_codes(cls, codes: np.ndarray) -> SplitIndices:
+        """Inverse of :meth:`to_codes`; :class:`SpecError` for an array of another shape, type or code."""
+        if codes.ndim != 1 or codes.dtype != np.int8:
+            raise SpecError(BAD_SPLIT_DICT.format(why="expected a flat int8 array of part codes"))
+        if codes.size and (codes.min() < -1 or codes.max() > 2):
+            raise SpecError(BAD_SPLIT_DICT.format(why="part codes must be -1, 0, 1 or 2"))
+        train, val, test = (np.flatnonzero(codes == code).astype(np.int64) for code in PART_CODES)
+        return cls(train=train, val=val, test=test)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SplitIndices:

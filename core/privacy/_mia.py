@@ -105,20 +105,38 @@ def epsilon_lower_bound(member_scores: np.ndarray, nonmember_scores: np.ndarray,
     if m == 0 or n == 0:
         return EpsilonBound(0.0, 0.0, 0.0, 0.0, 0.0)
     _, tp, fp = _counts(np.asarray(member_scores, float), np.asarray(nonmember_scores, float))
-    tpr_lo, tpr_hi = _cp_arrays(tp, m, alpha)
-    fpr_lo, fpr_hi = _cp_arrays(fp, n, alpha)
-    tpr_c, fpr_c = (tp + 0.5) / (m + 1), (fp + 0.5) / (n + 1)
-    floor_f, floor_t = 0.5 / (n + 1), 0.5 / (m + 1)
+    # Both certified ends grow with the true positives and shrink with the false positives, so the best threshold
+    # is a corner of the ROC staircase (the most true positives for its false positives, the fewest false positives
+    # for its true positives); every other threshold is beaten by one. The interval functions, seconds on a
+    # million audited rows, are evaluated at the corners only; the maximum, and so the threshold, is the same.
+    corners = _corners(tp, fp)
+    tpr_lo, _ = _cp_arrays(tp[corners], m, alpha)
+    _, fpr_hi = _cp_arrays(fp[corners], n, alpha)
     # direction 1: members flagged (TPR vs FPR); direction 2: non-members cleared (TNR vs FNR)
     lows = [_log_ratios(tpr_lo - delta, fpr_hi), _log_ratios(1 - fpr_hi - delta, 1 - tpr_lo)]
-    ests = [_log_ratios(tpr_c - delta, fpr_c), _log_ratios(1 - fpr_c - delta, 1 - tpr_c)]
-    highs = [_log_ratios(tpr_hi - delta, np.maximum(fpr_lo, floor_f)),
-             _log_ratios(1 - fpr_lo - delta, np.maximum(1 - tpr_hi, floor_t))]
     direction = int(lows[1].max() > lows[0].max())
-    i = int(np.argmax(lows[direction]))
-    low, est, high = float(lows[direction][i]), float(ests[direction][i]), float(highs[direction][i])
+    best = float(lows[direction].max())
+    # no threshold certifies anything: the bound is 0 everywhere and the first threshold is reported, as before
+    i = int(corners[int(np.argmax(lows[direction]))]) if best > 0 else 0
+    tp_i, fp_i = tp[i:i + 1], fp[i:i + 1]
+    (tpr_lo, tpr_hi), (fpr_lo, fpr_hi) = _cp_arrays(tp_i, m, alpha), _cp_arrays(fp_i, n, alpha)
+    tpr_c, fpr_c = (tp_i + 0.5) / (m + 1), (fp_i + 0.5) / (n + 1)
+    floor_f, floor_t = 0.5 / (n + 1), 0.5 / (m + 1)
+    low = [_log_ratios(tpr_lo - delta, fpr_hi), _log_ratios(1 - fpr_hi - delta, 1 - tpr_lo)][direction]
+    est = [_log_ratios(tpr_c - delta, fpr_c), _log_ratios(1 - fpr_c - delta, 1 - tpr_c)][direction]
+    high = [_log_ratios(tpr_hi - delta, np.maximum(fpr_lo, floor_f)),
+            _log_ratios(1 - fpr_lo - delta, np.maximum(1 - tpr_hi, floor_t))][direction]
+    low, est, high = float(low[0]), float(est[0]), float(high[0])
     est = min(max(est, low), high)
     return EpsilonBound(est, low, high, float(tp[i] / m), float(fp[i] / n))
+
+
+def _corners(tp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """Positions of the thresholds that are the last with their false-positive count and the first with their
+    true-positive count (``tp`` and ``fp`` are non-decreasing along the thresholds)."""
+    last_of_fp = np.r_[fp[1:] != fp[:-1], True]
+    first_of_tp = np.r_[True, tp[1:] != tp[:-1]]
+    return np.flatnonzero(last_of_fp & first_of_tp)
 
 
 def tpr_at_fpr(member_scores: np.ndarray, nonmember_scores: np.ndarray, target: float) -> float:

@@ -66,7 +66,8 @@ def _importance_by_group(store: RunStore, record: RunRecord, result: Any, top: i
     spec = DatasetSpec.from_dict(record.spec)
     if not spec.sensitive or not len(result.rows):
         return {}
-    frame = DatasetStore(store.home).load(record.dataset_id).iloc[np.asarray(result.rows, dtype=np.int64)]
+    frame = DatasetStore(store.home).load(record.dataset_id, columns=list(spec.sensitive_columns))
+    frame = frame.iloc[np.asarray(result.rows, dtype=np.int64)]
     values = np.abs(np.asarray(result.values))
     names = list(result.feature_names)
     out: dict[str, Any] = {}

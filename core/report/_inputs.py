@@ -118,7 +118,7 @@ def reproduce_command(record: RunRecord, source_name: str) -> str:
 
 def _data_section(datasets: DatasetStore, record: RunRecord, spec: DatasetSpec) -> dict[str, Any]:
     meta = datasets.meta(record.dataset_id)
-    frame = datasets.load(record.dataset_id)
+    frame = datasets.load(record.dataset_id, columns=[spec.target, *spec.features, *spec.sensitive_columns])
     counts = class_counts(frame, spec.target)
     groups = group_sizes(frame, spec.sensitive)
     warnings = list(meta.warnings)

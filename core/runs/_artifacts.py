@@ -23,13 +23,16 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import numpy as np
 
 from core import jsonsafe
 from core.errors import ArtifactError
 from core.storage import atomic_write_bytes, ensure_dir, workspace_errors
+
+if TYPE_CHECKING:  # pandas is imported where a table is read, so listing runs does not pay for it
+    import pandas as pd
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "riskboard.manifest"
@@ -140,6 +143,14 @@ class RunArtifacts:
         frame.to_parquet(buffer, index=False)
         self.write_bytes(name, buffer.getvalue())
 
+    def write_array(self, name: str, array: np.ndarray) -> None:
+        """One numpy array in ``.npy`` form (no pickled objects: plain dtypes only), compact and fast to read."""
+        if array.dtype.hasobject:
+            raise TypeError(f"{name}: arrays of Python objects are not stored")
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        self.write_bytes(name, buffer.getvalue())
+
     def discard(self, name: str) -> None:
         """Remove a file and its manifest entry (a damaged cache that will be recomputed)."""
         _check_name(name)
@@ -186,10 +197,20 @@ class RunArtifacts:
             raise ArtifactError(DAMAGED.format(names=name)) from exc
 
     def read_parquet(self, name: str) -> pd.DataFrame:
+        import pandas as pd
+
         data = self.read_bytes(name)
         try:
             return pd.read_parquet(io.BytesIO(data))
         except Exception as exc:
+            raise ArtifactError(DAMAGED.format(names=name)) from exc
+
+    def read_array(self, name: str) -> np.ndarray:
+        """The array :meth:`write_array` stored, checked against the manifest; never unpickles."""
+        data = self.read_bytes(name)
+        try:
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
             raise ArtifactError(DAMAGED.format(names=name)) from exc
 
     def damaged(self, required: tuple[str, ...] = ()) -> list[str]:

@@ -9,6 +9,7 @@ never share a name. A name the user typed (stored with :meth:`core.runs.RunStore
 from __future__ import annotations
 
 from core.labels import model_label
+from core.runs._kinds import RunKind
 from core.runs._record import RunRecord
 
 IMPORTED = "Imported scores"
@@ -30,10 +31,10 @@ def privacy_label(config: dict) -> str:
 
 def _what(record: RunRecord) -> list[str]:
     config = record.config or {}
-    if record.kind == "import":
+    if record.kind is RunKind.IMPORT:
         source = (record.name or "").removeprefix("imported: ").strip()
         return [IMPORTED + (f" ({source})" if source else "")]
-    if record.kind not in ("train",) and record.name:
+    if record.kind is not RunKind.TRAIN and record.name:
         return [record.name]
     parts = [model_label(config.get("model"))]
     parts.append(privacy_label(config))
@@ -44,7 +45,7 @@ def display_name(record: RunRecord) -> str:
     """The run's readable name: the user's own when set, else model · privacy · mitigation · creation time (UTC)."""
     if record.custom_name:
         return record.custom_name
-    if record.kind == "train" and record.parent_id is None and record.name:
+    if record.kind is RunKind.TRAIN and record.parent_id is None and record.name:
         return record.name  # a name given when the run was created is the user's own
     parts = _what(record)
     if record.parent_id and record.name:

@@ -5,7 +5,8 @@ atomically and listed with its SHA-256 in ``manifest.json`` by :class:`~core.run
 
 - ``model.safetensors`` weights, ``model.json`` the architecture to rebuild the module
 - ``preprocessor.json`` the fitted preprocessing, ``labels.json`` class names and the positive class
-- ``split.json`` original row numbers of the train/validation/test rows
+- ``split.npy`` the part of every original row (int8: 0 train, 1 validation, 2 test, -1 none); runs stored
+  before it have ``split.json`` (lists of row numbers), which still loads
 - ``test_scores.parquet`` per test row: original row, true class, positive-class score, predicted class
 - ``evaluation.json`` test metrics and curves
 
@@ -35,12 +36,13 @@ MODEL_WEIGHTS = "model.safetensors"
 MODEL_JSON = "model.json"
 PREPROCESSOR_JSON = "preprocessor.json"
 LABELS_JSON = "labels.json"
-SPLIT_JSON = "split.json"
+SPLIT_FILE = "split.npy"
+SPLIT_JSON = "split.json"  # the split of runs stored before split.npy; read, never written
 TEST_SCORES = "test_scores.parquet"
 EVALUATION_JSON = "evaluation.json"
 
 #: What every succeeded run trained here has; ``runs RUN_ID`` reports the run damaged when one is missing.
-TRAINED_RUN_FILES = (MODEL_WEIGHTS, MODEL_JSON, PREPROCESSOR_JSON, LABELS_JSON, SPLIT_JSON, TEST_SCORES,
+TRAINED_RUN_FILES = (MODEL_WEIGHTS, MODEL_JSON, PREPROCESSOR_JSON, LABELS_JSON, SPLIT_FILE, TEST_SCORES,
                      EVALUATION_JSON)
 
 Artifacts = RunArtifacts | Path
@@ -105,16 +107,33 @@ def load_preprocessor(where: Artifacts) -> TabularPreprocessor:
 
 
 def save_split(where: Artifacts, split: SplitIndices) -> None:
-    _arts(where).write_json(SPLIT_JSON, split.to_dict())
+    _arts(where).write_array(SPLIT_FILE, split.to_codes())
+
+
+def split_file(where: Artifacts) -> str:
+    """The name of the run's split: ``split.npy``, or ``split.json`` for a run stored before it."""
+    arts = _arts(where)
+    return SPLIT_JSON if arts.has(SPLIT_JSON) and not arts.has(SPLIT_FILE) else SPLIT_FILE
+
+
+def trained_run_files(where: Artifacts) -> tuple[str, ...]:
+    """:data:`TRAINED_RUN_FILES` for this run, with the split's name as it was stored."""
+    name = split_file(where)
+    return tuple(name if f == SPLIT_FILE else f for f in TRAINED_RUN_FILES)
 
 
 def load_split(where: Artifacts) -> SplitIndices:
     """The run's split, checked disjoint (members and non-members never overlap)."""
-    data = _arts(where).read_json(SPLIT_JSON)
+    arts = _arts(where)
+    name = split_file(arts)
     try:
-        return SplitIndices.from_dict(data)
+        if name == SPLIT_FILE:
+            return SplitIndices.from_codes(arts.read_array(SPLIT_FILE))
+        return SplitIndices.from_dict(arts.read_json(SPLIT_JSON))
     except RiskboardError as exc:
-        raise _damaged(SPLIT_JSON) from exc
+        if isinstance(exc, ArtifactError):
+            raise
+        raise _damaged(name) from exc
 
 
 def save_labels(where: Artifacts, classes: tuple[str, ...], positive_index: int) -> None:

@@ -49,15 +49,33 @@ def prepare_features(frame: pd.DataFrame, features: tuple[str, ...], kinds: dict
             columns[name] = values.astype("float64")
             numeric.append(name)
         else:
-            columns[name] = values.astype("object").where(values.notna(), None)
+            columns[name] = _as_objects(values)
             categorical.append(name)
-    return PreparedData(pd.DataFrame(columns, index=frame.index), numeric, categorical)
+    # copy=False: the columns are new arrays already; consolidating them into one block copies the table again
+    return PreparedData(pd.DataFrame(columns, index=frame.index, copy=False), numeric, categorical)
 
 
-def load_table(home: Any, dataset_id: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The stored table and each column's kind (numeric, categorical, datetime, ...) as its schema says."""
+def _as_objects(values: pd.Series) -> pd.Series:
+    """``values`` as Python objects with ``None`` for missing, one object per distinct value spread by its codes:
+    a million cells of a few levels cost a few objects and an index, not a million conversions."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable cells
+        return values.astype("object").where(values.notna(), None)
+    objects = np.append(np.asarray(uniques, dtype=object), None)  # code -1 (missing) picks the trailing None
+    return pd.Series(objects[codes], index=values.index, name=values.name, dtype="object")
+
+
+def spec_columns(spec: DatasetSpec) -> list[str]:
+    """The columns a trained run's analyses read from its table: target, features and sensitive columns."""
+    return [spec.target, *spec.features, *spec.sensitive_columns]
+
+
+def load_table(home: Any, dataset_id: str, columns: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The stored table (or only ``columns`` of it) and each column's kind (numeric, categorical, datetime, ...) as
+    its schema says."""
     datasets = DatasetStore(home)
-    frame = datasets.load(dataset_id)
+    frame = datasets.load(dataset_id, columns=columns)
     return frame, {c["name"]: c["kind"] for c in datasets.meta(dataset_id).schema["columns"]}
 
 
@@ -85,7 +103,7 @@ class TrainingData:
 
 def training_data(home: Any, spec: DatasetSpec, config: TrainConfig) -> TrainingData:
     """Load the spec's table, check the spec against it, encode the labels and split them (seeded, stratified)."""
-    frame, kinds = load_table(home, spec.dataset_id)
+    frame, kinds = load_table(home, spec.dataset_id)  # whole: a mitigation may weigh by a column outside the spec
     validate_spec(frame, spec)
     labels = encode_labels(frame, spec)
     kept = np.flatnonzero(labels.kept)
@@ -145,7 +163,7 @@ def load_trained_run(store: Any, run_id: str, *, what: str) -> TrainedRun:
     split = artifacts.load_split(arts)
     classes, positive_index = artifacts.load_labels(arts)
     spec = DatasetSpec.from_dict(record.spec)
-    frame, kinds = load_table(store.home, record.dataset_id)
+    frame, kinds = load_table(store.home, record.dataset_id, spec_columns(spec))
     return TrainedRun(record=record, arts=arts, spec=spec, config=TrainConfig.from_dict(record.config), frame=frame,
                       prepared=prepare_features(frame, spec.features, kinds), model=model, preprocessor=preprocessor,
                       split=split, classes=classes, positive_index=positive_index)

@@ -82,7 +82,8 @@ def test_file_over_the_upload_limit(tmp_path, monkeypatch, capsys):
     assert "RISKBOARD_MAX_UPLOAD_MB" in capsys.readouterr().err
 
 
-def test_train_runs_and_lists(loans_csv, riskboard_home):
+def test_train_runs_and_lists(loans_csv, riskboard_home, monkeypatch):
+    monkeypatch.setenv("RISKBOARD_DEVICE", "cpu")  # the device this test means, on a GPU machine too
     done = run_cli("train", str(loans_csv), "--target", "approved", "--positive", "yes", "--sensitive", "group",
                    "--model", "logistic", "--epochs", "4", "--seed", "3", "--json", env_home=riskboard_home)
     assert done.returncode == 0, done.stderr

@@ -36,7 +36,8 @@ LOANS = {"target": "approved", "positive_class": "yes",
          "sensitive": (SensitiveColumn("group"),)}
 
 
-def test_run_stores_artifacts_that_reload_to_the_same_scores(riskboard_home):
+def test_run_stores_artifacts_that_reload_to_the_same_scores(riskboard_home, monkeypatch):
+    monkeypatch.setenv("RISKBOARD_DEVICE", "cpu")  # the device this test means, on a GPU machine too
     frame = synthetic_biased(1500, seed=4)
     frame.loc[[3, 10], "approved"] = None  # rows without a target are left out, never split
     runs, run_id = start_run(riskboard_home, frame, LOANS, epochs=6, batch_size=128)

@@ -53,11 +53,11 @@ def test_store_lists_model_runs_only_and_a_job_names_its_run(store: RunStore):
     assert store.get(trained).status is RunStatus.SUCCEEDED
 
 
-def test_display_name_is_name_or_kind_and_the_id(store: RunStore):
+def test_display_name_is_the_given_name_or_what_the_run_is(store: RunStore):
     named = store.get(_run(store, RunKind.TRAIN, name="loans v2"))
     unnamed = store.get(_run(store, RunKind.IMPORT))
-    assert display_name(named) == f"loans v2 · {named.id}"
-    assert display_name(unnamed) == f"import · {unnamed.id}"
+    assert display_name(named) == "loans v2"
+    assert display_name(unnamed) == f"Imported scores · {unnamed.created_at:%-d %b %H:%M:%S}"
 
 
 def test_one_answer_to_is_this_run_private(store: RunStore):

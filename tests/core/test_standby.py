@@ -73,3 +73,30 @@ def test_a_claim_by_another_process_or_a_reused_pid_does_not_count(tmp_path):
     finally:
         waiting.kill()
         waiting.wait()
+
+
+def test_warm_up_runs_on_the_selected_device_and_survives_a_device_it_cannot_use(monkeypatch):
+    import torch
+
+    from core.device import DeviceChoice
+
+    seen = []
+    real = torch.zeros
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("device"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "zeros", spy)
+    monkeypatch.setattr("core.device.select_device",
+                        lambda: DeviceChoice(torch.device("cpu"), "cpu", "test"))
+    _standby._warm_up_torch()
+    assert seen[0] == torch.device("cpu")
+
+    def refuse():
+        from core.errors import ConfigError
+        raise ConfigError("no such device here")
+
+    monkeypatch.setattr("core.device.select_device", refuse)
+    _standby._warm_up_torch()  # falls back to the CPU; the run itself reports the setting
+    assert seen[-1] == torch.device("cpu")

@@ -1,0 +1,45 @@
+"""The empirical-epsilon bound evaluated at the ROC staircase's corners equals the bound over every threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.privacy import _mia
+
+
+def _every_threshold(members: np.ndarray, nonmembers: np.ndarray, delta: float) -> _mia.EpsilonBound:
+    """The definition: intervals at every threshold, the best certified end, its estimate and upper end."""
+    m, n = len(members), len(nonmembers)
+    _, tp, fp = _mia._counts(members, nonmembers)
+    tpr_lo, tpr_hi = _mia._cp_arrays(tp, m, _mia.ALPHA)
+    fpr_lo, fpr_hi = _mia._cp_arrays(fp, n, _mia.ALPHA)
+    tpr_c, fpr_c = (tp + 0.5) / (m + 1), (fp + 0.5) / (n + 1)
+    ratio = _mia._log_ratios
+    lows = [ratio(tpr_lo - delta, fpr_hi), ratio(1 - fpr_hi - delta, 1 - tpr_lo)]
+    ests = [ratio(tpr_c - delta, fpr_c), ratio(1 - fpr_c - delta, 1 - tpr_c)]
+    highs = [ratio(tpr_hi - delta, np.maximum(fpr_lo, 0.5 / (n + 1))),
+             ratio(1 - fpr_lo - delta, np.maximum(1 - tpr_hi, 0.5 / (m + 1)))]
+    d = int(lows[1].max() > lows[0].max())
+    i = int(np.argmax(lows[d]))
+    low, high = float(lows[d][i]), float(highs[d][i])
+    return _mia.EpsilonBound(min(max(float(ests[d][i]), low), high), low, high, tp[i] / m, fp[i] / n)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_corner_bound_equals_the_bound_over_every_threshold(seed):
+    rng = np.random.default_rng(seed)
+    m, n = int(rng.integers(1, 200)), int(rng.integers(1, 200))
+    shift = (0.0, 0.3, 1.0, 4.0, -1.0)[seed % 5]
+    members, nonmembers = rng.normal(shift, 1, m), rng.normal(0, 1, n)
+    if seed % 3:  # ties: scores rounded to whole numbers or tenths
+        members, nonmembers = np.round(members, seed % 3 - 1), np.round(nonmembers, seed % 3 - 1)
+    for delta in (0.0, 1e-5, 0.3):
+        assert _mia.epsilon_lower_bound(members, nonmembers, delta=delta) == _every_threshold(members, nonmembers,
+                                                                                              delta)
+
+
+def test_corners_of_a_small_staircase():
+    tp = np.array([1, 2, 2, 2, 3, 3])
+    fp = np.array([0, 0, 1, 2, 2, 3])
+    assert _mia._corners(tp, fp).tolist() == [1, 4]  # (2, 0) and (3, 2); (3, 3) has more false positives
