@@ -13,6 +13,7 @@ environment without reloading modules.
 | ``RISKBOARD_MAX_JOBS`` | 1 | training jobs that may run at the same time; more wait in a queue |
 | ``RISKBOARD_HEARTBEAT_TIMEOUT_S`` | 60 | a running job silent this long is marked failed |
 | ``RISKBOARD_MAX_MATRIX_MB`` | 4096 | largest encoded training matrix (rows x encoded columns x 4 bytes) |
+| ``RISKBOARD_MAX_MODEL_MB`` | 100 | largest uploaded model file (ONNX) accepted, in MB |
 | ``RISKBOARD_FAIRNESS_RESAMPLES`` | 1000 | bootstrap resamples behind every fairness interval |
 | ``RISKBOARD_FAIRNESS_MIN_GROUP`` | 30 | groups with fewer test rows are flagged "not enough data" and not ranked |
 | ``RISKBOARD_FAIRNESS_MAX_CI_WIDTH`` | 0.4 | a group with a wider 95% selection-rate interval is "not enough data" |
@@ -42,6 +43,11 @@ class Settings:
     fairness_resamples: int = 1000
     fairness_min_group: int = 30
     fairness_max_ci_width: float = 0.4
+    max_model_mb: float = 100.0
+
+    @property
+    def max_model_bytes(self) -> int:
+        return int(self.max_model_mb * 1024 * 1024)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -80,4 +86,5 @@ def get_settings() -> Settings:
         fairness_resamples=_number("RISKBOARD_FAIRNESS_RESAMPLES", 1000, minimum=10),
         fairness_min_group=_number("RISKBOARD_FAIRNESS_MIN_GROUP", 30),
         fairness_max_ci_width=_number("RISKBOARD_FAIRNESS_MAX_CI_WIDTH", 0.4, kind=float, minimum=0.01),
+        max_model_mb=_number("RISKBOARD_MAX_MODEL_MB", 100, kind=float, minimum=0.001),
     )

@@ -72,6 +72,15 @@ class ScoreImportError(InputError):
     """An uploaded table of outside model scores that cannot become a run (bad scores, labels or lengths)."""
 
 
+class ModelImportError(InputError):
+    """An uploaded model file that cannot be audited: not ONNX, too large, external data, an unsupported opset or
+    operator, or inputs and outputs that do not match the table."""
+
+
+class CustomOperatorError(ModelImportError):
+    """An ONNX model that uses an operator outside the standard ONNX and ONNX-ML domains (a custom operator)."""
+
+
 class ReportError(RiskboardError):
     """A report, check or comparison that cannot be made (unfinished run, unknown column, not a Riskboard report)."""
 

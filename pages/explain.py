@@ -30,7 +30,7 @@ with user_errors():
         class_name = class_picker(run_id, "explain", help_text="Multiclass run: the SHAP values explain this "
                                   "class's logit (its score before the softmax), so each class can be read on its own.")
         run = explain_view.loaded_run(str(settings.home), run_id, class_name)
-        rows, background, seed, summary = explain_view.settings(len(run.test))
+        rows, background, seed, summary = explain_view.settings(len(run.test), agnostic=run.agnostic)
         result = explain_view.compute(runs, run, rows, background, seed, summary)
         explain_view.summary(result, run)
         explain_view.views(result, run)

@@ -31,6 +31,7 @@ from ui.fairness_view import import_form, mitigation_actions, threshold_tool
 from ui.feedback import user_errors
 from ui.header import page_header
 from ui.loaders import run_store
+from ui.model_import_view import model_import_form
 from ui.router import require_app_router
 from ui.run_picker import finished_model_runs, pick_run
 from ui.text import md_escape
@@ -49,8 +50,13 @@ with st.expander("Audit a model trained elsewhere (import its scores)", expanded
     if imported:
         records = finished_model_runs(runs)
 
+with st.expander("Audit your own model (upload an ONNX file)", expanded=False):
+    uploaded = model_import_form()
+    if uploaded:
+        records = runs.list(limit=200, status="succeeded")
+
 if not records:
-    st.info("No finished run yet: train one on the Train page, or import a table of scores above.")
+    st.info("No finished run yet: train one on the Train page, or import a model or a table of scores above.")
     st.stop()
 
 record = pick_run(records, key="fair-run")

@@ -115,7 +115,7 @@ def audit_section() -> None:
     st.caption("Members are the run's training rows, non-members its held-out rows (balanced, never overlapping). "
                "The loss attack is instant; the reference attack (offline LiRA) trains K reference models with the "
                "run's own settings on spare rows in a background job, so it takes a few trainings' time.")
-    records = finished_model_runs(runs, kinds=(RunKind.TRAIN,))
+    records = finished_model_runs(runs, kinds=(RunKind.TRAIN, RunKind.UPLOADED))
     if not records:
         st.info("No finished run yet: train one on the Train page, then audit it here.")
         return None
@@ -124,7 +124,13 @@ def audit_section() -> None:
     run_id = record.id
     st.session_state[state.PRIVACY_RUN] = run_id
     a, b = st.columns(2)
-    attack = a.radio("Attack", ["reference", "loss"], horizontal=True, key="audit-attack",
+    uploaded = record.is_uploaded_model
+    if uploaded:
+        st.info("An uploaded model: members are the rows its members column marks as training rows. Only the loss "
+                "attack can be run; the reference attack would need retraining the model, which Riskboard cannot "
+                "do for a model trained elsewhere.")
+    attack = a.radio("Attack", ["loss"] if uploaded else ["reference", "loss"], horizontal=True,
+                     key="audit-attack-uploaded" if uploaded else "audit-attack",
                      format_func=lambda x: "Reference models (stronger)" if x == "reference" else "Loss threshold")
     k = b.number_input("Reference models (K)", 1, 16, DEFAULT_REFERENCE_MODELS, key="audit-k",
                        disabled=attack == "loss")

@@ -16,7 +16,7 @@ def riskboard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RISKBOARD_EXTRA_TASKS", "tests.core._jobtasks:*")  # the job runner's test tasks
     for name in ("RISKBOARD_MAX_UPLOAD_MB", "RISKBOARD_MAX_ROWS", "RISKBOARD_MAX_COLUMNS", "RISKBOARD_DEVICE",
                  "RISKBOARD_MAX_JOBS", "RISKBOARD_MAX_MATRIX_MB", "RISKBOARD_HEARTBEAT_TIMEOUT_S",
-                 "RISKBOARD_EXECUTOR", "RAY_ADDRESS", "RISKBOARD_RAY_WORKERS"):  # jobs run here unless a test says
+                 "RISKBOARD_MAX_MODEL_MB", "RISKBOARD_EXECUTOR", "RAY_ADDRESS", "RISKBOARD_RAY_WORKERS"):
         monkeypatch.delenv(name, raising=False)
     # workers start cold unless a test is about standbys: a standby imports torch (seconds of CPU) per workspace
     monkeypatch.setenv("RISKBOARD_WARM_WORKER", "0")

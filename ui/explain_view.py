@@ -66,16 +66,23 @@ def pick_run(runs: RunStore, fallback: str | None = None) -> str | None:
     return run_picker.pick_run(records, key="explain-run", prefer=(preferred_run(fallback),)).id
 
 
-def settings(n_test: int) -> tuple[int, int, int, str]:
+def settings(n_test: int, *, agnostic: bool = False) -> tuple[int, int, int, str]:
+    """Rows, background, seed and summary; an uploaded model explained model-agnostically starts with fewer rows
+    (each explained row costs many model evaluations) and samples its background (no k-means centres)."""
     left, middle, right = st.columns(3)
     rows = left.number_input("Test rows to explain", min_value=1, max_value=max(1, min(100_000, n_test)),
-                             value=min(1000, n_test), step=100, key="explain-rows",
+                             value=min(200 if agnostic else 1000, n_test), step=100, key="explain-rows",
                              help="A seeded sample of the run's test rows; all of them when the test set is smaller.")
     background = middle.number_input("Background rows", min_value=10, max_value=2000, value=200, step=50,
                                      key="explain-background",
                                      help="Training rows the scores are compared against; SHAP values explain the "
                                           "difference from their average score.")
     seed = right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="explain-seed")
+    if agnostic:
+        st.caption("This uploaded model is explained with shap's model-agnostic explainers through onnxruntime "
+                   "(exact for up to 8 features, permutation sampling with its error stated beyond); the background "
+                   "is capped at 100 rows.")
+        return int(rows), int(background), int(seed), "sample"
     kmeans = st.checkbox("Summarise the background by k-means centres", value=False, key="explain-kmeans",
                          help="Centres of the training rows, weighted by cluster size, instead of a random sample: "
                               "covers the data with fewer rows. Centres of categories are shares, not real rows.")

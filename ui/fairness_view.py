@@ -21,7 +21,7 @@ from core.fairness import (
     start_mitigation,
 )
 from core.labels import CONSTRAINTS, disparity_label, strategy_label
-from core.runs import RunKind
+from core.runs import OUTSIDE_KINDS
 from core.runs.naming import display_name
 from core.safety import formula_safe_frame
 from ui import state
@@ -54,7 +54,8 @@ def _outcome_view(outcome: ThresholdOutcome, key: str) -> None:
     cols = st.columns(3)
     paid = -outcome.accuracy_paid
     cols[0].metric("Accuracy", f"{outcome.accuracy:.3f}",  # no "-0.000" badge when nothing changed
-                   None if abs(paid) < 0.0005 else f"{paid:+.3f} vs one threshold")
+                   None if abs(paid) < 0.0005 else f"{paid:+.3f}",
+                   help="The badge is the change against one threshold for everyone.")
     cols[1].metric("Cost per row", f"{outcome.cost:.3f}")
     cols[2].metric("Test rows", f"{outcome.report.rows:,}")
     if rule.thresholds or rule.default is not None:
@@ -129,8 +130,9 @@ def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: 
                                      f"“{display_name(store.get(run_id))}”."))
     with b:
         st.markdown("**Retraining**: reweighting (Kamiran-Calders) or reductions (ExponentiatedGradient)")
-        if kind == RunKind.IMPORT:
-            st.caption("Imported runs have no model to retrain; only post-processing applies to them.")
+        if kind in OUTSIDE_KINDS:
+            st.caption("Models trained elsewhere (imported scores, uploaded model files) have no model to retrain "
+                       "here; only post-processing applies to them.")
             return
         method = st.selectbox("Method", ["reweight", "reductions"], key="fair-method",
                               format_func=lambda m: METHOD_WORDS[m])

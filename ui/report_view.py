@@ -141,6 +141,9 @@ def show_preview(content: dict) -> None:
     if training["kind"] == RunKind.IMPORT:
         st.info(md_escape(f"Imported scores from {training.get('source')} ({training.get('column_kind')} column "
                           f"{training.get('column')}); no model is held here."))
+    elif training["kind"] == RunKind.UPLOADED:
+        st.info(md_escape(f"Uploaded model {training.get('source')} (ONNX, SHA-256 {training.get('model_sha256')}). "
+                          f"{training.get('cannot_show')}"))
     else:
         config = training.get("config") or {}
         st.caption(md_escape(f"{model_label(config.get('model'))}, seed {config.get('seed')}, device "

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.explain",
     "core.cli.fairness",
     "core.cli.import_scores",
+    "core.cli.import_model",
     "core.cli.mitigate",
     "core.cli.budget",
     "core.cli.audit",

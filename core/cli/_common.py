@@ -73,16 +73,19 @@ def settings_home() -> Path:
     return get_settings().home
 
 
-def read_file_bytes(path: str) -> tuple[bytes, str]:
-    """Read a file the CLI user named, with the same size cap as uploads, before reading it whole."""
+def read_file_bytes(path: str, *, model: bool = False) -> tuple[bytes, str]:
+    """Read a file the CLI user named, with the same size cap as uploads (or model files), before reading it whole."""
     file = Path(path)
     if not file.is_file():
         raise InputError(f"{path!r} is not a file; check the path.")
-    limit = get_settings().max_upload_bytes
+    settings = get_settings()
+    limit = settings.max_model_bytes if model else settings.max_upload_bytes
     size = file.stat().st_size
     if size > limit:
+        fix = "RISKBOARD_MAX_MODEL_MB or give a smaller model" if model else \
+            "RISKBOARD_MAX_UPLOAD_MB or upload a smaller sample"
         raise FileTooLargeError(f"{file.name} is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit; raise "
-                                "RISKBOARD_MAX_UPLOAD_MB or upload a smaller sample.")
+                                f"{fix}.")
     try:
         return file.read_bytes(), file.name
     except OSError as exc:

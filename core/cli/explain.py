@@ -45,7 +45,7 @@ def register(subparsers) -> None:
     parser.add_argument("--method", default="auto", metavar="METHOD",
                         choices=LazyChoices("core.explain", "METHODS"),
                         help="attribution method: %(choices)s (default auto: exact for logistic, DeepLIFT rescale "
-                             "for MLP)")
+                             "for MLP, shap's model-agnostic explainers for other uploaded models)")
     parser.add_argument("--kmeans", action="store_true",
                         help="summarise the training rows by BACKGROUND k-means centres instead of sampling them")
     parser.add_argument("--class", dest="class_name", metavar="C",

@@ -34,7 +34,7 @@ def placement_fields(store, run_id: str) -> dict:
 
 def files_state(store, record) -> dict:
     """``{"state": "ok" | "damaged" | "missing" | "none", "files": [...]}`` for the run's artifacts."""
-    from core.training.artifacts import trained_run_files
+    from core.training.artifacts import UPLOADED_RUN_FILES, trained_run_files
 
     if record.status != RunStatus.SUCCEEDED:
         return {"state": "none", "files": []}
@@ -43,7 +43,8 @@ def files_state(store, record) -> dict:
         return {"state": "missing", "files": []}
     # a reductions mitigation is a mixture of models: it has member files instead of one model.safetensors
     mixture = arts.has("reductions.json")
-    required = trained_run_files(arts) if record.kind == RunKind.TRAIN and not mixture else ()
+    required = trained_run_files(arts) if record.kind == RunKind.TRAIN and not mixture else (
+        UPLOADED_RUN_FILES if record.is_uploaded_model else ())
     bad = arts.damaged(required)
     return {"state": "damaged" if bad else "ok", "files": bad}
 
@@ -98,9 +99,17 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     jobs.refresh(store, get_settings())
     if args.rename is not None and not args.run_id:
         raise RunNotFoundError("--rename needs the run to rename: `runs RUN_ID --rename NAME`.")
+    if args.rename is not None:
+        from core.runs.naming import display_name
+
+        store.rename(args.run_id, args.rename)
+        name = display_name(store.get(args.run_id))
+        if args.json:
+            emit_json({"run_id": args.run_id, "name": name})
+        else:
+            print(f"{args.run_id} is now named {name!r}")
+        return 0
     if args.run_id:
-        if args.rename is not None:
-            store.rename(args.run_id, args.rename)
         record = store.get(args.run_id)
         state = files_state(store, record)
         payload = _record_dict(record) | {"epochs": store.epochs(args.run_id), "config": record.config,

@@ -8,7 +8,9 @@ file that is missing, torn or altered is discarded and the explanation recompute
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,13 @@ import pandas as pd
 from core.data.spec import sensitive_groups
 from core.device import select_device
 from core.errors import ExplainError
+from core.explain._agnostic import (
+    EXACT_MAX_FEATURES,
+    METHOD_EXACT,
+    METHOD_PERMUTATION,
+    AgnosticScorer,
+    explain_agnostic,
+)
 from core.explain._deeplift import METHOD_DEEPLIFT, METHOD_LINEAR, is_linear, layer_plan
 from core.explain._explain import Progress, background_rows, explain_rows
 from core.explain._result import Attributions
@@ -24,7 +33,7 @@ from core.runs import SUCCEEDED, read_cache, write_cache
 from core.training.classes import class_index
 from core.training.run_data import load_trained_run
 
-METHODS = ("auto", METHOD_DEEPLIFT, METHOD_LINEAR)
+METHODS = ("auto", METHOD_DEEPLIFT, METHOD_LINEAR, "agnostic")
 MAX_ROWS = 100_000
 NOT_FINISHED = "run {run_id} is {status}, not finished; explanations need a run that trained successfully."
 IMPORTED = ("run {run_id} was imported from scores of a model trained elsewhere, so there is no model here to "
@@ -33,6 +42,10 @@ BAD_ROWS = "the number of rows to explain must be a whole number from 1 to {limi
 BAD_SEED = "the seed must be a whole number from 0 to 2**32 - 1; got {value!r}."
 BAD_METHOD = "method must be one of {methods}; got {value!r}."
 LINEAR_ONLY = "the exact linear method applies to logistic models only; this run trained an MLP (use {deeplift})."
+AGNOSTIC_UPLOADED = ("the model-agnostic explainer is for uploaded models; a model trained here is explained "
+                     "exactly (method 'auto').")
+NO_FAST_PATH = ("this uploaded model is not a plain MLP or linear graph, so only the model-agnostic explainer "
+                "applies (method 'agnostic' or 'auto').")
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,7 @@ class ExplainableRun:
     """Everything the Explain page and the what-if editor need from a trained run, loaded once."""
 
     run_id: str
-    scorer: Scorer
+    scorer: Scorer | AgnosticScorer
     test: pd.DataFrame  # test rows in original units, indexed by their row in the stored dataset
     train: pd.DataFrame  # training rows in original units (the background pool)
     classes: tuple[str, ...]
@@ -48,6 +61,8 @@ class ExplainableRun:
     sensitive: tuple[str, ...]
     n_dataset_rows: int
     test_groups: pd.DataFrame  # sensitive group label per test row (binned as the spec says), same index as test
+    uploaded: Any = None  # an uploaded model's OnnxModel (also behind a fast-path scorer), for shap's explainers
+    pool_note: str = ""  # said with every explanation when the background is not drawn from training rows
     explained_index: int = -1  # the class whose logit is explained (-1: the positive class)
 
     @property
@@ -66,8 +81,13 @@ class ExplainableRun:
         return None if index == self.positive_index else index
 
     @property
+    def agnostic(self) -> bool:
+        """True for an uploaded model explained through shap's model-agnostic explainers (no torch layers)."""
+        return isinstance(self.scorer, AgnosticScorer)
+
+    @property
     def linear(self) -> bool:
-        return is_linear(layer_plan(self.scorer.model, output_index=None))
+        return not self.agnostic and is_linear(layer_plan(self.scorer.model, output_index=None))
 
 
 def load_run(store, run_id: str, class_name: str | None = None) -> ExplainableRun:
@@ -80,6 +100,10 @@ def load_run(store, run_id: str, class_name: str | None = None) -> ExplainableRu
         raise ExplainError(IMPORTED.format(run_id=run_id))
     if record.status != SUCCEEDED:
         raise ExplainError(NOT_FINISHED.format(run_id=run_id, status=record.status))
+    if record.is_uploaded_model:
+        from core.explain._uploaded import load_uploaded
+
+        return ExplainableRun(**load_uploaded(store, record))
     run = load_trained_run(store, run_id, what="explain")
     model = run.model.to(select_device().device)  # a fresh copy: moving it changes no stored run
     preprocessor, split, spec, config, frame = run.preprocessor, run.split, run.spec, run.config, run.frame
@@ -120,6 +144,12 @@ def cache_names(rows: int, background: int, seed: int, method: str, summary: str
 def resolve_method(run: ExplainableRun, method: str) -> str:
     if method not in METHODS:
         raise ExplainError(BAD_METHOD.format(methods=", ".join(METHODS), value=method))
+    if method == "agnostic" or (run.agnostic and method == "auto"):
+        if run.uploaded is None:
+            raise ExplainError(AGNOSTIC_UPLOADED)
+        return METHOD_EXACT if len(run.uploaded.mapping.columns) <= EXACT_MAX_FEATURES else METHOD_PERMUTATION
+    if run.agnostic:
+        raise ExplainError(NO_FAST_PATH)
     if method == "auto":
         return METHOD_LINEAR if run.linear else METHOD_DEEPLIFT
     if method == METHOD_LINEAR and not run.linear:
@@ -155,12 +185,24 @@ def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, 
             return cached
     positions = sample_rows(len(run.test), n, seed)
     chosen = run.test.iloc[positions]
-    result = explain_rows(run.scorer.model, run.scorer.preprocessor, chosen, run.train, background=background,
-                          seed=seed, output_index=run.scorer.output_index, sign=run.scorer.sign,
-                          output=run.scorer.output, row_ids=chosen.index.to_numpy(), total_rows=len(run.test),
-                          on_progress=on_progress, summary=summary)
+    if resolved in (METHOD_EXACT, METHOD_PERMUTATION):
+        result = explain_agnostic(run.uploaded, chosen, run.train, background=background, seed=seed,
+                                  output=run.scorer.output, row_ids=chosen.index.to_numpy(),
+                                  total_rows=len(run.test), on_progress=on_progress)
+    else:
+        result = _explain_torch(run, chosen, background, seed, on_progress, summary)
+    if run.pool_note:
+        result = dataclasses.replace(result, note=f"{result.note} {run.pool_note}".strip())
     write_cached(arts, names, result)
     return result
+
+
+def _explain_torch(run: ExplainableRun, chosen: pd.DataFrame, background: int, seed: int,
+                   on_progress: Progress | None, summary: str) -> Attributions:
+    return explain_rows(run.scorer.model, run.scorer.preprocessor, chosen, run.train, background=background,
+                        seed=seed, output_index=run.scorer.output_index, sign=run.scorer.sign,
+                        output=run.scorer.output, row_ids=chosen.index.to_numpy(), total_rows=len(run.test),
+                        on_progress=on_progress, summary=summary)
 
 
 def read_cached(arts, names: tuple[str, str, str], *, discard: bool = True) -> Attributions | None:

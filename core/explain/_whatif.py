@@ -36,8 +36,20 @@ ONE_ROW = "the what-if editor works on exactly one row; got {n}."
 NO_REJECTED = "no row in the sample is {side} the threshold of {threshold:.2f}; try a larger sample or another run."
 
 
+class DecisionMixin:
+    """The decision threshold in log-odds, shared by every scorer the what-if editor takes (see ``Scorer`` and
+    ``core.explain._agnostic.AgnosticScorer``)."""
+
+    threshold: float
+
+    @property
+    def threshold_logit(self) -> float:
+        t = self.threshold
+        return math.log(t / (1 - t))
+
+
 @dataclass(frozen=True)
-class Scorer:
+class Scorer(DecisionMixin):
     """A trained model with what is needed to turn a table in original units into the run's decision."""
 
     model: nn.Module
@@ -70,11 +82,6 @@ class Scorer:
             positive = logits.argmax(dim=1).numpy() == self.output_index
         return pd.DataFrame({"logit": logit.numpy(), "probability": probability.numpy(), "positive": positive},
                             index=frame.index)
-
-    @property
-    def threshold_logit(self) -> float:
-        t = self.threshold
-        return math.log(t / (1 - t))
 
     def explain(self, row: pd.DataFrame, background: pd.DataFrame) -> tuple[np.ndarray, float]:
         """Grouped SHAP values of one (possibly edited) row against an encoded-in-place background; and the base."""

@@ -9,6 +9,7 @@ from core.fairness._mitigation import (
     kamiran_calders_weights,
     start_mitigation,
 )
+from core.fairness._model_import import PreparedImport, import_model, member_mask, prepare_import
 from core.fairness._reductions import REDUCTIONS_JSON, TorchClassifier, fit_reductions, mixture_scores
 from core.fairness._report import (
     DISPARITIES,
@@ -76,6 +77,7 @@ __all__ = [
     "Disparity",
     "FairnessReport",
     "GroupResult",
+    "PreparedImport",
     "RunScores",
     "ThresholdOutcome",
     "TorchClassifier",
@@ -89,10 +91,13 @@ __all__ = [
     "group_frame",
     "group_labels",
     "has_scores",
+    "import_model",
     "import_scores",
     "kamiran_calders_weights",
     "load_run_scores",
+    "member_mask",
     "mixture_scores",
+    "prepare_import",
     "run_classes",
     "run_fairness",
     "run_groups",

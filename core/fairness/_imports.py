@@ -90,6 +90,16 @@ def _default_positive(labels: pd.Series) -> str:
     return "1" if "1" in counts.index else str(counts.index[-1]) if len(counts) else ""
 
 
+def outside_spec(meta, frame: pd.DataFrame, *, target: str, positive: str, features: Sequence[str],
+                 sensitive: Sequence[str], name: str) -> DatasetSpec:
+    """The spec of a run from outside: numeric sensitive columns with many values are binned by quantile."""
+    kinds = {c["name"]: c["kind"] for c in meta.schema["columns"]}
+    return DatasetSpec(dataset_id=meta.id, target=target, positive_class=positive, features=tuple(map(str, features)),
+                       sensitive=tuple(SensitiveColumn(c, binning="quantile" if kinds.get(c) == "numeric" and
+                                                       frame[c].nunique() > 20 else "none") for c in sensitive),
+                       name=name)
+
+
 def import_scores(store: RunStore, data: bytes, filename: str, *, label: str, score: str | None = None,
                   decision: str | None = None, positive: str | None = None, sensitive: Sequence[str] = (),
                   features: Sequence[str] | None = None, threshold: float = 0.5, name: str | None = None,
@@ -110,12 +120,9 @@ def import_scores(store: RunStore, data: bytes, filename: str, *, label: str, sc
     positive = resolve_positive_class(frame, label, positive) if positive else _default_positive(frame[label])
     checked = check_scores(frame[label], frame[column], positive=positive, decisions=decision is not None,
                            name=column)
-    kinds = {c["name"]: c["kind"] for c in meta.schema["columns"]}
     chosen = [f for f in (features if features is not None else frame.columns) if f not in (label, column)]
-    spec = DatasetSpec(dataset_id=meta.id, target=label, positive_class=positive, features=tuple(map(str, chosen)),
-                       sensitive=tuple(SensitiveColumn(c, binning="quantile" if kinds.get(c) == "numeric" and
-                                                       frame[c].nunique() > 20 else "none") for c in sensitive),
-                       name=name or f"imported: {filename}")
+    spec = outside_spec(meta, frame, target=label, positive=positive, features=chosen, sensitive=sensitive,
+                        name=name or f"imported: {filename}")
     datasets.save_spec(spec)
     config = {"source": filename, "score_column": score, "decision_column": decision, "threshold": threshold}
     run_id = store.create_run(kind=RunKind.IMPORT, dataset_id=meta.id, spec=spec.to_dict(), config=config, task=TASK,
@@ -137,7 +144,28 @@ def execute_import(store: RunStore, run_id: str, *, should_stop=None) -> dict:
     column = config["decision_column"] if decisions else config["score_column"]
     checked = check_scores(frame[spec.target], frame[column], positive=spec.positive_class, decisions=decisions,
                            name=column)
-    threshold = float(config.get("threshold", 0.5))
+    arts = store.artifacts(run_id)
+    evaluation = write_scored_run(arts, checked, threshold=float(config.get("threshold", 0.5)))
+    arts.write_json(IMPORT_JSON, {"source": config.get("source"), "column": column, "has_scores": not decisions,
+                                  "rows": len(checked.rows)})
+    return run_metrics(evaluation, len(checked.rows))
+
+
+def run_metrics(evaluation: dict, rows: int) -> dict:
+    """The metrics an outside-model run returns to the store (what run lists and comparisons show)."""
+    metrics = {k: v for k, v in evaluation["metrics"].items() if isinstance(v, float)}
+    metrics["test_rows"] = float(rows)
+    return metrics
+
+
+def write_scored_run(arts, checked: CheckedScores, *, threshold: float,
+                     train_rows: np.ndarray | None = None) -> dict:
+    """Write what every evaluation and fairness view reads for outside scores; returns the evaluation.
+
+    ``checked.rows`` become the test split; ``train_rows`` (an uploaded model's declared training rows) the
+    training split. Decisions without scores leave the score-based curves empty and say so.
+    """
+    decisions = not checked.has_scores
     proba = np.column_stack([1 - checked.score, checked.score])
     predicted = checked.score.astype(np.int64) if decisions else (checked.score >= threshold).astype(np.int64)
     evaluation = evaluate(checked.y, proba, positive_index=1, threshold=threshold, class_names=list(checked.classes),
@@ -149,14 +177,10 @@ def execute_import(store: RunStore, run_id: str, *, should_stop=None) -> dict:
         evaluation["pr"] = {"precision": [], "recall": [], "thresholds": []}
         evaluation["calibration"] = {k: [] for k in evaluation["calibration"]}
         evaluation["notes"] = [*evaluation.get("notes", []), DECISIONS_NOTE]
-    arts = store.artifacts(run_id)
     empty = np.empty(0, dtype=np.int64)
-    artifacts.save_split(arts, SplitIndices(train=empty, val=empty, test=checked.rows))
+    train = empty if train_rows is None else np.asarray(train_rows, dtype=np.int64)
+    artifacts.save_split(arts, SplitIndices(train=train, val=empty, test=checked.rows))
     artifacts.save_labels(arts, checked.classes, 1)
     artifacts.save_test_scores(arts, checked.rows, checked.y, proba, positive_index=1, predicted=predicted)
     artifacts.save_evaluation(arts, evaluation)
-    arts.write_json(IMPORT_JSON, {"source": config.get("source"), "column": column, "has_scores": not decisions,
-                                  "rows": len(checked.rows)})
-    metrics = {k: v for k, v in evaluation["metrics"].items() if isinstance(v, float)}
-    metrics["test_rows"] = float(len(checked.rows))
-    return metrics
+    return evaluation

@@ -42,13 +42,13 @@ REWEIGHT_TASK = "core.fairness._mitigation:execute_reweight"
 METHODS = ("thresholds", "reweight", "reductions")
 CONSTRAINT_CHOICES = ("demographic_parity", "equalized_odds", "equal_opportunity")
 REWEIGHTING_JSON = "reweighting.json"
-NEEDS_MODEL = ("Run {run_id} was imported: it has scores but no model to retrain, so only post-processing "
-               "(method 'thresholds') can mitigate it.")
+NEEDS_MODEL = ("Run {run_id} holds a model trained elsewhere (imported scores or an uploaded model file): Riskboard "
+               "cannot retrain it, so only post-processing (method 'thresholds') can mitigate it.")
 PARENT_NOT_DONE = "Run {run_id} is {status}; mitigate a finished run."
 UNKNOWN_METHOD = "Unknown mitigation {name!r}; pick one of: {choices}."
 NO_SCORES = "Run {run_id} has decisions but no scores, so thresholds cannot be moved; import its scores instead."
-FITTED_ON_TEST = ("fitted on the test rows (an imported run has no validation rows), so these test numbers are "
-                  "optimistic; check the rule on fresh data before relying on it.")
+FITTED_ON_TEST = ("fitted on the test rows (a model from elsewhere has no validation rows here), so these test "
+                  "numbers are optimistic; check the rule on fresh data before relying on it.")
 FITTED_ON_VAL = "fitted on the parent run's validation rows and measured on its test rows."
 NO_EFFECT = ("The rule '{rule}' gives the same decision as run {run_id} on all {rows:,} of its test rows, so a "
              "mitigated run would be an exact copy of it and was not saved. Pick a rule that moves a threshold (for "
@@ -97,7 +97,7 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
     parent = store.get(parent_id)
     if parent.status != SUCCEEDED:
         raise FairnessError(PARENT_NOT_DONE.format(run_id=parent_id, status=parent.status))
-    if parent.kind == RunKind.IMPORT and method != "thresholds":
+    if parent.is_outside and method != "thresholds":
         raise FairnessError(NEEDS_MODEL.format(run_id=parent_id))
     if method == "thresholds" and not has_scores(store.artifacts(parent_id)):
         raise FairnessError(NO_SCORES.format(run_id=parent_id))
@@ -147,7 +147,7 @@ def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> di
     if todo.get("rule"):
         rule, fitted_on = DecisionRule.from_dict(todo["rule"]), "chosen in the threshold tool"
     else:
-        if record.kind == RunKind.IMPORT:
+        if record.is_outside:
             rows, y_fit, s_fit, fitted_on = parent.rows, parent.y_true, parent.score, FITTED_ON_TEST
         else:
             rows, y_fit, s_fit = _validation_scores(store, parent_id)
@@ -165,7 +165,8 @@ def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> di
     parent_record = store.get(parent_id)
     legacy = artifacts.SPLIT_JSON  # a parent stored before split.npy
     wanted = (*artifacts.TRAINED_RUN_FILES, legacy, IMPORT_JSON) if parent_record.kind == RunKind.TRAIN else (
-        artifacts.LABELS_JSON, artifacts.SPLIT_FILE, artifacts.SPLIT_JSON, IMPORT_JSON)
+        artifacts.LABELS_JSON, artifacts.SPLIT_FILE, artifacts.SPLIT_JSON, IMPORT_JSON, artifacts.MODEL_ONNX,
+        artifacts.ONNX_JSON)
     for name in wanted:
         if name not in (artifacts.TEST_SCORES, artifacts.EVALUATION_JSON) and source.has(name):
             target.write_bytes(name, source.read_bytes(name))

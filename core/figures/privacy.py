@@ -122,7 +122,7 @@ def group_leakage_figure(groups: Mapping[str, Mapping[str, Any]], column: str) -
     """Attack AUC per group of one sensitive column, with member / non-member counts; small groups hatched."""
     names = list(groups)
     aucs = finite([groups[g].get("attack_auc") for g in names])
-    labels = [f"{plot_text(g)} (n={groups[g]['n_members']}+{groups[g]['n_nonmembers']})" for g in names]
+    labels = [f"{plot_text(g)}<br>n={groups[g]['n_members']:,}+{groups[g]['n_nonmembers']:,}" for g in names]
     fig = go.Figure(go.Bar(x=labels, y=aucs, marker={"color": SPENT_COLOR,
                                                      "pattern": {"shape": ["/" if groups[g].get("small") else ""
                                                                            for g in names]}},
@@ -132,7 +132,8 @@ def group_leakage_figure(groups: Mapping[str, Mapping[str, Any]], column: str) -
         _note(fig, "No sensitive groups in this run's spec")
     return _layout(fig, f"Membership leakage by {plot_text(column)}", "Attack AUC per group: higher means that "
                    "group's training rows are easier to identify. Hatched bars: fewer than 30 rows a side.",
-                   "group (members + non-members audited)", "attack AUC", yaxis={"range": [0.3, 1.0]})
+                   "group (members + non-members audited)", "attack AUC", yaxis={"range": [0.3, 1.0]},
+                   xaxis={"tickangle": 0, "automargin": True})  # two short lines a label: none overprints
 
 
 NO_GUARANTEE = "no guarantee"

@@ -65,6 +65,7 @@ REGISTERED_TASKS: set[str] = {
     "core.training.pipeline:execute_run",
     "core.privacy._audit_job:execute_audit",
     "core.fairness._imports:execute_import",
+    "core.fairness._model_import:execute_model_import",
     "core.fairness._mitigation:execute_postprocess",
     "core.fairness._mitigation:execute_reweight",
     "core.fairness._reductions:execute_reductions",

@@ -8,7 +8,6 @@ from core.privacy._audit import (
     AuditResult,
     AuditRows,
     audit_arrays,
-    audit_run,
     cached_audit,
     choose_audit_rows,
 )
@@ -26,6 +25,7 @@ from core.privacy._mia import (
     tpr_at_fpr,
 )
 from core.privacy._reading import audit_reading
+from core.privacy._run import audit_run
 from core.privacy._utility import cost_evidence, utility_points
 
 __all__ = [

@@ -205,16 +205,21 @@ def audit_arrays(*, run_id: str, model: torch.nn.Module, X_members: np.ndarray, 
                  y_population: np.ndarray | None = None, config: Any = None, train_size: int | None = None,
                  positive_index: int = 1, member_groups: dict[str, np.ndarray] | None = None,
                  nonmember_groups: dict[str, np.ndarray] | None = None, privacy: dict[str, Any] | None = None,
-                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> AuditResult:
-    """The audit on arrays (encoded features, class indices); :func:`audit_run` feeds it from a stored run."""
+                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+                 target_proba: np.ndarray | None = None) -> AuditResult:
+    """The audit on arrays (encoded features, class indices); :func:`audit_run` feeds it from a stored run.
+
+    ``target_proba`` gives the audited model's class probabilities of members then non-members directly (an
+    uploaded model scored outside torch); ``model`` and the feature arrays are then not used to score.
+    """
     from core.training.loop import predict_proba
 
     check_attack(attack, reference_models)
     started = time.perf_counter()
-    X_audit = np.concatenate([X_members, X_nonmembers])
     y_audit = np.concatenate([y_members, y_nonmembers])
-    m = len(X_members)
-    target = predict_proba(model, X_audit, n_classes=n_classes)
+    m = len(y_members)
+    X_audit = None if target_proba is not None else np.concatenate([X_members, X_nonmembers])
+    target = target_proba if target_proba is not None else predict_proba(model, X_audit, n_classes=n_classes)
     delta = float(privacy["delta"]) if privacy else 0.0
     scores = {"loss": loss_scores(target, y_audit)}
     notes: list[str] = []
@@ -255,10 +260,11 @@ def cached_audit(store: Any, run_id: str, *, attack: str = "reference",
     return read_cache(arts, (name,), lambda: AuditResult.from_dict(arts.read_json(name)))
 
 
-def audit_run(store: Any, run_id: str, *, attack: str = "reference", reference_models: int = DEFAULT_REFERENCE_MODELS,
-              progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-              use_cache: bool = True) -> AuditResult:
-    """Audit a stored run (cached per attack and K in the run's artifacts)."""
+def audit_trained_run(store: Any, run_id: str, *, attack: str = "reference",
+                      reference_models: int = DEFAULT_REFERENCE_MODELS, progress: Progress | None = None,
+                      should_stop: Callable[[], bool] | None = None, use_cache: bool = True) -> AuditResult:
+    """Audit a run trained here (cached per attack and K in the run's artifacts); ``core.privacy._run.audit_run``
+    is the entry point for every model run."""
     from core.data.spec import encode_labels, sensitive_groups
     from core.training.run_data import load_trained_run
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.privacy._audit import DEFAULT_REFERENCE_MODELS, audit_run, check_attack
+from core.privacy._audit import DEFAULT_REFERENCE_MODELS, check_attack
+from core.privacy._run import audit_run
 from core.runs import ACTIVE_STATUSES, RunKind, RunStatus
 from core.timeleft import time_left
 

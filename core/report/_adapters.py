@@ -163,13 +163,15 @@ def privacy_for(store: RunStore, record: RunRecord) -> dict[str, Any]:
     return out
 
 
-def command_for(analysis: str, run_id: str, *, sensitive: tuple[str, ...] = ()) -> str:
-    """The exact command that computes a missing analysis for this run (and caches it where the report reads)."""
+def command_for(analysis: str, run_id: str, *, sensitive: tuple[str, ...] = (), uploaded: bool = False) -> str:
+    """The exact command that computes a missing analysis for this run (and caches it where the report reads).
+
+    An uploaded model (``uploaded``) can only take the loss attack: the reference attack needs retraining."""
     if analysis == "explain":
         return f"python -m core explain {run_id}"
     if analysis == "fairness":
         columns = " ".join(f"--sensitive {shlex.quote(c)}" for c in sensitive) or "--sensitive COLUMN"
         return f"python -m core fairness {run_id} {columns}"
     if analysis == "audit":
-        return f"python -m core audit {run_id}"
+        return f"python -m core audit {run_id}" + (" --attack loss" if uploaded else "")
     raise ValueError(f"unknown analysis {analysis!r}")

@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.jsonsafe import finite
+from core.report._adapters import command_for
 from core.report._inputs import ReportInputs
 from core.report._settings import TEXT_LABELS
 from core.report._verdict import auc_interval, class_totals, evaluate_checks, overall
+from core.runs import RunKind
 
 FORMAT = "riskboard.report"
 VERSION = 1
@@ -79,6 +81,10 @@ def _privacy(inputs: ReportInputs) -> dict[str, Any]:
     if inputs.imported:
         training["message"] = ("Imported scores: how the model was trained elsewhere, and with what privacy "
                                "protection, is unknown to Riskboard.")
+    elif inputs.run.get("kind") == RunKind.UPLOADED:
+        training["message"] = ("Uploaded model: how it was trained elsewhere, and with what privacy protection, is "
+                               "unknown to Riskboard; only the loss membership attack can be run (the reference "
+                               "attack needs retraining).")
     elif training.get("private"):
         training["message"] = (f"Trained with differential privacy (DP-SGD): epsilon {training['epsilon']:.3f}"
                                + (f" at delta {training['delta']:.1e}" if training.get("delta") else "")
@@ -88,6 +94,18 @@ def _privacy(inputs: ReportInputs) -> dict[str, Any]:
                                "(epsilon is infinity).")
     if inputs.imported:
         audit = {"status": NOT_APPLICABLE, "message": NEEDS_MODEL.format(what="a membership-inference audit")}
+    elif (inputs.audit is None and inputs.run.get("kind") == RunKind.UPLOADED
+          and not inputs.training.get("members_column")):
+        audit = {"status": NOT_APPLICABLE,
+                 "message": "The model was imported without a members column, so nobody knows which rows it was "
+                            "trained on and no membership audit can be run; import it again with --members COLUMN. "
+                            "The reference-model attack cannot be run on an uploaded model: it needs retraining."}
+    elif inputs.audit is None and inputs.run.get("kind") == RunKind.UPLOADED:
+        command = command_for("audit", inputs.run_id, uploaded=True)
+        audit = {"status": NOT_RUN, "command": command,
+                 "message": f"No membership-inference audit has been run; run `{command}` (it needs the training "
+                            "rows named with --members at import). The reference-model attack cannot be run on an "
+                            "uploaded model: it needs retraining."}
     elif inputs.audit is None:
         audit = {"status": NOT_RUN, "message": "No membership-inference audit has been run for this run yet."}
     else:

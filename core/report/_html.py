@@ -140,6 +140,16 @@ def _training(content: Mapping[str, Any]) -> str:
                     ("Decision threshold", num(training.get("threshold"))),
                     ("Rows scored", num(training.get("rows")))]))
         return f'<section id="training"><h2>Training set-up: imported scores</h2>{body}</section>'
+    if training["kind"] == RunKind.UPLOADED:
+        body = ("<p>This run is an <strong>uploaded model</strong> (ONNX) trained elsewhere and run here with "
+                f"onnxruntime. {e(training.get('cannot_show'))}</p>" + facts([
+                    ("Model file", e(training.get("source"))), ("Model SHA-256", e(training.get("model_sha256"))),
+                    ("Inputs", e("; ".join(f"{r['model input']} {r['type']} {r['shape']} <- {r['table columns']}"
+                                           for r in training.get("inputs", [])))),
+                    ("Training rows named by", e(training.get("members_column") or "none given")),
+                    ("Decision threshold", num(training.get("threshold"))),
+                    ("Rows evaluated", num(training.get("rows")))]))
+        return f'<section id="training"><h2>Training set-up: uploaded model</h2>{body}</section>'
     config = training.get("config") or {}
     privacy = content["privacy"]["training"]
     pairs = [("Model", e(model_label(config.get("model")))), ("Hidden layers", e(config.get("hidden"))),

@@ -20,6 +20,7 @@ from core.data.spec import DatasetSpec, class_counts
 from core.data.store import DatasetStore
 from core.dp import config_is_private
 from core.errors import ReportError
+from core.models._onnx_inputs import InputMapping
 from core.report import _adapters
 from core.report._settings import CardText, ReportSettings, Thresholds, load_settings
 from core.runs import MODEL_RUN_KINDS, SUCCEEDED, RunKind, RunRecord, RunStore
@@ -38,6 +39,10 @@ NO_CLASS_SCORES = ("run {run_id} was stored with the positive class's scores onl
                    "reported; train it again to report on every class.")
 #: Run kinds that hold a model's scores (trained here, or imported); other kinds are jobs about a run (an audit).
 REPORTABLE_KINDS = MODEL_RUN_KINDS
+#: What a report of an uploaded model says it cannot show, and why.
+UPLOADED_CANNOT_SHOW = ("How the model was trained, and with what privacy protection, is unknown to Riskboard; the "
+                        "reference-model membership attack needs retraining the model, so only the loss attack is "
+                        "available (and only when the import named the training rows with --members).")
 NOT_A_MODEL_RUN = ("run {run_id} is a job of kind {kind!r}, not a model run; pick the run it worked on (trained "
                    "here or imported) instead.")
 
@@ -87,6 +92,8 @@ def reproduce_command(record: RunRecord, source_name: str) -> str:
     line are listed after it when they differ from the defaults)."""
     spec = record.spec or {}
     config = record.config or {}
+    if record.is_uploaded_model:
+        return _import_model_command(record, source_name)
     if record.is_imported:
         parts = ["python -m core import", shlex.quote(source_name), "--label", shlex.quote(str(spec.get("target")))]
         if config.get("score_column"):
@@ -116,6 +123,32 @@ def reproduce_command(record: RunRecord, source_name: str) -> str:
     return " ".join(parts)
 
 
+def _import_model_command(record: RunRecord, source_name: str) -> str:
+    spec, config = record.spec or {}, record.config or {}
+    parts = ["python -m core import-model", shlex.quote(str(config.get("source"))), "--data",
+             shlex.quote(source_name), "--target", shlex.quote(str(spec.get("target"))), "--positive",
+             shlex.quote(str(spec.get("positive_class")))]
+    if spec.get("features"):
+        parts += ["--features", *(shlex.quote(str(c)) for c in spec["features"])]
+    if spec.get("sensitive"):
+        parts += ["--sensitive", *(shlex.quote(str(s.get("column"))) for s in spec["sensitive"])]
+    if config.get("members_column"):
+        parts += ["--members", shlex.quote(str(config["members_column"]))]
+    if config.get("threshold", 0.5) != 0.5:
+        parts += ["--threshold", shlex.quote(str(config["threshold"]))]
+    return " ".join(parts)
+
+
+def _uploaded_section(store: RunStore, record: RunRecord) -> dict[str, Any]:
+    config, metrics = dict(record.config or {}), record.metrics or {}
+    detail = artifacts.onnx_detail(store.artifacts(record.id))
+    return {"kind": RunKind.UPLOADED, "source": config.get("source"), "model_sha256": detail.get("sha256"),
+            "inputs": InputMapping.from_dict(detail["mapping"]).rows(), "output": detail.get("output"),
+            "fast_path": detail.get("fast_path"), "members_column": config.get("members_column"),
+            "threshold": config.get("threshold", 0.5), "rows": metrics.get("test_rows"),
+            "cannot_show": UPLOADED_CANNOT_SHOW}
+
+
 def _data_section(datasets: DatasetStore, record: RunRecord, spec: DatasetSpec) -> dict[str, Any]:
     meta = datasets.meta(record.dataset_id)
     frame = datasets.load(record.dataset_id, columns=[spec.target, *spec.features, *spec.sensitive_columns])
@@ -139,6 +172,8 @@ def _data_section(datasets: DatasetStore, record: RunRecord, spec: DatasetSpec) 
 
 
 def _training_section(store: RunStore, record: RunRecord) -> dict[str, Any]:
+    if record.is_uploaded_model:
+        return _uploaded_section(store, record)
     metrics = record.metrics or {}
     config = dict(record.config or {})
     if record.is_imported:
@@ -211,7 +246,8 @@ def gather_inputs(store: RunStore, run_id: str, *, settings: ReportSettings | No
            "created_at": record.created_at.isoformat(), "device": record.device, "parent_id": record.parent_id,
            "finished_at": record.finished_at.isoformat() if record.finished_at else None,
            "class": classes[chosen] if classes else spec.positive_class, "classes": list(classes)}
-    weights = None if record.is_imported else _hash_of(arts, artifacts.MODEL_WEIGHTS)
+    weights = None if record.is_imported else _hash_of(
+        arts, artifacts.MODEL_ONNX if record.is_uploaded_model else artifacts.MODEL_WEIGHTS)
     provenance = {"run_id": record.id, "dataset_sha256": record.dataset_id, "weights_sha256": weights,
                   "scores_sha256": _hash_of(arts, artifacts.TEST_SCORES), "versions": package_versions(),
                   "command": reproduce_command(record, data["source"])}

@@ -93,6 +93,12 @@ def _details(content: Mapping[str, Any]) -> str:
         lines += [f"Imported scores from {md(training.get('source'))} ({md(training.get('column_kind'))} column "
                   f"{md(training.get('column'))}): a model trained elsewhere; Riskboard holds no model, training rows "
                   "or training settings for it.", ""]
+    elif training["kind"] == RunKind.UPLOADED:
+        lines += [f"Uploaded model {md(training.get('source'))} (ONNX, SHA-256 `{training.get('model_sha256')}`), "
+                  f"trained elsewhere and run here with onnxruntime. {md(training.get('cannot_show'))}", "",
+                  _table(["Model input", "Type", "Shape", "Table columns"], (
+                      [md(r["model input"]), md(r["type"]), md(r["shape"]), md(r["table columns"])]
+                      for r in training.get("inputs", []))), ""]
     else:
         config = training.get("config") or {}
         lines += [f"- **Model type:** {md(model_label(config.get('model')))} (PyTorch), hidden layers "

@@ -25,6 +25,7 @@ from typing import Any
 from core.report._adapters import command_for
 from core.report._inputs import ReportInputs
 from core.report._settings import DISPARITY_METRICS, Thresholds
+from core.runs import RunKind
 from core.text import format_number
 
 PASS, ATTENTION, FAIL, NOT_RUN = "pass", "attention", "fail", "not run"
@@ -166,7 +167,7 @@ def _audit_missing(inputs: ReportInputs, name: str, label: str, limit: float) ->
         return Check(name, label, None, None, limit, "<=", NOT_RUN, False,
                      "A membership audit needs the model itself; this run was imported from scores, so it cannot be "
                      "audited here.")
-    command = command_for("audit", inputs.run_id)
+    command = command_for("audit", inputs.run_id, uploaded=inputs.run.get("kind") == RunKind.UPLOADED)
     return Check(name, label, None, None, limit, "<=", NOT_RUN, False,
                  "No membership-inference audit has been run yet.", command)
 

@@ -2,8 +2,8 @@
 
 Checks, in order: the file is a Riskboard report (else bad input); its content hash matches its bytes (a changed
 number or sentence fails); the run exists here; the run's dataset is the one the report names and is stored; the
-model weights (or, for imported runs, the stored scores) hash to what the report says, recomputed from the file
-on disk, not read from the manifest.
+model weights (for an uploaded model, its ONNX file; for imported scores, the stored scores) hash to what the report
+says, recomputed from the file on disk, not read from the manifest.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from core.errors import ReportError, RiskboardError
 from core.report._provenance import document_hash, read_provenance
 from core.runs import RunStore
 from core.runs._artifacts import sha256_file
-from core.training.artifacts import MODEL_WEIGHTS, TEST_SCORES
+from core.training.artifacts import MODEL_ONNX, MODEL_WEIGHTS, TEST_SCORES
 
 NOT_A_REPORT = ("{name} is not a Riskboard report (no provenance block found); give a file written by `python -m "
                 "core report` or the Report page's download buttons.")
@@ -64,6 +64,8 @@ def verify_text(store: RunStore, document: str, *, name: str = "the file") -> li
                             f"dataset {record.dataset_id} is no longer stored in this workspace"))
     if record.is_imported:
         want, file_name, what = provenance.get("scores_sha256"), TEST_SCORES, "stored scores"
+    elif record.is_uploaded_model:
+        want, file_name, what = provenance.get("weights_sha256"), MODEL_ONNX, "uploaded model file"
     else:
         want, file_name, what = provenance.get("weights_sha256"), MODEL_WEIGHTS, "model weights"
     have = _file_hash(store, run_id, file_name)

@@ -61,6 +61,8 @@ TERMINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 
 #: Kinds that are models (pickers, reports, comparisons list only these).
 MODEL_RUN_KINDS = (RunKind.TRAIN, RunKind.IMPORT, RunKind.UPLOADED)
+#: Model runs of a model trained elsewhere (its scores, or the model file itself): nothing here can retrain them.
+OUTSIDE_KINDS = (RunKind.IMPORT, RunKind.UPLOADED)
 #: Kinds that are work done for a model run.
 JOB_KINDS = (RunKind.AUDIT,)
 

@@ -18,6 +18,7 @@ from core.runs._kinds import (
     ACTIVE_STATUSES,
     JOB_KINDS,
     MODEL_RUN_KINDS,
+    OUTSIDE_KINDS,
     TERMINAL_STATUSES,
     RunKind,
     RunStatus,
@@ -95,6 +96,16 @@ class RunRecord:
     def is_imported(self) -> bool:
         """True for a run whose scores came from a model trained elsewhere (no model, no training split)."""
         return self.kind == RunKind.IMPORT
+
+    @property
+    def is_uploaded_model(self) -> bool:
+        """True for a run of an uploaded model file (ONNX): a model to run, but no training here to repeat."""
+        return self.kind == RunKind.UPLOADED
+
+    @property
+    def is_outside(self) -> bool:
+        """True for a run of a model trained elsewhere (scores or a model file): nothing here can retrain it."""
+        return self.kind in OUTSIDE_KINDS
 
     @property
     def is_model_run(self) -> bool:

@@ -31,10 +31,10 @@ def privacy_label(config: dict) -> str:
 
 def _what(record: RunRecord) -> list[str]:
     config = record.config or {}
-    if record.kind is RunKind.IMPORT:
+    if record.kind == RunKind.IMPORT:
         source = (record.name or "").removeprefix("imported: ").strip()
         return [IMPORTED + (f" ({source})" if source else "")]
-    if record.kind is not RunKind.TRAIN and record.name:
+    if record.kind != RunKind.TRAIN and record.name:
         return [record.name]
     parts = [model_label(config.get("model"))]
     parts.append(privacy_label(config))
@@ -45,7 +45,7 @@ def display_name(record: RunRecord) -> str:
     """The run's readable name: the user's own when set, else model · privacy · mitigation · creation time (UTC)."""
     if record.custom_name:
         return record.custom_name
-    if record.kind is RunKind.TRAIN and record.parent_id is None and record.name:
+    if record.kind == RunKind.TRAIN and record.parent_id is None and record.name:
         return record.name  # a name given when the run was created is the user's own
     parts = _what(record)
     if record.parent_id and record.name:

@@ -9,6 +9,8 @@ atomically and listed with its SHA-256 in ``manifest.json`` by :class:`~core.run
   before it have ``split.json`` (lists of row numbers), which still loads
 - ``test_scores.parquet`` per test row: original row, true class, positive-class score, predicted class
 - ``evaluation.json`` test metrics and curves
+- for an uploaded model (run kind ``uploaded``): ``model.onnx`` the file as uploaded and ``onnx_model.json`` its
+  column-to-input mapping, probability output, SHA-256 and the exact fast path it qualified for
 
 Every loader raises :class:`~core.errors.ArtifactError` naming the file when it is missing, torn or does not parse.
 """
@@ -40,10 +42,15 @@ SPLIT_FILE = "split.npy"
 SPLIT_JSON = "split.json"  # the split of runs stored before split.npy; read, never written
 TEST_SCORES = "test_scores.parquet"
 EVALUATION_JSON = "evaluation.json"
+MODEL_ONNX = "model.onnx"
+ONNX_JSON = "onnx_model.json"
 
 #: What every succeeded run trained here has; ``runs RUN_ID`` reports the run damaged when one is missing.
 TRAINED_RUN_FILES = (MODEL_WEIGHTS, MODEL_JSON, PREPROCESSOR_JSON, LABELS_JSON, SPLIT_FILE, TEST_SCORES,
                      EVALUATION_JSON)
+
+#: What every succeeded run of an uploaded model (kind ``uploaded``) has.
+UPLOADED_RUN_FILES = (MODEL_ONNX, ONNX_JSON, LABELS_JSON, SPLIT_FILE, TEST_SCORES, EVALUATION_JSON)
 
 Artifacts = RunArtifacts | Path
 
@@ -187,3 +194,33 @@ def load_evaluation(where: Artifacts) -> dict:
     if not isinstance(data, dict) or "metrics" not in data:
         raise _damaged(EVALUATION_JSON)
     return data
+
+
+def save_onnx_model(where: Artifacts, data: bytes, detail: dict) -> None:
+    """The uploaded file, byte for byte (its SHA-256 goes into the manifest), then its description."""
+    arts = _arts(where)
+    arts.write_bytes(MODEL_ONNX, data)
+    arts.write_json(ONNX_JSON, detail)
+
+
+def onnx_detail(where: Artifacts) -> dict:
+    data = _arts(where).read_json(ONNX_JSON)
+    if not isinstance(data, dict) or not {"mapping", "output", "sha256"} <= set(data):
+        raise _damaged(ONNX_JSON)
+    return data
+
+
+def load_onnx_model(where: Artifacts, *, limit_bytes: int):
+    """The uploaded model, re-checked and ready to score (``core.models.onnx_model.OnnxModel``)."""
+    from core.models.onnx_model import load_model as load_onnx
+
+    arts = _arts(where)
+    detail = onnx_detail(arts)
+    data = arts.read_bytes(MODEL_ONNX)
+    try:
+        model = load_onnx(data, detail["mapping"], detail["output"], limit_bytes=limit_bytes)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _damaged(ONNX_JSON) from exc
+    if model.sha256 != detail["sha256"]:
+        raise _damaged(MODEL_ONNX)
+    return model

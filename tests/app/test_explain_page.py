@@ -113,3 +113,28 @@ def test_imported_run_is_explained_as_impossible(trained_home, trained_run):
     runs.finish(imported, "succeeded", metrics={})
     at = open_page(run=imported)
     assert any("no model here to explain" in plain(e.value) for e in at.error)
+
+
+def test_uploaded_gradient_boosting_model_is_explained_and_edited(riskboard_home):
+    from core.fairness import import_model
+    from tests.core import _onnx_models as onnx_models
+
+    frame = onnx_models.table(300)
+    _, model = onnx_models.gradient_boosting(frame)
+    run_id, _ = import_model(RunStore(riskboard_home), model, "hgb.onnx", frame.to_csv(index=False).encode(),
+                             "t.csv", target="y", features=onnx_models.FEATURES, sensitive=["g"], members="member")
+    at = open_page(run=run_id)
+    body = texts(at)
+    assert "shap's model-agnostic explainers" in body and "Model-agnostic exact Shapley values" in body
+    assert "Attributions add up to the model's score within" in body
+    assert "Explained 150 of the run's 150 test rows" in body
+    before = next(m for m in at.metric if m.label.startswith("Probability")).value
+    feature = next(n for n in at.number_input if n.label == "a")
+    feature.set_value(feature.value + 3).run()
+    assert not at.exception, at.exception
+    after = next(m for m in at.metric if m.label.startswith("Probability")).value
+    assert float(after.rstrip("%")) > float(before.rstrip("%"))  # a pushes the label up in the table's design
+    at.radio(key="whatif-mode").set_value("A rejected row near the threshold").run()
+    at.button(key="whatif-search").click().run()
+    assert not at.exception, at.exception
+    assert [m.value for m in at.markdown if plain(m.value).startswith("- Change ")]

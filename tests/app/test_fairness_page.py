@@ -122,3 +122,45 @@ def test_import_form_creates_an_import_run(riskboard_home):
     assert not at.exception, at.exception
     [record] = RunStore(riskboard_home).list()
     assert record.kind == "import" and record.status == SUCCEEDED
+
+
+def _upload_logistic_onnx() -> AppTest:
+    """The page with a logistic ONNX model and its table uploaded, and the label column chosen."""
+    from tests.core import _onnx_models as onnx_models
+
+    frame = onnx_models.table(300)
+    _, model = onnx_models.logistic(frame)
+    at = open_page()
+    at.file_uploader(key="model-import-onnx").set_value(("lr.onnx", model, "application/octet-stream"))
+    at.file_uploader(key="model-import-data").set_value(("t.csv", frame.to_csv(index=False).encode(),
+                                                         "text/csv")).run()
+    assert not at.exception, at.exception
+    at.selectbox(key="model-import-target").set_value("y")
+    return at
+
+
+def test_onnx_upload_shows_the_mapping_and_imports_the_model(riskboard_home):
+    at = _upload_logistic_onnx()
+    at.multiselect(key="model-import-features").set_value(["a", "b", "c"])
+    at.multiselect(key="model-import-sensitive").set_value(["g"])
+    at.selectbox(key="model-import-members").set_value("member")
+    next(b for b in at.button if b.label == "Check the mapping").click().run()
+    assert not at.exception, at.exception
+    assert not RunStore(riskboard_home).list()  # checking stores nothing
+    assert not at.error, [e.value for e in at.error]
+    mapping = next(d.value for d in at.dataframe if "model input" in d.value.columns)
+    assert mapping.to_dict("records") == [{"model input": "X", "type": "tensor(float)", "shape": "[N, 3]",
+                                           "table columns": "a, b, c"}]
+    next(b for b in at.button if b.label == "Import as a run").click().run()
+    assert not at.exception, at.exception
+    [record] = RunStore(riskboard_home).list()
+    assert record.kind == "uploaded" and record.status == SUCCEEDED
+    assert any(record.id in plain(s.value) for s in at.success)
+
+
+def test_onnx_upload_with_mismatched_columns_shows_the_error(riskboard_home):
+    at = _upload_logistic_onnx()
+    next(b for b in at.button if b.label == "Import as a run").click().run()
+    assert not at.exception, at.exception
+    assert any("takes 3 columns" in plain(e.value) for e in at.error)
+    assert not RunStore(riskboard_home).list()

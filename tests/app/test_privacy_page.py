@@ -186,3 +186,23 @@ def test_reference_audit_runs_as_a_background_job(riskboard_home, spec):
     # audit jobs stay off the Train page's run history
     train_page = open_page(TRAIN)
     assert job.id not in " ".join(train_page.dataframe[0].value["run"].tolist())
+
+
+def test_uploaded_model_gets_the_loss_audit_and_says_why_not_the_reference_one(riskboard_home):
+    from core.fairness import import_model
+    from tests.core import _onnx_models as onnx_models
+
+    frame = onnx_models.table(300)
+    _, model = onnx_models.logistic(frame)
+    run_id, _ = import_model(RunStore(riskboard_home), model, "lr.onnx", frame.to_csv(index=False).encode(),
+                             "t.csv", target="y", features=onnx_models.FEATURES, sensitive=["g"], members="member")
+    at = open_page(PRIVACY)
+    at.selectbox(key="audit-run").set_value(run_id).run()
+    assert any("the reference attack would need retraining" in plain(i.value) for i in at.info)
+    assert at.radio(key="audit-attack-uploaded").options == ["Loss threshold"]
+    next(b for b in at.button if b.label == "Run audit").click().run()
+    assert not at.exception, at.exception
+    assert 0.0 <= float(metrics(at)["Attack AUC"]) <= 1.0
+    texts = " ".join(plain(m.value) for m in at.markdown)
+    assert "Audited 150 training rows against 150 held-out rows" in texts
+    assert "could never prove more than" in texts or "no audit could prove more than" in texts

@@ -153,3 +153,22 @@ def test_report_page_computes_missing_analyses_on_request(trained):
     assert any("By group" in plain(c.value) for c in at.caption)  # fairness table in the preview
     assert any("Attack AUC" in plain(c.value) for c in at.caption)  # the audit's numbers
     assert not [w for w in at.warning if "not been computed" in plain(w.value) or "No membership" in plain(w.value)]
+
+
+def test_report_page_on_an_uploaded_model_offers_its_analyses(riskboard_home):
+    from core.fairness import import_model
+    from tests.core import _onnx_models as onnx_models
+
+    frame = onnx_models.table(300)
+    _, model = onnx_models.logistic(frame)
+    runs = RunStore(riskboard_home)
+    run_id, prepared = import_model(runs, model, "lr.onnx", frame.to_csv(index=False).encode(), "t.csv", target="y",
+                                    features=onnx_models.FEATURES, sensitive=["g"], members="member")
+    at = open_page(REPORT, run=run_id)
+    assert any(f"Uploaded model lr.onnx (ONNX, SHA-256 {prepared.model.sha256})" in plain(i.value) for i in at.info)
+    assert any("needs retraining" in plain(i.value) for i in at.info)
+    for key, prefix in (("explain", "explain-"), ("audit", "audit-loss")):
+        next(b for b in at.button if b.key == f"report-compute-{key}").click().run()
+        assert not at.exception, at.exception
+        assert any(n.startswith(prefix) for n in runs.artifacts(run_id).manifest()), key
+    assert any("Attack AUC" in plain(c.value) for c in at.caption)
