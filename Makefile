@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh Linux machine with Python 3.11+:
 #   make run    install the app and start it on the embedded demo data (http://localhost:8501)
-#   make test   install what the tests need (Python packages, Debian's chromium) and run every test
+#   make test   install what the tests need (Python packages, the Ray extra, Debian's chromium) and run every test
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,7 @@ PORT ?= 8501
 MAX_UPLOAD_MB := $(or $(RISKBOARD_MAX_UPLOAD_MB),200)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench install install-test chromium clean
+.PHONY: run test lint bench bench-ray install install-test chromium clean
 
 $(VENV)/.app-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(VENV)/.app-installed: requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.test-installed: $(VENV)/.app-installed requirements-dev.txt
-	$(PY) -m pip install -q -r requirements-dev.txt
+$(VENV)/.test-installed: $(VENV)/.app-installed requirements-dev.txt requirements-ray.txt
+	$(PY) -m pip install -q -r requirements-dev.txt -r requirements-ray.txt
 	touch $@
 
 install: $(VENV)/.app-installed
@@ -40,6 +40,10 @@ test: install-test lint
 BENCH_ARGS ?=
 bench: install-test
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# the Ray executor against the embedded one on two local Ray nodes: make bench-ray BENCH_ARGS="--quick"
+bench-ray: install-test
+	$(PY) bench/bench_ray.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

@@ -148,8 +148,12 @@ def _settings_form() -> None:
 
 
 with user_errors():
-    device = select_device()
-    st.caption(md_escape(f"Training device: {device.name} ({device.reason})."))
+    on_ray = jobs.executor_caption()
+    if on_ray is not None:
+        st.caption(md_escape(on_ray))
+    else:
+        device = select_device()
+        st.caption(md_escape(f"Training device: {device.name} ({device.reason})."))
 
 attached_before = _attached_run()
 if can_edit():

@@ -17,8 +17,31 @@ def riskboard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("RISKBOARD_MAX_UPLOAD_MB", "RISKBOARD_MAX_ROWS", "RISKBOARD_MAX_COLUMNS", "RISKBOARD_DEVICE",
                  "RISKBOARD_MAX_JOBS", "RISKBOARD_MAX_MATRIX_MB", "RISKBOARD_HEARTBEAT_TIMEOUT_S",
                  "RISKBOARD_MAX_MODEL_MB", "RISKBOARD_DATA_KEY", "RISKBOARD_DATA_KEY_FILE", "RISKBOARD_AUTH",
-                 "RISKBOARD_SESSION_IDLE_MINUTES", "RISKBOARD_OIDC_ALLOW", "RISKBOARD_OIDC_EDITORS"):
+                 "RISKBOARD_SESSION_IDLE_MINUTES", "RISKBOARD_OIDC_ALLOW", "RISKBOARD_OIDC_EDITORS",
+                 "RISKBOARD_EXECUTOR", "RAY_ADDRESS", "RISKBOARD_RAY_WORKERS"):
         monkeypatch.delenv(name, raising=False)
     # workers start cold unless a test is about standbys: a standby imports torch (seconds of CPU) per workspace
     monkeypatch.setenv("RISKBOARD_WARM_WORKER", "0")
     return home
+
+
+RAY_MISSING = "the Ray extra is not installed (pip install -r requirements-ray.txt); Ray executor tests skipped"
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray for the whole test session (starting Ray takes seconds): 2 CPUs, a 200 MB object store, no
+    dashboard; ``core`` and ``tests`` shipped to its workers the way a cluster gets them. Skips without the extra."""
+    ray = pytest.importorskip("ray", reason=RAY_MISSING)
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False, runtime_env={"py_modules": [str(ROOT / "core"), str(ROOT / "tests")]})
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def on_ray(ray_session, monkeypatch: pytest.MonkeyPatch):
+    """Jobs in this test run on the session's Ray (``RISKBOARD_EXECUTOR=ray``)."""
+    monkeypatch.setenv("RISKBOARD_EXECUTOR", "ray")
+    return ray_session

@@ -60,11 +60,22 @@ def live_panel(run_id: str) -> None:
         st.rerun(scope="app")
     if progress.status == RunStatus.QUEUED:
         st.info("Queued: waiting for a free training slot (RISKBOARD_MAX_JOBS).")
-    render_progress(progress, run_id, store.get(run_id).config)
+    record = store.get(run_id)
+    if jobs.read_placement(store, run_id).executor == "ray":
+        st.caption(md_escape(where_line(store, run_id, record.device)))
+    render_progress(progress, run_id, record.config)
     if can_edit() and st.button("Cancel run", key=f"cancel-{run_id}"):
         with user_errors():
             jobs.cancel(store, run_id)
         st.rerun(scope="app")
+
+
+def where_line(store, run_id: str, device: str | None) -> str:
+    """``device cpu`` for a run trained here (as always); the Ray node, device and workers for one on Ray."""
+    placement = jobs.read_placement(store, run_id)
+    if placement.executor == "ray":
+        return f"ran on {placement.describe()}"
+    return f"device {device or '–'}"
 
 
 def _batch_note(metrics: dict) -> str:
@@ -94,7 +105,8 @@ def evaluation_panel(run_id: str) -> None:
         st.warning("This run was cancelled; nothing was evaluated.")
     spec = record.spec or {}
     st.caption(md_escape(f"Target {spec.get('target')} = {spec.get('positive_class')} · "
-                         f"{model_label((record.config or {}).get('model'))} · device {record.device or '–'} · "
+                         f"{model_label((record.config or {}).get('model'))} · "
+                         f"{where_line(store, run_id, record.device)} · "
                          f"{len(history)} epochs" + _batch_note(record.metrics or {})))
     if record.status == RunStatus.SUCCEEDED:
         metrics = record.metrics or {}

@@ -24,6 +24,14 @@ def _record_dict(record) -> dict:
     return out
 
 
+def placement_fields(store, run_id: str) -> dict:
+    """``executor`` (``local`` or ``ray``) and ``placement`` (node, device, workers): where the run ran."""
+    from core.jobs import read_placement
+
+    placement = read_placement(store, run_id)
+    return {"executor": placement.executor, "placement": placement.to_dict()}
+
+
 def files_state(store, record) -> dict:
     """``{"state": "ok" | "damaged" | "missing" | "none", "files": [...]}`` for the run's artifacts."""
     from core.training.artifacts import UPLOADED_RUN_FILES, trained_run_files
@@ -107,11 +115,12 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         payload = _record_dict(record) | {"epochs": store.epochs(args.run_id), "config": record.config,
                                            "spec": record.spec, "files": state,
                                            "caution": run_caution_dict(store.home, record)}
+        payload |= placement_fields(store, record.id)
         if args.json:
             emit_json(payload)
             return 0
         for key, value in payload.items():
-            if key not in ("epochs", "config", "spec", "metrics", "run_id", "files", "caution"):
+            if key not in ("epochs", "config", "spec", "metrics", "run_id", "files", "caution", "placement"):
                 print(f"{key:<12} {'' if value is None else value}")
         if state["state"] != "none":
             print(f"{'files':<12} {_files_line(state, record.id)}")

@@ -32,7 +32,7 @@ def _config(args: argparse.Namespace):
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from core import jobs
-    from core.cli.runs import run_caution_dict
+    from core.cli.runs import placement_fields, run_caution_dict
     from core.data.notices import excluded_lines
     from core.data.spec import build_spec
     from core.data.store import DatasetStore
@@ -72,11 +72,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
                "seconds": float(record.duration_s or metrics.get("seconds") or 0.0), "metrics": metrics,
                "dataset_id": meta.id, "spec_id": spec.spec_id, "features": list(spec.features),
                "warnings": list(built.warnings), "excluded": excluded, "caution": caution}
-    payload |= _privacy_fields(runs, run_id, metrics)
+    payload |= _privacy_fields(runs, run_id, metrics) | placement_fields(runs, run_id)
     if args.json:
         emit_json(payload)
         return 0
-    print(f"run {run_id} {record.status} on {payload['device']} in {payload['seconds']:.1f} s")
+    print(f"run {run_id} {record.status} on {payload['device']} in {payload['seconds']:.1f} s "
+          f"({payload['executor']} executor)")
     if payload["epsilon"] is not None:
         print(f"  private: epsilon {payload['epsilon']:.3f} at delta {payload['delta']:g} "
               f"({payload['accountant']} accountant)")

@@ -162,10 +162,13 @@ def _train_references(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray,
                       k: int, train_size: int, positive_index: int, progress: Progress | None,
                       should_stop: Callable[[], bool] | None, rng: np.random.Generator,
                       out: list[np.ndarray]) -> list[np.ndarray]:
+    """Draw every reference model's rows and settings here (one seeded stream), then train them here in turn or
+    as one Ray task each (:func:`core.jobs.map_steps`): the draws, hence the numbers, do not depend on where."""
+    from core.jobs import map_steps
     from core.training.budget import plan_steps
-    from core.training.loop import fit, predict_proba
 
     n_val = max(1, round(len(X_pop) * config.val_fraction))
+    plans = []
     for i in range(k):
         order = rng.permutation(len(X_pop))
         val, train = order[:n_val], order[n_val:n_val + train_size]
@@ -173,12 +176,28 @@ def _train_references(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray,
             train = order[n_val:]
         # trained as the audited run was: the same step budget for a table of this size
         cfg = plan_steps(dataclasses.replace(config, seed=(config.seed + 1000 + i) % 2**32), len(train))
-        result = fit(X_pop[train], y_pop[train], X_pop[val], y_pop[val], n_classes=n_classes, config=cfg,
-                     device=torch.device("cpu"), should_stop=should_stop, positive_index=positive_index)
-        out.append(predict_proba(result.model, X_audit, n_classes=n_classes))
+        plans.append({"train": train, "val": val, "config": cfg.to_dict(), "n_classes": n_classes,
+                      "positive_index": positive_index})
+
+    def done(n: int) -> None:
         if progress is not None:
-            progress((i + 1) / (k + 1), f"trained reference model {i + 1} of {k}")
+            progress(n / (k + 1), f"trained reference model {n} of {k}")
+
+    out.extend(map_steps(reference_step, [X_pop, y_pop, X_audit], plans, should_stop=should_stop, on_done=done))
     return out
+
+
+def reference_step(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray, plan: dict[str, Any], *,
+                   should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+    """Train one reference model on its planned population rows (CPU) and score the audited rows."""
+    from core.training.config import TrainConfig
+    from core.training.loop import fit, predict_proba
+
+    train, val, n_classes = plan["train"], plan["val"], int(plan["n_classes"])
+    result = fit(X_pop[train], y_pop[train], X_pop[val], y_pop[val], n_classes=n_classes,
+                 config=TrainConfig.from_dict(plan["config"]), device=torch.device("cpu"), should_stop=should_stop,
+                 positive_index=int(plan["positive_index"]))
+    return predict_proba(result.model, X_audit, n_classes=n_classes)
 
 
 def audit_arrays(*, run_id: str, model: torch.nn.Module, X_members: np.ndarray, y_members: np.ndarray,

@@ -43,7 +43,10 @@ def submit_audit(store: Any, run_id: str, *, attack: str = "reference",
 
 def execute_audit(store: Any, job_id: str, *, should_stop: Callable[[], bool] | None = None) -> dict:
     """Worker task: run the audit (cached into the audited run's artifacts) and return its headline numbers."""
+    from core.jobs import Placement, executor_name, record_placement
+
     config = store.get(job_id).config or {}
+    record_placement(store, job_id, Placement(executor=executor_name()))  # reference models go where jobs go
     step = {"n": 0}
 
     def progress(fraction: float, message: str) -> None:

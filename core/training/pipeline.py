@@ -11,20 +11,19 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import torch
 
 from core.config import get_settings
 from core.data.spec import DatasetSpec
-from core.device import select_device, training_threads
 from core.dp import privacy_metrics, save_privacy
 from core.errors import TrainingError
 from core.models.preprocess import TabularPreprocessor
 from core.runs import RunStore
 from core.training import artifacts
+from core.training._remote import fit_for_run
 from core.training.budget import effective_batch_size, plan_steps
 from core.training.config import TrainConfig
 from core.training.evaluate import evaluate
-from core.training.loop import fit, predict_proba
+from core.training.loop import predict_proba
 from core.training.run_data import PreparedData, prepare_features, save_outputs, training_data
 
 __all__ = ["TASK", "PreparedData", "effective_batch_size", "execute_run", "predicted_classes", "prepare_features"]
@@ -81,23 +80,13 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     del prepared
     y_train, y_val, y_test = labels.y[split.train], labels.y[split.val], labels.y[split.test]
 
-    choice = select_device()
-    store.set_device(run_id, choice.name)
-    if choice.device.type == "cpu":
-        torch.set_num_threads(training_threads())
-
     planned = plan_steps(config, len(x_train))  # batch, epochs and patience for this table's size
-
-    def on_epoch(epoch) -> None:
-        values = {k: float(v) for k, v in epoch.to_dict().items() if k != "epoch" and v is not None}
-        values["epochs_planned"] = float(planned.epochs)  # the live "epoch i of N" after the step budget
-        store.log_epoch(run_id, int(epoch.epoch), values)
-
     used = planned.batch_size
-    result = fit(x_train, y_train, x_val, y_val, n_classes=labels.n_classes, device=choice.device,
-                 config=planned,
-                 positive_index=labels.positive_index, on_epoch=on_epoch, should_stop=should_stop,
-                 sample_weight=weights)
+    # here, as one Ray task or data-parallel on Ray (core.jobs executor); epochs reach the store as they happen,
+    # each with the planned epoch count (the live "epoch i of N" after the step budget)
+    result = fit_for_run(store, run_id, x_train, y_train, x_val, y_val, n_classes=labels.n_classes, config=planned,
+                         positive_index=labels.positive_index, should_stop=should_stop, sample_weight=weights,
+                         epoch_extra={"epochs_planned": float(planned.epochs)})
     proba = predict_proba(result.model, x_test, n_classes=labels.n_classes)
     evaluation = evaluate(y_test, proba, positive_index=labels.positive_index, threshold=config.threshold,
                           class_names=list(labels.classes))

@@ -140,3 +140,40 @@ def test_zero_width_layer_is_a_config_error(riskboard_home, small_spec):
     assert not at.exception
     assert at.error and "Traceback" not in at.error[0].value
     assert RunStore(riskboard_home).list() == []
+
+
+def test_a_run_on_ray_says_where_it_ran(riskboard_home, small_spec):
+    runs = RunStore(riskboard_home)
+    run_id = runs.create_run(kind="train", dataset_id=small_spec.dataset_id, spec=small_spec.to_dict(),
+                             config=TrainConfig(epochs=10).to_dict(), task=TASK)
+    assert runs.claim(run_id, pid=os.getpid(), max_jobs=1)
+    runs.set_device(run_id, "cuda:0 (NVIDIA H200)")
+    jobs.record_placement(runs, run_id, jobs.Placement(executor="ray", node="gpu-2", node_ip="10.0.0.7",
+                                                       device="cuda:0 (NVIDIA H200)"))
+    runs.log_epoch(run_id, 1, {"train_loss": 0.6, "val_loss": 0.62, "val_accuracy": 0.7, "val_auc": 0.75})
+    where = "ran on Ray node 10.0.0.7 (gpu-2), on cuda:0 (NVIDIA H200)"
+    live = open_page(run=run_id)
+    assert any(where in plain(c.value) for c in live.caption)  # while it trains
+    runs.finish(run_id, "failed", error="the Ray task running this job died before it finished (node lost)")
+    done = open_page(run=run_id)
+    assert any("Ray task running this job died" in plain(e.value) for e in done.error)
+    assert any(where in plain(c.value) for c in done.caption)  # and once it ended
+
+
+def test_a_local_run_shows_its_device_as_before(riskboard_home, small_spec):
+    runs = RunStore(riskboard_home)
+    run_id = runs.create_run(kind="train", dataset_id=small_spec.dataset_id, spec=small_spec.to_dict(),
+                             config=TrainConfig().to_dict(), task=TASK)
+    runs.set_device(run_id, "cpu")
+    runs.finish(run_id, "failed", error="the loss became NaN at epoch 3; lower the learning rate")
+    at = open_page(run=run_id)
+    captions = [plain(c.value) for c in at.caption]
+    assert any("device cpu" in c for c in captions) and not any("Ray node" in c for c in captions)
+
+
+def test_with_ray_configured_the_page_says_training_runs_on_the_cluster(riskboard_home, small_spec, monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
+    at = open_page()
+    captions = [plain(c.value) for c in at.caption]
+    assert any("Training runs on the Ray cluster at 10.0.0.5:6379" in c for c in captions)
+    assert not any(c.startswith("Training device:") for c in captions)

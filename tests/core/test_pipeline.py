@@ -87,7 +87,7 @@ def test_training_error_becomes_a_failed_run_with_its_message(riskboard_home, mo
     def diverge(*args, **kwargs):
         raise TrainingError("the loss became NaN at epoch 2; lower the learning rate")
 
-    monkeypatch.setattr("core.training.pipeline.fit", diverge)
+    monkeypatch.setattr("core.training._remote.fit", diverge)
     runs, run_id = start_run(riskboard_home, synthetic_biased(300, seed=1), LOANS, epochs=3)
     record = runs.get(run_id)
     assert record.status == FAILED
