@@ -167,8 +167,8 @@ def run_caution(record, frame: pd.DataFrame | None, split=None) -> LeakageCautio
         return None
     aucs: dict[str, float] = {}
     duplicates = test_rows = None
-    spec = DatasetSpec.from_dict(record.spec)
-    if frame is not None:
+    if frame is not None:  # the spec is read only with its table: a run whose dataset is gone still gets a caution
+        spec = DatasetSpec.from_dict(record.spec)
         aucs = column_aucs(frame, spec)
         if split is not None:
             duplicates = repeated_test_rows(frame, spec.features, split.train, split.test)
