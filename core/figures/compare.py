@@ -161,6 +161,18 @@ def frontier_figure(points: Sequence[Any], pareto: Sequence[str]) -> go.Figure:
                    margin={"t": 110, "b": 60 + 22 * lines}, height=460 + 22 * lines)
 
 
+#: Height of the plotting area of a half-width overlay, and of one legend line, in pixels.
+PLOT_HEIGHT, LEGEND_LINE = 260, 18
+
+
+def _room_for_legend(fig: go.Figure) -> dict[str, Any]:
+    """Margin and height that fit every line of the legend under the axis title, however many lines the run
+    names wrap into: otherwise plotly shrinks the plot to make room and the legend rides up over the title."""
+    lines = sum(1 + (trace.name or "").count("<br>") for trace in fig.data)
+    bottom = 75 + LEGEND_LINE * lines
+    return {"margin": {"t": 110, "b": bottom}, "height": 110 + PLOT_HEIGHT + bottom}
+
+
 def _runs(items: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     """(raw label, colour, value) per run: names go through :func:`legend_text`, which escapes them."""
     return [(label, PALETTE[i % len(PALETTE)], value) for i, (label, value) in enumerate(items.items())]
@@ -197,9 +209,8 @@ def overlay_roc_figure(evaluations: Mapping[str, Mapping[str, Any]]) -> go.Figur
                                  line={"color": color, "width": 2.5}))
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(range=[0, 1.02])
-    return _layout(fig, "ROC curves", "Closer to the top-left corner is better.",
-                   FPR_TITLE,
-                   "True positive rate (share of positives caught)")
+    return _layout(fig, "ROC curves", "Closer to the top-left corner is better.", FPR_TITLE,
+                   "True positive rate (share of positives caught)", **_room_for_legend(fig))
 
 
 def overlay_calibration_figure(evaluations: Mapping[str, Mapping[str, Any]]) -> go.Figure:
@@ -217,4 +228,5 @@ def overlay_calibration_figure(evaluations: Mapping[str, Mapping[str, Any]]) -> 
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(range=[0, 1.02])
     return _layout(fig, "Calibration", "Points on the diagonal mean the probabilities can be taken at face value.",
-                   "Predicted probability (mean within each bin)", "Observed share of positives in the bin")
+                   "Predicted probability (mean within each bin)", "Observed share of positives in the bin",
+                   **_room_for_legend(fig))
