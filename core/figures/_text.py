@@ -16,3 +16,10 @@ def plot_text(value: object) -> str:
 def wrap_lines(text: str, width: int = 80) -> str:
     """Break our own long sentences into lines for subtitles (plotly does not wrap text)."""
     return "<br>".join(textwrap.wrap(text, width=width)) or text
+
+
+def legend_text(value: object, width: int) -> str:
+    """A user-named legend entry (a run name) broken into lines of at most ``width`` characters, each escaped:
+    plotly never wraps legend text, so a long name would otherwise run out of a narrow chart."""
+    lines = textwrap.wrap(str(value), width=width, break_long_words=False, break_on_hyphens=False)
+    return "<br>".join(plot_text(line) for line in lines) or plot_text(value)

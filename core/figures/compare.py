@@ -9,13 +9,17 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from core.figures._text import plot_text, wrap_lines
-from core.figures.evaluation import REFERENCE_COLOR, TEMPLATE
+from core.figures._text import legend_text, plot_text, wrap_lines
+from core.figures.evaluation import FPR_TITLE, REFERENCE_COLOR, TEMPLATE
 from core.jsonsafe import finite
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
 NON_PRIVATE_COLOR = "#7f7f7f"
+#: Legend names are run names a user may have made long; plotly never wraps them, so they are broken into lines
+#: that fit a chart two to a row at 1024 px (about 400 px) or one full-width chart (about 700 px).
+HALF_LEGEND_CHARS = 44
+FULL_LEGEND_CHARS = 90
 
 
 def _layout(fig: go.Figure, title: str, subtitle: str, x_title: str, y_title: str, **extra: Any) -> go.Figure:
@@ -94,7 +98,7 @@ def _point_trace(p: Any, number: int, x: float, colour: str, on_frontier: bool, 
              + (f"<br>same values as run {twin}: drawn beside it" if twin else ""))
     return go.Scatter(
         x=[x], y=[p.auc], mode="markers+text", text=[str(number)], textposition="middle center",
-        textfont={"color": "white", "size": 11}, name=f"{number}. {plot_text(p.label)}",
+        textfont={"color": "white", "size": 11}, name=legend_text(f"{number}. {p.label}", FULL_LEGEND_CHARS),
         marker={"size": 22, "color": colour, "symbol": "circle" if private else "diamond",
                 "line": {"width": 3 if on_frontier else 0.5, "color": "#111"}},
         hovertext=[hover], hoverinfo="text",
@@ -134,6 +138,7 @@ def frontier_figure(points: Sequence[Any], pareto: Sequence[str]) -> go.Figure:
                     None)
         fig.add_trace(_point_trace(p, numbers[p.run_id], where[p.run_id][0],
                                    colours.get(p.run_id, NON_PRIVATE_COLOR), p.run_id in pareto, twin))
+    lines = sum(1 + (trace.name or "").count("<br>") for trace in fig.data[-len(placed):]) if placed else 0
     if scale is not None:  # the colour bar only when there are two or more epsilons to tell apart
         lo, hi = scale
         ticks = [t for t in (-2, -1, 0, 1, 2, 3) if lo - 1e-9 <= t <= hi + 1e-9] or [lo, hi]
@@ -153,11 +158,24 @@ def frontier_figure(points: Sequence[Any], pareto: Sequence[str]) -> go.Figure:
     fig.update_xaxes(rangemode="tozero")
     return _layout(fig, "Risk frontier: accuracy, fairness and privacy", subtitle, "Disparity (0 = no gap)",
                    "Test ROC AUC", legend={"orientation": "v", "yanchor": "top", "y": -0.2, "x": 0},
-                   margin={"t": 110, "b": 60 + 22 * len(placed)}, height=460 + 22 * len(placed))
+                   margin={"t": 110, "b": 60 + 22 * lines}, height=460 + 22 * lines)
+
+
+#: Height of the plotting area of a half-width overlay, and of one legend line, in pixels.
+PLOT_HEIGHT, LEGEND_LINE = 260, 18
+
+
+def _room_for_legend(fig: go.Figure) -> dict[str, Any]:
+    """Margin and height that fit every line of the legend under the axis title, however many lines the run
+    names wrap into: otherwise plotly shrinks the plot to make room and the legend rides up over the title."""
+    lines = sum(1 + (trace.name or "").count("<br>") for trace in fig.data)
+    bottom = 75 + LEGEND_LINE * lines
+    return {"margin": {"t": 110, "b": bottom}, "height": 110 + PLOT_HEIGHT + bottom}
 
 
 def _runs(items: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
-    return [(plot_text(label), PALETTE[i % len(PALETTE)], value) for i, (label, value) in enumerate(items.items())]
+    """(raw label, colour, value) per run: names go through :func:`legend_text`, which escapes them."""
+    return [(label, PALETTE[i % len(PALETTE)], value) for i, (label, value) in enumerate(items.items())]
 
 
 def overlay_loss_figure(histories: Mapping[str, Sequence[Mapping[str, Any]]]) -> go.Figure:
@@ -166,9 +184,10 @@ def overlay_loss_figure(histories: Mapping[str, Sequence[Mapping[str, Any]]]) ->
     for label, color, history in _runs(histories):
         epochs = [h.get("epoch") for h in history]
         fig.add_trace(go.Scatter(x=epochs, y=finite([h.get("val_loss") for h in history]), mode="lines+markers",
-                                 name=f"{label}: validation", line={"color": color}))
+                                 name=legend_text(f"{label}: validation", FULL_LEGEND_CHARS), line={"color": color}))
         fig.add_trace(go.Scatter(x=epochs, y=finite([h.get("train_loss") for h in history]), mode="lines",
-                                 name=f"{label}: training", line={"color": color, "dash": "dot"}))
+                                 name=legend_text(f"{label}: training", FULL_LEGEND_CHARS),
+                                 line={"color": color, "dash": "dot"}))
     if not any(histories.values()):
         fig.add_annotation(text="No per-epoch history (imported runs have none).", showarrow=False, xref="paper",
                            yref="paper", x=0.5, y=0.5)
@@ -185,13 +204,13 @@ def overlay_roc_figure(evaluations: Mapping[str, Mapping[str, Any]]) -> go.Figur
         roc = ev.get("roc") or {}
         auc = (ev.get("metrics") or {}).get("roc_auc")
         fig.add_trace(go.Scatter(x=finite(roc.get("fpr", [])), y=finite(roc.get("tpr", [])), mode="lines",
-                                 name=f"{label} (AUC {'undefined' if auc is None else f'{auc:.3f}'})",
+                                 name=legend_text(f"{label} (AUC {'undefined' if auc is None else f'{auc:.3f}'})",
+                                                 HALF_LEGEND_CHARS),
                                  line={"color": color, "width": 2.5}))
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(range=[0, 1.02])
-    return _layout(fig, "ROC curves", "Closer to the top-left corner is better.",
-                   "False positive rate (share of negatives wrongly flagged)",
-                   "True positive rate (share of positives caught)")
+    return _layout(fig, "ROC curves", "Closer to the top-left corner is better.", FPR_TITLE,
+                   "True positive rate (share of positives caught)", **_room_for_legend(fig))
 
 
 def overlay_calibration_figure(evaluations: Mapping[str, Mapping[str, Any]]) -> go.Figure:
@@ -201,11 +220,13 @@ def overlay_calibration_figure(evaluations: Mapping[str, Mapping[str, Any]]) -> 
     for label, color, ev in _runs(evaluations):
         cal = ev.get("calibration") or {}
         fig.add_trace(go.Scatter(x=finite(cal.get("mean_predicted", [])), y=finite(cal.get("fraction_positive", [])),
-                                 mode="lines+markers", name=label, line={"color": color, "width": 2.5},
+                                 mode="lines+markers", name=legend_text(label, HALF_LEGEND_CHARS),
+                                 line={"color": color, "width": 2.5},
                                  customdata=cal.get("count", []),
                                  hovertemplate="predicted %{x:.3f}<br>observed %{y:.3f}<br>%{customdata} rows"
                                                "<extra></extra>"))
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(range=[0, 1.02])
     return _layout(fig, "Calibration", "Points on the diagonal mean the probabilities can be taken at face value.",
-                   "Predicted probability (mean within each bin)", "Observed share of positives in the bin")
+                   "Predicted probability (mean within each bin)", "Observed share of positives in the bin",
+                   **_room_for_legend(fig))

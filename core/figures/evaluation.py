@@ -23,6 +23,8 @@ TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
 AUC_COLOR = "#2ca02c"
 REFERENCE_COLOR = "#9e9e9e"
+#: The ROC x-axis title, short enough for a chart two to a row at 1024 px (about 400 px wide).
+FPR_TITLE = "False positive rate (negatives wrongly flagged)"
 TEMPLATE = "plotly_white"
 
 
@@ -131,7 +133,7 @@ def roc_figure(evaluation: Mapping[str, Any] | Any) -> go.Figure:
     fig.update_xaxes(range=[0, 1])
     fig.update_yaxes(range=[0, 1.02])
     return _layout(fig, f"ROC curve for '{_positive(ev)}'", "Closer to the top-left corner is better; the dashed "
-                   "line is random guessing.", "False positive rate (share of negatives wrongly flagged)",
+                   "line is random guessing.", FPR_TITLE,
                    "True positive rate (share of positives caught)", hovermode="closest")
 
 

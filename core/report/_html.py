@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from core.figures.evaluation import calibration_figure, loss_curve_figure, roc_figure
 from core.figures.report import disparity_figure, importance_figure
-from core.labels import model_label
+from core.labels import disparity_label, model_label
 from core.report._content import DONE, METRIC_NAMES
 from core.report._provenance import PLACEHOLDER, VERIFY_NOTE, embedded_json
 from core.runs import RunKind
@@ -221,8 +221,8 @@ def _fairness(content: Mapping[str, Any]) -> str:
         return f'<section id="fairness"><h2>Fairness</h2>{missing(section)}</section>'
     parts = [f"<p>{e(section['message'])}</p>"]
     if limit is not None:
-        parts.append(f"<p>Team threshold: {e(chosen.get('metric'))} by {e(chosen.get('sensitive'))} at most "
-                     f"{num(limit)}.</p>")
+        metric = disparity_label(str(chosen.get("metric"))).lower()
+        parts.append(f"<p>Team threshold: {e(metric)} by {e(chosen.get('sensitive'))} at most {num(limit)}.</p>")
     for slicing, result in section["results"].items():
         groups = [[e(g["group"]), num(g["count"]), num(g.get("selection_rate")),
                    interval((g.get("intervals") or {}).get("selection_rate")), num(g.get("tpr")),

@@ -98,3 +98,13 @@ def test_report_figures_from_contract_objects():
     content = {"evaluation": {}, "history": [], "explanations": {"status": "done", "result": explain_result("r")},
                "fairness": {"status": "not run"}}
     assert [name for name, _ in card_figures(content)] == ["ROC curve", "Calibration", "Feature importance"]
+
+
+def test_long_run_names_wrap_in_legends_and_stay_escaped():
+    long = "Neural network · no privacy · thresholds: equal share selected per group (fixed thresholds) · 4 Dec"
+    evaluation = {"metrics": {"roc_auc": 0.8}, "roc": {"fpr": [0, 1], "tpr": [0, 1]}}
+    name = overlay_roc_figure({long: evaluation, HOSTILE * 3: evaluation}).data[1].name
+    assert name.split("<br>") == ["Neural network · no privacy · thresholds:", "equal share selected per group (fixed",
+                                  "thresholds) · 4 Dec (AUC 0.800)"]
+    hostile = overlay_roc_figure({HOSTILE * 3: evaluation}).data[1].name
+    assert "<script>" not in hostile and hostile.replace("<br>", "").count("&lt;script&gt;") == 3
