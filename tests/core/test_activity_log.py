@@ -93,7 +93,8 @@ def test_two_processes_appending_at_once_keep_the_chain_valid(riskboard_home):
     assert result.ok and result.entries == len(entries)
     assert sorted(e.seq for e in entries) == list(range(1, len(entries) + 1))  # no gap, no fork, no lost append
     mine = [e for e in entries if e.actor in ("p1", "p2")]
-    assert sorted((e.actor, e.subject) for e in mine) == sorted((w, f"run-{i}") for w in ("p1", "p2") for i in range(40))
+    expected = sorted((who, f"run-{i}") for who in ("p1", "p2") for i in range(40))
+    assert sorted((e.actor, e.subject) for e in mine) == expected
 
 
 def _whoami(store, run_id, *, should_stop):
