@@ -71,7 +71,9 @@ def test_five_sessions_respect_the_job_limit_and_all_finish_then_survive_a_resta
         wait_idle(tab)
         shown = tab.locator('[data-testid="stSelectbox"]').first
         shown.wait_for(timeout=60_000)
-        options = [shown.inner_text()]  # the dataset picker shows the workspace's dataset after the restart
+        # the dataset picker shows the workspace's dataset after the restart (its value may sit in the widget's input)
+        options = [" ".join([shown.inner_text(), *(box.input_value() for box in shown.locator("input").all()),
+                             *(box.get_attribute("aria-label") or "" for box in shown.locator("input").all())])]
         tab.screenshot(path=str(OUTPUT / "e2e-after-restart-data-1280.png"), full_page=True)
         context.close()
     assert sorted(m.id for m in DatasetStore(home).list()) == datasets
