@@ -53,11 +53,16 @@ def _attach(run_id: str) -> None:
 
 
 def _attached_run() -> str | None:
-    """The run in the URL wins (refresh or a second tab re-attaches to it), then the one this session started."""
+    """The run in the URL wins (refresh or a second tab re-attaches to it), then the one this session started.
+
+    Only a session's first view follows the model run training now (never an audit or other job): once the page is
+    open, a run someone else starts must not take over this tab, least of all while its own Train click is handled.
+    """
     candidate = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID)
+    first_view = not st.session_state.get(state.TRAIN_OPENED)
+    st.session_state[state.TRAIN_OPENED] = True
     if not candidate:
-        # a new session shows the model run training now (never an audit or other job)
-        training = runs.list(limit=1, status=ACTIVE_STATUSES, kinds=MODEL_RUN_KINDS)
+        training = runs.list(limit=1, status=ACTIVE_STATUSES, kinds=MODEL_RUN_KINDS) if first_view else []
         if not training:
             return None
         candidate = training[0].id

@@ -6,6 +6,7 @@ LAST_UPLOAD = "last_upload_key"    # (name, size, file_id) of the last upload ha
 FLASH = "flash_message"            # one-shot success message shown after a rerun
 RUN_ID = "run_id"                  # run the Train page is attached to (mirrored in the URL query params)
 RUN_QUERY_PARAM = "run"
+TRAIN_OPENED = "train_opened"      # the Train page has drawn once in this session: no more following others' runs
 UPLOAD_ERROR = "upload_error"      # (upload marker, message) of a failed upload, shown until the file is removed
 PRIVACY_RUN = "privacy_run_id"    # run the Privacy page audits
 AUDIT_JOB = "privacy_audit_job"   # background audit job the Privacy page is watching

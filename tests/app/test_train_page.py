@@ -177,3 +177,26 @@ def test_with_ray_configured_the_page_says_training_runs_on_the_cluster(riskboar
     captions = [plain(c.value) for c in at.caption]
     assert any("Training runs on the Ray cluster at 10.0.0.5:6379" in c for c in captions)
     assert not any(c.startswith("Training device:") for c in captions)
+
+
+def test_a_run_started_elsewhere_never_takes_over_an_open_tab(riskboard_home, small_spec):
+    """Five tabs pressing Train at once once showed another tab's run: only a session's first view follows the run
+    training now; a tab already open stays on its own run, including while its own Train click is handled."""
+    mine = open_page()  # opened while nothing trains
+    runs = RunStore(riskboard_home)
+    theirs = runs.create_run(kind="train", dataset_id=small_spec.dataset_id, spec=small_spec.to_dict(),
+                             config=TrainConfig(epochs=10).to_dict(), task=TASK)
+    assert runs.claim(theirs, pid=os.getpid(), max_jobs=2)  # another session's run, training now
+    fresh = open_page()  # a new tab follows it
+    assert fresh.query_params["run"] in (theirs, [theirs])
+    mine.run()  # a rerun of the open tab does not
+    assert "run" not in mine.query_params
+    mine.number_input[1].set_value(1)
+    next(b for b in mine.button if b.label == "Train").click().run()
+    assert not mine.exception, mine.exception
+    [own] = [r.id for r in runs.list() if r.id != theirs]
+    assert mine.query_params["run"] in (own, [own])
+    assert any(own in plain(c.value) for c in mine.caption)
+    assert not any(theirs in plain(c.value) for c in mine.caption)
+    jobs.cancel(runs, own, wait_s=60)
+    runs.finish(theirs, CANCELLED)

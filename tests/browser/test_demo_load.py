@@ -40,6 +40,8 @@ def test_five_sessions_respect_the_job_limit_and_all_finish_then_survive_a_resta
             tab.wait_for_url("**/train?run=*", timeout=60_000)
         started = {r.id for r in runs.list() if r.kind == "train"}
         assert len(started) == SESSIONS, [tab.url for tab in tabs]
+        # every tab shows the run it started itself, never another tab's
+        assert {tab.url.rsplit("run=", 1)[1] for tab in tabs} == started, [tab.url for tab in tabs]
         most_running, deadline = 0, time.monotonic() + 480
         while time.monotonic() < deadline:
             records = [runs.get(r) for r in started]
