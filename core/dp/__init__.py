@@ -21,7 +21,6 @@ from core.dp._accountant import (
     steps_per_epoch,
 )
 from core.dp._budget import HEAT_EPOCHS, HEAT_NOISE, BudgetPlan, budget_view, plan_budget, plan_noise
-from core.dp._clipping import clipped_grad_step, layer_chain
 from core.dp._record import (
     PRIVACY_JSON,
     config_is_private,
@@ -31,6 +30,17 @@ from core.dp._record import (
     save_privacy,
     spent_epsilon,
 )
+
+
+def __getattr__(name: str):
+    """The clipping step imports torch: loaded on first use, so reading a run's privacy record (reports,
+    fairness, budgets) does not pay for torch's import."""
+    if name in ("clipped_grad_step", "layer_chain"):
+        from core.dp import _clipping
+
+        return getattr(_clipping, name)
+    raise AttributeError(f"module 'core.dp' has no attribute {name!r}")
+
 
 __all__ = [
     "ACCOUNTANTS",

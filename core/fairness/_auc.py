@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri  # norm.ppf's own function, without importing scipy.stats (seconds)
 
 
 def _midranks(sorted_values: np.ndarray) -> np.ndarray:
@@ -36,7 +36,7 @@ def _delong_sorted(y: np.ndarray, s: np.ndarray, level: float) -> tuple[float, f
     v01 = 1.0 - (both[~positive] - _midranks(s[~positive])) / m  # share of positives above each negative
     auc = float(v10.mean())
     var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
-    half = float(norm.ppf(0.5 + level / 2)) * math.sqrt(max(var, 0.0))
+    half = float(ndtri(0.5 + level / 2)) * math.sqrt(max(var, 0.0))
     return auc, max(0.0, auc - half), min(1.0, auc + half)
 
 

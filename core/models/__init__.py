@@ -1,16 +1,26 @@
-"""Preprocessing, data splits and torch modules for tabular classifiers."""
+"""Preprocessing, data splits and torch modules for tabular classifiers.
 
-from core.models.modules import MLP, LogisticRegression, ModelConfig, build_model, n_outputs_for
-from core.models.preprocess import TabularPreprocessor
-from core.models.split import SplitIndices, stratified_split
+The names below are loaded on first use (PEP 562): importing one part (the split, the preprocessor) must not import
+torch or scikit-learn for the others, which would cost every command seconds of start-up.
+"""
 
-__all__ = [
-    "MLP",
-    "LogisticRegression",
-    "ModelConfig",
-    "SplitIndices",
-    "TabularPreprocessor",
-    "build_model",
-    "n_outputs_for",
-    "stratified_split",
-]
+from importlib import import_module
+
+_WHERE = {
+    "MLP": "core.models.modules",
+    "LogisticRegression": "core.models.modules",
+    "build_model": "core.models.modules",
+    "n_outputs_for": "core.models.modules",
+    "ModelConfig": "core.models.model_config",
+    "TabularPreprocessor": "core.models.preprocess",
+    "SplitIndices": "core.models.split",
+    "stratified_split": "core.models.split",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'core.models' has no attribute {name!r}")

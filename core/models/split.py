@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from core.errors import SpecError
 from core.text import plural
@@ -126,6 +125,8 @@ def stratified_split(y: np.ndarray, *, val_fraction: float = 0.15, test_fraction
             raise SpecError(TOO_FEW_ROWS.format(label=_plain(classes[i]), count=plural(int(counts[i]), "row"),
                                                 needed=needed,
                                                 val=val_fraction, test=test_fraction))
+    from sklearn.model_selection import train_test_split  # here: importing sklearn costs seconds a command
+
     positions = np.arange(labels.size, dtype=np.int64)
     try:
         rest, test = train_test_split(positions, test_size=test_fraction, stratify=labels, random_state=seed)

@@ -1,7 +1,25 @@
-"""Training: options, the one training loop (plain or DP-SGD step), the run loader and saver, evaluation."""
+"""Training: options, the one training loop (plain or DP-SGD step), the run loader and saver, evaluation.
 
-from core.training.config import TrainConfig
-from core.training.evaluate import Evaluation, evaluate
-from core.training.loop import EpochRecord, FitResult, fit, predict_proba
+The names below are loaded on first use (PEP 562): reading a run's settings or artifacts must not import torch and
+scikit-learn for the training loop and the metrics, which would cost every command seconds of start-up.
+"""
 
-__all__ = ["EpochRecord", "Evaluation", "FitResult", "TrainConfig", "evaluate", "fit", "predict_proba"]
+from importlib import import_module
+
+_WHERE = {
+    "TrainConfig": "core.training.config",
+    "Evaluation": "core.training.evaluate",
+    "evaluate": "core.training.evaluate",
+    "EpochRecord": "core.training.loop",
+    "FitResult": "core.training.loop",
+    "fit": "core.training.loop",
+    "predict_proba": "core.training.loop",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'core.training' has no attribute {name!r}")

@@ -18,21 +18,20 @@ Every loader raises :class:`~core.errors.ArtifactError` naming the file when it 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
 
 from core.errors import ArtifactError, RiskboardError
-from core.models.modules import build_model
 from core.models.preprocess import TabularPreprocessor
 from core.models.split import SplitIndices
 from core.runs import RunArtifacts
 from core.runs._artifacts import DAMAGED
 from core.training.config import TrainConfig
+
+if TYPE_CHECKING:  # torch is imported where a model is saved or loaded: reading a run's results needs none of it
+    import torch
 
 MODEL_WEIGHTS = "model.safetensors"
 MODEL_JSON = "model.json"
@@ -78,6 +77,8 @@ def _damaged(name: str) -> ArtifactError:
 
 def save_model(where: Artifacts, model: torch.nn.Module, *, config: TrainConfig, n_inputs: int,
                n_outputs: int) -> None:
+    from safetensors.torch import save as save_safetensors
+
     arts = _arts(where)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     arts.write_bytes(MODEL_WEIGHTS, save_safetensors(state))
@@ -86,6 +87,11 @@ def save_model(where: Artifacts, model: torch.nn.Module, *, config: TrainConfig,
 
 def load_model(where: Artifacts) -> torch.nn.Module:
     """Rebuild the module from its JSON description and load weights from safetensors (no pickle involved)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_safetensors
+
+    from core.models.modules import build_model
+
     arts = _arts(where)
     spec = arts.read_json(MODEL_JSON)
     try:

@@ -19,7 +19,7 @@ from typing import Any
 
 from core.dp import config_is_private
 from core.errors import ConfigError
-from core.models.modules import MODEL_KINDS, ModelConfig
+from core.models.model_config import MODEL_KINDS, ModelConfig
 
 OPTIMIZERS = ("adamw", "sgd")
 SOLVERS = ("auto", "lbfgs", "minibatch")
