@@ -20,16 +20,17 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from core.dp import load_privacy
 from core.errors import ArtifactError, ConfigError, RunNotFoundError
 from core.privacy._mia import AttackReport, attack_report, lira_offline_scores, loss_scores, tpr_at_fpr
 from core.runs import RunKind, RunStatus, read_cache, write_cache
+from core.runs._artifacts import DAMAGED
 from core.security import activity
+from core.training import artifacts
 
 ATTACKS = ("loss", "reference")
 DEFAULT_REFERENCE_MODELS = 4
@@ -47,6 +48,9 @@ TOO_FEW_POPULATION = ("the reference attack needs at least {need} spare rows to 
 
 Progress = Callable[[float, str], None]
 
+if TYPE_CHECKING:  # torch is imported where a model scores rows: the loss audit of stored scores needs none
+    import torch
+
 
 @dataclass(frozen=True)
 class AuditRows:
@@ -60,7 +64,7 @@ class AuditRows:
 def choose_audit_rows(train: np.ndarray, heldout: np.ndarray, seed: int = AUDIT_SEED) -> AuditRows:
     """Balanced members / non-members (never overlapping) and the leftover rows as the population."""
     train, heldout = np.asarray(train, np.int64), np.asarray(heldout, np.int64)
-    if np.intersect1d(train, heldout).size:
+    if _overlap(train, heldout):
         raise ArtifactError("the run's split lists a row as both training and held-out; retrain the run or "
                             "delete it.")
     rng = np.random.default_rng(seed)
@@ -68,6 +72,17 @@ def choose_audit_rows(train: np.ndarray, heldout: np.ndarray, seed: int = AUDIT_
     train_order, held_order = rng.permutation(train), rng.permutation(heldout)
     population = np.concatenate([train_order[m:], held_order[m:]])
     return AuditRows(np.sort(train_order[:m]), np.sort(held_order[:m]), population)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays of row numbers share one (a mark per row: linear, where ``intersect1d`` sorts both)."""
+    if not a.size or not b.size:
+        return False
+    if min(a.min(), b.min()) < 0:
+        return bool(np.intersect1d(a, b).size)
+    seen = np.zeros(int(max(a.max(), b.max())) + 1, dtype=bool)
+    seen[a] = True
+    return bool(seen[b].any())
 
 
 @dataclass
@@ -144,6 +159,8 @@ def reference_probas(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray, 
                      k: int, train_size: int, positive_index: int, progress: Progress | None = None,
                      should_stop: Callable[[], bool] | None = None) -> list[np.ndarray]:
     """Train K reference models on random population subsets with the run's config; score the audited rows."""
+    import torch
+
     from core.device import training_threads
 
     rng = np.random.default_rng(AUDIT_SEED + 1)
@@ -190,6 +207,8 @@ def _train_references(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray,
 def reference_step(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray, plan: dict[str, Any], *,
                    should_stop: Callable[[], bool] | None = None) -> np.ndarray:
     """Train one reference model on its planned population rows (CPU) and score the audited rows."""
+    import torch
+
     from core.training.config import TrainConfig
     from core.training.loop import fit, predict_proba
 
@@ -200,8 +219,8 @@ def reference_step(X_pop: np.ndarray, y_pop: np.ndarray, X_audit: np.ndarray, pl
     return predict_proba(result.model, X_audit, n_classes=n_classes)
 
 
-def audit_arrays(*, run_id: str, model: torch.nn.Module, X_members: np.ndarray, y_members: np.ndarray,
-                 X_nonmembers: np.ndarray, y_nonmembers: np.ndarray, n_classes: int, attack: str = "reference",
+def audit_arrays(*, run_id: str, model: torch.nn.Module | None, X_members: np.ndarray | None, y_members: np.ndarray,
+                 X_nonmembers: np.ndarray | None, y_nonmembers: np.ndarray, n_classes: int, attack: str = "reference",
                  reference_models: int = DEFAULT_REFERENCE_MODELS, X_population: np.ndarray | None = None,
                  y_population: np.ndarray | None = None, config: Any = None, train_size: int | None = None,
                  positive_index: int = 1, member_groups: dict[str, np.ndarray] | None = None,
@@ -211,16 +230,20 @@ def audit_arrays(*, run_id: str, model: torch.nn.Module, X_members: np.ndarray, 
     """The audit on arrays (encoded features, class indices); :func:`audit_run` feeds it from a stored run.
 
     ``target_proba`` gives the audited model's class probabilities of members then non-members directly (an
-    uploaded model scored outside torch); ``model`` and the feature arrays are then not used to score.
+    uploaded model scored outside torch, or the scores a run stored when it trained); ``model`` and the feature
+    arrays are then not used to score, and the loss attack needs neither.
     """
-    from core.training.loop import predict_proba
-
     check_attack(attack, reference_models)
     started = time.perf_counter()
     y_audit = np.concatenate([y_members, y_nonmembers])
     m = len(y_members)
-    X_audit = None if target_proba is not None else np.concatenate([X_members, X_nonmembers])
-    target = target_proba if target_proba is not None else predict_proba(model, X_audit, n_classes=n_classes)
+    X_audit = None if X_members is None else np.concatenate([X_members, X_nonmembers])
+    if target_proba is not None:
+        target = target_proba
+    else:
+        from core.training.loop import predict_proba
+
+        target = predict_proba(model, X_audit, n_classes=n_classes)
     delta = float(privacy["delta"]) if privacy else 0.0
     scores = {"loss": loss_scores(target, y_audit)}
     notes: list[str] = []
@@ -261,6 +284,14 @@ def cached_audit(store: Any, run_id: str, *, attack: str = "reference",
     return read_cache(arts, (name,), lambda: AuditResult.from_dict(arts.read_json(name)))
 
 
+def stored_target(stored: np.ndarray, rows: AuditRows, n_rows: int) -> np.ndarray:
+    """The audited rows' class probabilities (members, then non-members) from the scores training stored."""
+    target = stored[np.concatenate([rows.members, rows.nonmembers])] if len(stored) == n_rows else None
+    if target is None or np.isnan(target).any():
+        raise ArtifactError(DAMAGED.format(names=artifacts.ROW_SCORES))
+    return target
+
+
 def audit_trained_run(store: Any, run_id: str, *, attack: str = "reference",
                       reference_models: int = DEFAULT_REFERENCE_MODELS, progress: Progress | None = None,
                       should_stop: Callable[[], bool] | None = None, use_cache: bool = True) -> AuditResult:
@@ -279,8 +310,11 @@ def audit_trained_run(store: Any, run_id: str, *, attack: str = "reference",
         hit = cached_audit(store, run_id, attack=attack, reference_models=reference_models)
         if hit is not None:
             return hit
-    run = load_trained_run(store, run_id, what="audit")
-    arts, model, split, spec, config, frame = run.arts, run.model, run.split, run.spec, run.config, run.frame
+    # the loss attack reads the scores training stored for every split row; the reference attack (and a run stored
+    # before they were kept) loads the features and scores the audited rows with the model
+    stored = artifacts.load_row_scores(store.artifacts(run_id)) if attack == "loss" else None
+    run = load_trained_run(store, run_id, what="audit", features=stored is None)
+    arts, split, spec, config, frame = run.arts, run.split, run.spec, run.config, run.frame
     classes, positive_index = run.classes, run.positive_index
     privacy = load_privacy(arts)
     labels = encode_labels(frame, spec)
@@ -288,20 +322,23 @@ def audit_trained_run(store: Any, run_id: str, *, attack: str = "reference",
     y_all = np.full(len(frame), -1, dtype=np.int64)
     y_all[np.flatnonzero(labels.kept)] = labels.y
     rows = choose_audit_rows(split.train, np.concatenate([split.val, split.test]))
-    encode = run.encode
-
     groups = {s.column: sensitive_groups(frame, s).astype(str).to_numpy() for s in spec.sensitive}
     if progress is not None:
         progress(0.02, f"auditing {len(rows.members):,} members against {len(rows.nonmembers):,} non-members")
+    if stored is not None:
+        target = stored_target(stored, rows, len(frame))
+        model = x_members = x_nonmembers = None
+    else:
+        target, model, x_members, x_nonmembers = None, run.model, run.encode(rows.members), run.encode(rows.nonmembers)
     result = audit_arrays(
-        run_id=run_id, model=model, X_members=encode(rows.members), y_members=y_all[rows.members],
-        X_nonmembers=encode(rows.nonmembers), y_nonmembers=y_all[rows.nonmembers], n_classes=len(classes),
+        run_id=run_id, model=model, X_members=x_members, y_members=y_all[rows.members],
+        X_nonmembers=x_nonmembers, y_nonmembers=y_all[rows.nonmembers], n_classes=len(classes),
         attack=attack, reference_models=reference_models,
-        X_population=encode(rows.population) if attack == "reference" else None,
+        X_population=run.encode(rows.population) if attack == "reference" else None,
         y_population=y_all[rows.population], config=config, train_size=len(split.train),
         positive_index=positive_index, privacy=privacy, progress=progress, should_stop=should_stop,
         member_groups={c: g[rows.members] for c, g in groups.items()},
-        nonmember_groups={c: g[rows.nonmembers] for c, g in groups.items()})
+        nonmember_groups={c: g[rows.nonmembers] for c, g in groups.items()}, target_proba=target)
 
     def write() -> None:
         arts.write_json(cache_name(attack, reference_models), result.to_dict())

@@ -9,6 +9,9 @@ atomically and listed with its SHA-256 in ``manifest.json`` by :class:`~core.run
   before it have ``split.json`` (lists of row numbers), which still loads
 - ``test_scores.parquet`` per test row: original row, true class, positive-class score, predicted class
 - ``evaluation.json`` test metrics and curves
+- ``row_scores.npy`` the model's class probabilities (float64, one row per stored row, NaN for rows outside the
+  split), scored once at the end of training: the loss audit reads them instead of loading, encoding and scoring
+  the table again. Runs stored before it have none; the audit then scores the rows itself, the same way
 - for an uploaded model (run kind ``uploaded``): ``model.onnx`` the file as uploaded and ``onnx_model.json`` its
   column-to-input mapping, probability output, SHA-256 and the exact fast path it qualified for
 
@@ -41,6 +44,7 @@ SPLIT_FILE = "split.npy"
 SPLIT_JSON = "split.json"  # the split of runs stored before split.npy; read, never written
 TEST_SCORES = "test_scores.parquet"
 EVALUATION_JSON = "evaluation.json"
+ROW_SCORES = "row_scores.npy"
 MODEL_ONNX = "model.onnx"
 ONNX_JSON = "onnx_model.json"
 
@@ -147,6 +151,28 @@ def load_split(where: Artifacts) -> SplitIndices:
         if isinstance(exc, ArtifactError):
             raise
         raise _damaged(name) from exc
+
+
+def save_row_scores(where: Artifacts, n_rows: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Store each part's class probabilities (``(rows, probabilities)`` with row numbers of the stored table) in one
+    array of ``n_rows`` rows; rows the run never split stay NaN."""
+    width = parts[0][1].shape[1]
+    scores = np.full((n_rows, width), np.nan, dtype=np.float64)
+    for rows, proba in parts:
+        scores[np.asarray(rows, dtype=np.int64)] = proba
+    _arts(where).write_array(ROW_SCORES, scores)
+
+
+def load_row_scores(where: Artifacts) -> np.ndarray | None:
+    """The stored class probabilities of every row (see :func:`save_row_scores`), or None for a run stored before
+    they were kept; a damaged file raises :class:`ArtifactError`."""
+    arts = _arts(where)
+    if not arts.has(ROW_SCORES):
+        return None
+    scores = arts.read_array(ROW_SCORES)
+    if scores.ndim != 2 or scores.dtype != np.float64:
+        raise _damaged(ROW_SCORES)
+    return scores
 
 
 def save_labels(where: Artifacts, classes: tuple[str, ...], positive_index: int) -> None:

@@ -88,6 +88,9 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
                          positive_index=labels.positive_index, should_stop=should_stop, sample_weight=weights,
                          epoch_extra={"epochs_planned": float(planned.epochs)})
     proba = predict_proba(result.model, x_test, n_classes=labels.n_classes)
+    # every split row's scores, stored once: the loss audit and later views read them instead of re-encoding
+    scored = (len(labels.kept), *(predict_proba(result.model, x, n_classes=labels.n_classes)
+                                  for x in (x_train, x_val)))
     evaluation = evaluate(y_test, proba, positive_index=labels.positive_index, threshold=config.threshold,
                           class_names=list(labels.classes))
     predicted = predicted_classes(proba, positive_index=labels.positive_index, threshold=config.threshold)
@@ -98,7 +101,7 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     eval_dict = evaluation.to_dict()
     save_outputs(folder, preprocessor=preprocessor, rows=run_split, classes=labels.classes,
                  positive_index=labels.positive_index, y_test=y_test, proba=proba, predicted=predicted,
-                 evaluation=eval_dict)
+                 evaluation=eval_dict, row_scores=scored)
 
     metrics = {k: float(v) for k, v in evaluation.metrics.items()}
     if labels.n_classes > 2:  # macro / weighted averages over the classes, beside the chosen class's metrics

@@ -10,11 +10,11 @@ which knows how to say what it needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from torch import nn
 
 from core.data.spec import DatasetSpec, Labels, encode_labels, validate_spec
 from core.data.store import DatasetStore
@@ -23,6 +23,9 @@ from core.models.split import SplitIndices, stratified_split
 from core.runs import RunArtifacts, RunRecord
 from core.training import artifacts
 from core.training.config import TrainConfig
+
+if TYPE_CHECKING:  # torch is imported where a model is loaded: a run read for its stored scores needs none
+    from torch import nn
 
 NUMERIC_KINDS = {"numeric"}
 DATETIME_KINDS = {"datetime"}
@@ -115,10 +118,18 @@ def training_data(home: Any, spec: DatasetSpec, config: TrainConfig) -> Training
 
 def save_outputs(arts: RunArtifacts, *, preprocessor: TabularPreprocessor, rows: SplitIndices,
                  classes: tuple[str, ...], positive_index: int, y_test: np.ndarray, proba: np.ndarray,
-                 predicted: np.ndarray, evaluation: dict[str, Any]) -> None:
-    """Store what every view of a run reads: preprocessor, split, labels, test scores and the evaluation."""
+                 predicted: np.ndarray, evaluation: dict[str, Any],
+                 row_scores: tuple[int, np.ndarray, np.ndarray] | None = None) -> None:
+    """Store what every view of a run reads: preprocessor, split, labels, test scores and the evaluation.
+
+    ``row_scores`` (the table's row count and the training and validation rows' class probabilities) stores the
+    model's scores of every split row beside them, so the loss audit never scores the table again."""
     artifacts.save_preprocessor(arts, preprocessor)
     artifacts.save_split(arts, rows)
+    if row_scores is not None:
+        n_rows, proba_train, proba_val = row_scores
+        artifacts.save_row_scores(arts, n_rows, [(rows.train, proba_train), (rows.val, proba_val),
+                                                 (rows.test, proba)])
     artifacts.save_labels(arts, classes, positive_index)
     artifacts.save_test_scores(arts, rows.test, y_test, proba, positive_index=positive_index, predicted=predicted)
     artifacts.save_evaluation(arts, evaluation)
@@ -126,20 +137,35 @@ def save_outputs(arts: RunArtifacts, *, preprocessor: TabularPreprocessor, rows:
 
 @dataclass(frozen=True)
 class TrainedRun:
-    """A trained run read back: its record and files, model, preprocessor, split, labels, spec, config and the
-    stored table with its features prepared the way training prepared them."""
+    """A trained run read back: its record and files, spec, config, split and labels, the stored table's columns
+    it needs, and (loaded when first asked for) the model, the preprocessor and the features prepared the way
+    training prepared them. A run loaded without features holds only the target and sensitive columns: enough for
+    analyses that read the stored scores (:meth:`row_scores`) instead of scoring rows again."""
 
     record: RunRecord
     arts: RunArtifacts
     spec: DatasetSpec
     config: TrainConfig
     frame: pd.DataFrame
-    prepared: PreparedData
-    model: nn.Module
-    preprocessor: TabularPreprocessor
+    kinds: dict[str, str]
     split: SplitIndices
     classes: tuple[str, ...]
     positive_index: int
+
+    @cached_property
+    def model(self) -> nn.Module:
+        return artifacts.load_model(self.arts)
+
+    @cached_property
+    def preprocessor(self) -> TabularPreprocessor:
+        return artifacts.load_preprocessor(self.arts)
+
+    @cached_property
+    def prepared(self) -> PreparedData:
+        missing = [c for c in self.spec.features if c not in self.frame.columns]
+        if missing:
+            raise ValueError(f"this run was loaded without its features ({', '.join(missing[:3])}, ...)")
+        return prepare_features(self.frame, self.spec.features, self.kinds)
 
     def features(self, rows: np.ndarray | None = None) -> pd.DataFrame:
         """Prepared features in the preprocessor's column order (all rows, or the given row numbers)."""
@@ -150,20 +176,29 @@ class TrainedRun:
         """The model's input matrix for the given row numbers of the stored table."""
         return self.preprocessor.transform(self.prepared.frame.iloc[rows])
 
+    def row_scores(self) -> np.ndarray | None:
+        """The class probabilities training stored for every split row (``artifacts.load_row_scores``), or None
+        for a run stored before they were kept."""
+        return artifacts.load_row_scores(self.arts)
 
-def load_trained_run(store: Any, run_id: str, *, what: str) -> TrainedRun:
+
+def load_trained_run(store: Any, run_id: str, *, what: str, features: bool = True) -> TrainedRun:
     """Everything an analysis needs from a run trained here (``what`` names the analysis in errors: a mixture of
-    models from reductions has no single model to ``what``)."""
+    models from reductions has no single model to ``what``).
+
+    ``features=False`` reads only the target and sensitive columns and neither the model nor the preprocessor
+    (an analysis that reads the stored scores); otherwise the model and preprocessor are read (and checked) now."""
     record = store.get(run_id)
     arts = store.artifacts(run_id)
     arts.require_folder()
     artifacts.require_single_model(record, arts, what)
-    model = artifacts.load_model(arts)
-    preprocessor = artifacts.load_preprocessor(arts)
     split = artifacts.load_split(arts)
     classes, positive_index = artifacts.load_labels(arts)
     spec = DatasetSpec.from_dict(record.spec)
-    frame, kinds = load_table(store.home, record.dataset_id, spec_columns(spec))
-    return TrainedRun(record=record, arts=arts, spec=spec, config=TrainConfig.from_dict(record.config), frame=frame,
-                      prepared=prepare_features(frame, spec.features, kinds), model=model, preprocessor=preprocessor,
-                      split=split, classes=classes, positive_index=positive_index)
+    columns = spec_columns(spec) if features else list(dict.fromkeys([spec.target, *spec.sensitive_columns]))
+    frame, kinds = load_table(store.home, record.dataset_id, columns)
+    run = TrainedRun(record=record, arts=arts, spec=spec, config=TrainConfig.from_dict(record.config), frame=frame,
+                     kinds=kinds, split=split, classes=classes, positive_index=positive_index)
+    if features:  # read (and check) the model files now, as every caller that encodes rows scores them too
+        _ = run.model, run.preprocessor, run.prepared
+    return run

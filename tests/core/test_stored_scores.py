@@ -1,0 +1,48 @@
+"""Training stores every split row's scores; the loss audit reads them and gives exactly what scoring again gives."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from core.cli import main
+from core.data.demo import synthetic_biased
+from core.privacy import audit_run
+from core.runs import RunStore
+from core.training import artifacts
+from core.training.loop import predict_proba
+from core.training.run_data import load_trained_run
+
+
+def _train(home) -> str:
+    path = home / "loans.csv"
+    synthetic_biased(700, seed=3).to_csv(path, index=False)
+    assert main(["train", str(path), "--target", "approved", "--epochs", "2", "--sensitive", "group"]) == 0
+    (record,) = RunStore(home).list()
+    return record.id
+
+
+def test_stored_scores_equal_the_model_and_the_loss_audit_reads_them(riskboard_home):
+    riskboard_home.mkdir(parents=True, exist_ok=True)
+    run_id = _train(riskboard_home)
+    store = RunStore(riskboard_home)
+    arts = store.artifacts(run_id)
+    assert artifacts.ROW_SCORES in (arts.manifest() or {})
+    stored = artifacts.load_row_scores(arts)
+    run = load_trained_run(store, run_id, what="audit")
+    assert stored.shape == (len(run.frame), 2)
+    split_rows = np.concatenate([run.split.train, run.split.val, run.split.test])
+    outside = np.setdiff1d(np.arange(len(run.frame)), split_rows)
+    assert np.isnan(stored[outside]).all() and not np.isnan(stored[split_rows]).any()
+    for part in (run.split.train, run.split.val, run.split.test):
+        expected = predict_proba(run.model, run.encode(part), n_classes=2)
+        np.testing.assert_array_equal(stored[part], expected)
+
+    fast = audit_run(store, run_id, attack="loss", use_cache=False).to_dict()
+    light = load_trained_run(store, run_id, what="audit", features=False)
+    assert set(light.frame.columns) == {"approved", "group"}  # no features read
+    store.artifacts(run_id).discard(artifacts.ROW_SCORES)  # a run stored before the scores were kept
+    full = audit_run(store, run_id, attack="loss", use_cache=False).to_dict()
+    fast.pop("seconds"), full.pop("seconds")
+    assert json.dumps(fast, sort_keys=True) == json.dumps(full, sort_keys=True)
