@@ -127,6 +127,13 @@ def background_rows(n_pool: int, size: int, seed: int, draw: int = 0) -> np.ndar
     return np.sort(rng.choice(n_pool, size=take, replace=False))
 
 
+def drawn_pool_rows(n_pool: int, size: int, seed: int, draws: int) -> np.ndarray:
+    """Every pool position any of ``draws`` background draws takes (sorted): the only training rows an
+    explanation with a sampled background reads."""
+    return np.unique(np.concatenate([background_rows(n_pool, size, seed, draw) for draw in range(draws)]))
+
+
+DEFAULT_DRAWS = 3
 SUMMARIES = ("sample", "kmeans")
 BAD_SUMMARY = "the background summary must be one of {options}; got {value!r}."
 KMEANS_POOL = 20_000  # rows k-means sees at most (a seeded sample of the training rows)
@@ -200,16 +207,18 @@ def cpu_threads(device: torch.device) -> Iterator[None]:
 
 
 def explain_rows(model: nn.Module, preprocessor, rows: pd.DataFrame, pool: pd.DataFrame, *, background: int = 200,
-                 seed: int = 0, draws: int = 3, output_index: int = 0, sign: float = 1.0,
+                 seed: int = 0, draws: int = DEFAULT_DRAWS, output_index: int = 0, sign: float = 1.0,
                  output: str = "log-odds of the positive class", row_ids: np.ndarray | None = None,
                  total_rows: int | None = None, on_progress: Progress | None = None,
-                 max_elements: int = DEFAULT_MAX_ELEMENTS, summary: str = "sample") -> Attributions:
+                 max_elements: int = DEFAULT_MAX_ELEMENTS, summary: str = "sample",
+                 pool_positions: np.ndarray | None = None, pool_size: int | None = None) -> Attributions:
     """Explain ``rows`` (original units) against backgrounds drawn from ``pool`` (training rows, original units).
 
     ``draws`` background draws are attributed (draw 0 gives the values; all give the rank intervals), so the
     cost is ``draws`` times one attribution. ``summary="kmeans"`` replaces each draw of rows by ``background``
     k-means centres (seeded per draw), weighted by cluster size. ``on_progress(done, total)`` counts explained
-    rows over all draws.
+    rows over all draws. ``pool_positions``: ``pool`` holds only these positions (sorted) of a pool of
+    ``pool_size`` rows, at least those :func:`drawn_pool_rows` names; the draws are those of the whole pool.
     """
     _check_sizes(background, draws)
     if summary not in SUMMARIES:
@@ -232,7 +241,10 @@ def explain_rows(model: nn.Module, preprocessor, rows: pd.DataFrame, pool: pd.Da
         if pool_encoded is not None:
             bg, weights = kmeans_background(pool_encoded, background, seed + draw)
         else:
-            bg = preprocessor.transform(pool.iloc[background_rows(len(pool), background, seed, draw)])
+            n_pool = len(pool) if pool_positions is None else int(pool_size)
+            drawn = background_rows(n_pool, background, seed, draw)
+            bg = preprocessor.transform(pool.iloc[drawn if pool_positions is None
+                                                  else np.searchsorted(pool_positions, drawn)])
         used = len(bg)
         offset = draw * n
         callback = (lambda done, offset=offset: on_progress(offset + done, total)) if on_progress else None

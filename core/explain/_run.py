@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.spec import sensitive_groups
+from core.data.store import DatasetStore
 from core.device import select_device
 from core.errors import ExplainError
 from core.explain._agnostic import (
@@ -26,13 +27,14 @@ from core.explain._agnostic import (
     explain_agnostic,
 )
 from core.explain._deeplift import METHOD_DEEPLIFT, METHOD_LINEAR, is_linear, layer_plan
-from core.explain._explain import Progress, background_rows, explain_rows
+from core.explain._explain import DEFAULT_DRAWS, Progress, background_rows, drawn_pool_rows, explain_rows
 from core.explain._result import Attributions
 from core.explain._whatif import Scorer
 from core.runs import SUCCEEDED, read_cache, write_cache
 from core.security import activity
+from core.training import artifacts
 from core.training.classes import class_index
-from core.training.run_data import load_trained_run
+from core.training.run_data import load_table, load_trained_run
 
 METHODS = ("auto", METHOD_DEEPLIFT, METHOD_LINEAR, "agnostic")
 MAX_ROWS = 100_000
@@ -65,6 +67,20 @@ class ExplainableRun:
     uploaded: Any = None  # an uploaded model's OnnxModel (also behind a fast-path scorer), for shap's explainers
     pool_note: str = ""  # said with every explanation when the background is not drawn from training rows
     explained_index: int = -1  # the class whose logit is explained (-1: the positive class)
+    # a run loaded for one sampled explanation (load_run's ``sample``) holds only the test rows it explains and
+    # the training rows its background draws take, at these positions among the run's n_test / n_train rows
+    n_test: int = -1
+    n_train: int = -1
+    pool_positions: np.ndarray | None = None
+
+    @property
+    def sampled(self) -> bool:
+        return self.pool_positions is not None
+
+    @property
+    def test_count(self) -> int:
+        """The run's test rows (all of them, also when ``test`` holds only a sample)."""
+        return self.n_test if self.sampled else len(self.test)
 
     @property
     def positive(self) -> str:
@@ -91,11 +107,14 @@ class ExplainableRun:
         return not self.agnostic and is_linear(layer_plan(self.scorer.model, output_index=None))
 
 
-def load_run(store, run_id: str, class_name: str | None = None) -> ExplainableRun:
+def load_run(store, run_id: str, class_name: str | None = None, *,
+             sample: tuple[int, int, int] | None = None) -> ExplainableRun:
     """Load a succeeded, trained run's model and data; typed errors for anything else.
 
     ``class_name`` picks the class whose score is explained (that class's logit for 3+ classes, its log-odds for a
-    binary target); default the run's positive class."""
+    binary target); default the run's positive class. ``sample=(rows, background, seed)`` reads and prepares only
+    the test rows that explanation explains and the training rows its background draws take (a run trained here;
+    the explanation is the same as from the whole run)."""
     record = store.get(run_id)
     if record.is_imported:
         raise ExplainError(IMPORTED.format(run_id=run_id))
@@ -105,11 +124,17 @@ def load_run(store, run_id: str, class_name: str | None = None) -> ExplainableRu
         from core.explain._uploaded import load_uploaded
 
         return ExplainableRun(**load_uploaded(store, record))
-    run = load_trained_run(store, run_id, what="explain")
+    wanted = None
+    if sample is not None:
+        split = artifacts.load_split(store.artifacts(run_id))
+        rows, background, seed = sample
+        test_positions = sample_rows(len(split.test), min(rows, len(split.test)), seed)
+        pool_positions = drawn_pool_rows(len(split.train), background, seed, DEFAULT_DRAWS)
+        wanted = np.sort(np.concatenate([split.test[test_positions], split.train[pool_positions]]))
+    run = load_trained_run(store, run_id, what="explain", rows=wanted)
     model = run.model.to(select_device().device)  # a fresh copy: moving it changes no stored run
-    preprocessor, split, spec, config, frame = run.preprocessor, run.split, run.spec, run.config, run.frame
+    preprocessor, split, spec, config = run.preprocessor, run.split, run.spec, run.config
     classes, positive_index = run.classes, run.positive_index
-    prepared = run.features()
     chosen = class_index(classes, positive_index, class_name, error=ExplainError)
     if len(classes) == 2:
         sign = 1.0 if chosen == 1 else -1.0  # the single logit scores class 1
@@ -118,14 +143,31 @@ def load_run(store, run_id: str, class_name: str | None = None) -> ExplainableRu
         output_index, sign, output = chosen, 1.0, f"logit of '{classes[chosen]}'"
     scorer = Scorer(model=model, preprocessor=preprocessor, threshold=float(config.threshold),
                     output_index=output_index, sign=sign, output=output)
-    sensitive = tuple(s.column for s in spec.sensitive)
-    test_frame = frame.iloc[split.test]
-    groups = pd.DataFrame({s.column: sensitive_groups(test_frame, s).to_numpy() for s in spec.sensitive},
-                          index=prepared.index[split.test])
-    return ExplainableRun(run_id=run_id, scorer=scorer, test=prepared.iloc[split.test],
-                          train=prepared.iloc[split.train],
-                          classes=classes, positive_index=positive_index, sensitive=sensitive,
-                          n_dataset_rows=len(frame), test_groups=groups, explained_index=chosen)
+    common = {"run_id": run_id, "scorer": scorer, "classes": classes, "positive_index": positive_index,
+              "sensitive": tuple(s.column for s in spec.sensitive), "explained_index": chosen}
+    prepared = run.features()
+    if wanted is None:
+        test_frame = run.frame.iloc[split.test]
+        groups = pd.DataFrame({s.column: sensitive_groups(test_frame, s).to_numpy() for s in spec.sensitive},
+                              index=prepared.index[split.test])
+        return ExplainableRun(**common, test=prepared.iloc[split.test], train=prepared.iloc[split.train],
+                              n_dataset_rows=len(run.frame), test_groups=groups)
+    test_rows = split.test[test_positions]
+    return ExplainableRun(**common, test=prepared.loc[test_rows], train=prepared.loc[split.train[pool_positions]],
+                          n_dataset_rows=DatasetStore(store.home).meta(record.dataset_id).rows,
+                          test_groups=_test_groups(store, run, test_rows), n_test=len(split.test),
+                          n_train=len(split.train), pool_positions=pool_positions)
+
+
+def _test_groups(store, run, rows: np.ndarray) -> pd.DataFrame:
+    """Sensitive group labels of the given test rows, binned over all test rows as the whole run bins them."""
+    spec = run.spec
+    if not spec.sensitive:
+        return pd.DataFrame(index=pd.Index(rows))
+    frame, _ = load_table(store.home, run.record.dataset_id, list(spec.sensitive_columns))
+    test_frame = frame.iloc[run.split.test]
+    return pd.DataFrame({s.column: sensitive_groups(test_frame, s).to_numpy() for s in spec.sensitive},
+                        index=test_frame.index).loc[rows]
 
 
 def _whole(value, low: int, high: int, message: str, **fmt) -> int:
@@ -175,21 +217,21 @@ def explain_run(store, run_id: str, *, rows: int = 1000, background: int = 200, 
     """
     rows = _whole(rows, 1, MAX_ROWS, BAD_ROWS, limit=MAX_ROWS)
     seed = _whole(seed, 0, 2**32 - 1, BAD_SEED)
-    run = run or load_run(store, run_id, class_name)
+    if run is None:  # read only the rows this explanation uses (k-means summarises every training row)
+        run = load_run(store, run_id, class_name, sample=(rows, background, seed) if summary == "sample" else None)
     resolved = resolve_method(run, method)
     arts = store.artifacts(run_id)
-    n = min(rows, len(run.test))
+    n = min(rows, run.test_count)
     names = cache_names(n, background, seed, resolved, summary, run.class_key)
     if use_cache:
         cached = read_cached(arts, names)
         if cached is not None:
             return cached
-    positions = sample_rows(len(run.test), n, seed)
-    chosen = run.test.iloc[positions]
+    chosen = run.test if run.sampled else run.test.iloc[sample_rows(len(run.test), n, seed)]
     if resolved in (METHOD_EXACT, METHOD_PERMUTATION):
         result = explain_agnostic(run.uploaded, chosen, run.train, background=background, seed=seed,
                                   output=run.scorer.output, row_ids=chosen.index.to_numpy(),
-                                  total_rows=len(run.test), on_progress=on_progress)
+                                  total_rows=run.test_count, on_progress=on_progress)
     else:
         result = _explain_torch(run, chosen, background, seed, on_progress, summary)
     if run.pool_note:
@@ -203,8 +245,9 @@ def _explain_torch(run: ExplainableRun, chosen: pd.DataFrame, background: int, s
                    on_progress: Progress | None, summary: str) -> Attributions:
     return explain_rows(run.scorer.model, run.scorer.preprocessor, chosen, run.train, background=background,
                         seed=seed, output_index=run.scorer.output_index, sign=run.scorer.sign,
-                        output=run.scorer.output, row_ids=chosen.index.to_numpy(), total_rows=len(run.test),
-                        on_progress=on_progress, summary=summary)
+                        output=run.scorer.output, row_ids=chosen.index.to_numpy(), total_rows=run.test_count,
+                        on_progress=on_progress, summary=summary, pool_positions=run.pool_positions,
+                        pool_size=run.n_train)
 
 
 def read_cached(arts, names: tuple[str, str, str], *, discard: bool = True) -> Attributions | None:

@@ -182,12 +182,15 @@ class TrainedRun:
         return artifacts.load_row_scores(self.arts)
 
 
-def load_trained_run(store: Any, run_id: str, *, what: str, features: bool = True) -> TrainedRun:
+def load_trained_run(store: Any, run_id: str, *, what: str, features: bool = True,
+                     rows: np.ndarray | None = None) -> TrainedRun:
     """Everything an analysis needs from a run trained here (``what`` names the analysis in errors: a mixture of
     models from reductions has no single model to ``what``).
 
     ``features=False`` reads only the target and sensitive columns and neither the model nor the preprocessor
-    (an analysis that reads the stored scores); otherwise the model and preprocessor are read (and checked) now."""
+    (an analysis that reads the stored scores); otherwise the model and preprocessor are read (and checked) now.
+    ``rows`` (sorted row numbers) keeps only those rows of the table, indexed by their row number (select them with
+    ``.loc``): an analysis of a sample prepares the sample, not a million rows."""
     record = store.get(run_id)
     arts = store.artifacts(run_id)
     arts.require_folder()
@@ -197,6 +200,8 @@ def load_trained_run(store: Any, run_id: str, *, what: str, features: bool = Tru
     spec = DatasetSpec.from_dict(record.spec)
     columns = spec_columns(spec) if features else list(dict.fromkeys([spec.target, *spec.sensitive_columns]))
     frame, kinds = load_table(store.home, record.dataset_id, columns)
+    if rows is not None:
+        frame = frame.iloc[rows]
     run = TrainedRun(record=record, arts=arts, spec=spec, config=TrainConfig.from_dict(record.config), frame=frame,
                      kinds=kinds, split=split, classes=classes, positive_index=positive_index)
     if features:  # read (and check) the model files now, as every caller that encodes rows scores them too

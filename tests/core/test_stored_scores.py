@@ -1,4 +1,6 @@
-"""Training stores every split row's scores; the loss audit reads them and gives exactly what scoring again gives."""
+"""Analyses that read less of a big table give exactly what reading all of it gives: the loss audit reads the
+scores training stored for every split row, and an explanation reads only the rows it explains and its
+background draws."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import numpy as np
 
 from core.cli import main
 from core.data.demo import synthetic_biased
+from core.explain import explain_run
+from core.explain._run import load_run
 from core.privacy import audit_run
 from core.runs import RunStore
 from core.training import artifacts
@@ -46,3 +50,21 @@ def test_stored_scores_equal_the_model_and_the_loss_audit_reads_them(riskboard_h
     full = audit_run(store, run_id, attack="loss", use_cache=False).to_dict()
     fast.pop("seconds"), full.pop("seconds")
     assert json.dumps(fast, sort_keys=True) == json.dumps(full, sort_keys=True)
+
+
+def test_explanation_of_a_sample_reads_only_its_rows_and_equals_the_whole_run(riskboard_home):
+    riskboard_home.mkdir(parents=True, exist_ok=True)
+    run_id = _train(riskboard_home)
+    store = RunStore(riskboard_home)
+    lean = load_run(store, run_id, sample=(20, 15, 4))
+    whole = load_run(store, run_id)
+    assert lean.sampled and len(lean.test) == 20 and len(lean.train) < len(whole.train)
+    assert (lean.test_count, lean.n_dataset_rows) == (len(whole.test), whole.n_dataset_rows)
+    assert lean.test_groups.equals(whole.test_groups.loc[lean.test.index])
+    fast = explain_run(store, run_id, rows=20, background=15, seed=4, use_cache=False)
+    full = explain_run(store, run_id, rows=20, background=15, seed=4, use_cache=False, run=whole)
+    (fast_numbers, fast_data), (full_numbers, full_data) = fast.tables(), full.tables()
+    assert fast_numbers.equals(full_numbers) and fast_data.equals(full_data)
+    fast_meta, full_meta = fast.meta(), full.meta()
+    fast_meta.pop("seconds"), full_meta.pop("seconds")
+    assert fast_meta == full_meta
