@@ -1,72 +1,51 @@
 """SHAP values for Riskboard's torch models: exact closed form (logistic), batched DeepLIFT (MLP), grouped back to
-the user's original columns, with additivity checked on every row and rank intervals over background draws."""
+the user's original columns, with additivity checked on every row and rank intervals over background draws.
 
-from core.explain._deeplift import METHOD_DEEPLIFT, METHOD_LINEAR
-from core.explain._explain import (
-    LAYERNORM_NOTE,
-    EncodedAttributions,
-    attribute,
-    background_rows,
-    explain_rows,
-    group_values,
-    positive_probability,
-    rank_intervals,
-)
-from core.explain._result import Attributions
-from core.explain._run import METHODS, ExplainableRun, explain_run, load_run
-from core.explain._sentences import (
-    additivity_sentence,
-    coverage_sentence,
-    importance_sentences,
-    push_sentence,
-    row_sentences,
-)
-from core.explain._whatif import (
-    MODEL_NOT_WORLD,
-    Counterfactual,
-    Scorer,
-    candidate_values,
-    counterfactuals,
-    default_frozen,
-    edit_row,
-    feature_kinds,
-    known_levels,
-    matching_rows,
-    near_threshold,
-    probability_text,
-)
+The names below are loaded on first use (PEP 562): reading a cached result must not import torch, shap or
+scikit-learn for the parts that compute one, which would cost every command seconds of start-up.
+"""
 
-__all__ = [
-    "LAYERNORM_NOTE",
-    "METHODS",
-    "METHOD_DEEPLIFT",
-    "METHOD_LINEAR",
-    "MODEL_NOT_WORLD",
-    "Attributions",
-    "Counterfactual",
-    "EncodedAttributions",
-    "ExplainableRun",
-    "Scorer",
-    "additivity_sentence",
-    "attribute",
-    "background_rows",
-    "candidate_values",
-    "counterfactuals",
-    "coverage_sentence",
-    "default_frozen",
-    "edit_row",
-    "explain_rows",
-    "explain_run",
-    "feature_kinds",
-    "group_values",
-    "importance_sentences",
-    "known_levels",
-    "load_run",
-    "matching_rows",
-    "near_threshold",
-    "positive_probability",
-    "probability_text",
-    "push_sentence",
-    "rank_intervals",
-    "row_sentences",
-]
+from importlib import import_module
+
+_WHERE = {
+    "Attributions": "core.explain._result",
+    "Counterfactual": "core.explain._whatif",
+    "EncodedAttributions": "core.explain._explain",
+    "ExplainableRun": "core.explain._run",
+    "LAYERNORM_NOTE": "core.explain._explain",
+    "METHODS": "core.explain._run",
+    "METHOD_DEEPLIFT": "core.explain._deeplift",
+    "METHOD_LINEAR": "core.explain._deeplift",
+    "MODEL_NOT_WORLD": "core.explain._whatif",
+    "Scorer": "core.explain._whatif",
+    "additivity_sentence": "core.explain._sentences",
+    "attribute": "core.explain._explain",
+    "background_rows": "core.explain._explain",
+    "candidate_values": "core.explain._whatif",
+    "counterfactuals": "core.explain._whatif",
+    "coverage_sentence": "core.explain._sentences",
+    "default_frozen": "core.explain._whatif",
+    "edit_row": "core.explain._whatif",
+    "explain_rows": "core.explain._explain",
+    "explain_run": "core.explain._run",
+    "feature_kinds": "core.explain._whatif",
+    "group_values": "core.explain._explain",
+    "importance_sentences": "core.explain._sentences",
+    "known_levels": "core.explain._whatif",
+    "load_run": "core.explain._run",
+    "matching_rows": "core.explain._whatif",
+    "near_threshold": "core.explain._whatif",
+    "positive_probability": "core.explain._explain",
+    "probability_text": "core.explain._whatif",
+    "push_sentence": "core.explain._sentences",
+    "rank_intervals": "core.explain._explain",
+    "row_sentences": "core.explain._sentences",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'core.explain' has no attribute {name!r}")

@@ -1,111 +1,71 @@
-"""Fairness: sliced metrics with honest intervals, threshold what-ifs, mitigation, and audits of outside scores."""
+"""Fairness: sliced metrics with honest intervals, threshold what-ifs, mitigation, and audits of outside scores.
 
-from core.fairness._groups import INTERSECTION_SEP, group_labels, spec_column
-from core.fairness._imports import DECISIONS_NOTE, check_scores, import_scores
-from core.fairness._mitigation import (
-    CONSTRAINT_CHOICES,
-    METHODS,
-    REWEIGHTING_JSON,
-    kamiran_calders_weights,
-    start_mitigation,
-)
-from core.fairness._model_import import PreparedImport, import_model, member_mask, prepare_import
-from core.fairness._reductions import REDUCTIONS_JSON, TorchClassifier, fit_reductions, mixture_scores
-from core.fairness._report import (
-    DISPARITIES,
-    FOUR_FIFTHS,
-    Comparisons,
-    Disparity,
-    FairnessReport,
-    GroupResult,
-    audit_groups,
-)
-from core.fairness._rules import DecisionRule
-from core.fairness._runs import (
-    DECISION_RULE_JSON,
-    DECISIONS_ONLY,
-    IMPORT_JSON,
-    MITIGATION_JSON,
-    RunScores,
-    has_scores,
-    load_run_scores,
-    run_classes,
-    run_fairness,
-    run_groups,
-    tradeoff_points,
-    worst_classes,
-)
-from core.fairness._summary import (
-    CONTRACT_DISPARITIES,
-    disparity_frame,
-    group_frame,
-    slicing_payload,
-    summarise,
-    worst_class_frame,
-)
-from core.fairness._thresholds import (
-    GROUP_CAVEAT,
-    RANDOMISED_NOTE,
-    STRATEGIES,
-    TOLERANCE,
-    ThresholdOutcome,
-    cost_threshold,
-    evaluate_rule,
-    fit_thresholds,
-)
+The names below are loaded on first use (PEP 562): reading a cached result must not import torch, shap or
+scikit-learn for the parts that compute one, which would cost every command seconds of start-up.
+"""
 
-__all__ = [
-    "CONSTRAINT_CHOICES",
-    "CONTRACT_DISPARITIES",
-    "DECISIONS_NOTE",
-    "DECISIONS_ONLY",
-    "DECISION_RULE_JSON",
-    "DISPARITIES",
-    "FOUR_FIFTHS",
-    "GROUP_CAVEAT",
-    "IMPORT_JSON",
-    "INTERSECTION_SEP",
-    "METHODS",
-    "MITIGATION_JSON",
-    "RANDOMISED_NOTE",
-    "REDUCTIONS_JSON",
-    "REWEIGHTING_JSON",
-    "STRATEGIES",
-    "TOLERANCE",
-    "Comparisons",
-    "DecisionRule",
-    "Disparity",
-    "FairnessReport",
-    "GroupResult",
-    "PreparedImport",
-    "RunScores",
-    "ThresholdOutcome",
-    "TorchClassifier",
-    "audit_groups",
-    "check_scores",
-    "cost_threshold",
-    "disparity_frame",
-    "evaluate_rule",
-    "fit_reductions",
-    "fit_thresholds",
-    "group_frame",
-    "group_labels",
-    "has_scores",
-    "import_model",
-    "import_scores",
-    "kamiran_calders_weights",
-    "load_run_scores",
-    "member_mask",
-    "mixture_scores",
-    "prepare_import",
-    "run_classes",
-    "run_fairness",
-    "run_groups",
-    "slicing_payload",
-    "spec_column",
-    "start_mitigation",
-    "summarise",
-    "tradeoff_points",
-    "worst_class_frame",
-    "worst_classes",
-]
+from importlib import import_module
+
+_WHERE = {
+    "CONSTRAINT_CHOICES": "core.fairness._mitigation",
+    "CONTRACT_DISPARITIES": "core.fairness._summary",
+    "Comparisons": "core.fairness._report",
+    "DECISIONS_NOTE": "core.fairness._imports",
+    "DECISIONS_ONLY": "core.fairness._runs",
+    "DECISION_RULE_JSON": "core.fairness._runs",
+    "DISPARITIES": "core.fairness._report",
+    "DecisionRule": "core.fairness._rules",
+    "Disparity": "core.fairness._report",
+    "FOUR_FIFTHS": "core.fairness._report",
+    "FairnessReport": "core.fairness._report",
+    "GROUP_CAVEAT": "core.fairness._thresholds",
+    "GroupResult": "core.fairness._report",
+    "IMPORT_JSON": "core.fairness._runs",
+    "INTERSECTION_SEP": "core.fairness._groups",
+    "METHODS": "core.fairness._mitigation",
+    "MITIGATION_JSON": "core.fairness._runs",
+    "PreparedImport": "core.fairness._model_import",
+    "RANDOMISED_NOTE": "core.fairness._thresholds",
+    "REDUCTIONS_JSON": "core.fairness._reductions",
+    "REWEIGHTING_JSON": "core.fairness._mitigation",
+    "RunScores": "core.fairness._runs",
+    "STRATEGIES": "core.fairness._thresholds",
+    "TOLERANCE": "core.fairness._thresholds",
+    "ThresholdOutcome": "core.fairness._thresholds",
+    "TorchClassifier": "core.fairness._reductions",
+    "audit_groups": "core.fairness._report",
+    "check_scores": "core.fairness._imports",
+    "cost_threshold": "core.fairness._thresholds",
+    "disparity_frame": "core.fairness._summary",
+    "evaluate_rule": "core.fairness._thresholds",
+    "fit_reductions": "core.fairness._reductions",
+    "fit_thresholds": "core.fairness._thresholds",
+    "group_frame": "core.fairness._summary",
+    "group_labels": "core.fairness._groups",
+    "has_scores": "core.fairness._runs",
+    "import_model": "core.fairness._model_import",
+    "import_scores": "core.fairness._imports",
+    "kamiran_calders_weights": "core.fairness._mitigation",
+    "load_run_scores": "core.fairness._runs",
+    "member_mask": "core.fairness._model_import",
+    "mixture_scores": "core.fairness._reductions",
+    "prepare_import": "core.fairness._model_import",
+    "run_classes": "core.fairness._runs",
+    "run_fairness": "core.fairness._runs",
+    "run_groups": "core.fairness._runs",
+    "slicing_payload": "core.fairness._summary",
+    "spec_column": "core.fairness._groups",
+    "start_mitigation": "core.fairness._mitigation",
+    "summarise": "core.fairness._summary",
+    "tradeoff_points": "core.fairness._runs",
+    "worst_class_frame": "core.fairness._summary",
+    "worst_classes": "core.fairness._runs",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'core.fairness' has no attribute {name!r}")

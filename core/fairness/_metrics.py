@@ -13,14 +13,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import (
-    MetricFrame,
-    false_negative_rate,
-    false_positive_rate,
-    selection_rate,
-    true_positive_rate,
-)
-from sklearn.metrics import accuracy_score, precision_score
 
 # cell order along the last axis of every counts array
 TN, FP, FN, TP = range(4)
@@ -68,18 +60,19 @@ def _base_rate(y_true, y_pred, *, sample_weight=None) -> float:
 
 
 def _precision(y_true, y_pred, *, sample_weight=None) -> float:
+    from sklearn.metrics import precision_score
+
     return float(precision_score(y_true, y_pred, sample_weight=sample_weight, zero_division=np.nan))
 
 
-_FRAME_METRICS = {
-    "base_rate": _base_rate,
-    "selection_rate": selection_rate,
-    "accuracy": accuracy_score,
-    "tpr": true_positive_rate,
-    "fpr": false_positive_rate,
-    "fnr": false_negative_rate,
-    "precision": _precision,
-}
+def _frame_metrics() -> dict:
+    """fairlearn's and scikit-learn's metric functions, imported here: reading a cached report needs neither."""
+    from fairlearn.metrics import false_negative_rate, false_positive_rate, selection_rate, true_positive_rate
+    from sklearn.metrics import accuracy_score
+
+    return {"base_rate": _base_rate, "selection_rate": selection_rate, "accuracy": accuracy_score,
+            "tpr": true_positive_rate, "fpr": false_positive_rate, "fnr": false_negative_rate,
+            "precision": _precision}
 
 
 def metric_frame(counts: np.ndarray, names: list[str]) -> pd.DataFrame:
@@ -88,15 +81,18 @@ def metric_frame(counts: np.ndarray, names: list[str]) -> pd.DataFrame:
     Rates whose denominator is zero in a group (TPR without positives, precision without selections) are NaN, not
     the 0 that scikit-learn substitutes, so an undefined rate is never mistaken for a measured one.
     """
+    from fairlearn.metrics import MetricFrame
+
+    metrics = _frame_metrics()
     group_index, cell_index = np.nonzero(counts)
     y_true = np.array([0, 0, 1, 1])[cell_index]
     y_pred = np.array([0, 1, 0, 1])[cell_index]
     weight = counts[group_index, cell_index].astype(np.float64)
     sensitive = pd.Series(np.asarray(names, dtype=object)[group_index], name="group")
-    params = {name: {"sample_weight": weight} for name in _FRAME_METRICS}
+    params = {name: {"sample_weight": weight} for name in metrics}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # undefined rates are masked below
-        frame = MetricFrame(metrics=_FRAME_METRICS, y_true=y_true, y_pred=y_pred, sensitive_features=sensitive,
+        frame = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=sensitive,
                             sample_params=params).by_group
     frame = frame.reindex(names).astype(np.float64)
     defined = rates(counts)

@@ -20,8 +20,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import beta, norm
-from sklearn.metrics import roc_auc_score, roc_curve
 
 FPR_TARGETS = (0.001, 0.01)
 ALPHA = 0.05
@@ -34,6 +32,9 @@ SMALL_AUDIT = ("only {m:,} members and {n:,} non-members were audited: no attack
 
 def clopper_pearson(k: int, n: int, alpha: float = ALPHA) -> tuple[float, float]:
     """Exact two-sided (1 - alpha) interval for a binomial proportion k / n."""
+    # scipy.stats and scikit-learn are imported where they compute: reading a stored audit needs neither
+    from scipy.stats import beta
+
     if n <= 0:
         return 0.0, 1.0
     low = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
@@ -78,6 +79,8 @@ class EpsilonBound:
 
 
 def _cp_arrays(k: np.ndarray, n: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.stats import beta
+
     k = np.asarray(k, dtype=np.float64)
     with np.errstate(all="ignore"):
         low = np.where(k == 0, 0.0, beta.ppf(alpha / 2, np.maximum(k, 1e-9), n - k + 1))
@@ -176,6 +179,8 @@ class AttackReport:
 
 
 def _roc_points(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> tuple[list[float], list[float]]:
+    from sklearn.metrics import roc_curve
+
     labels = np.r_[np.ones(len(member_scores)), np.zeros(len(nonmember_scores))]
     fpr, tpr, _ = roc_curve(labels, np.r_[member_scores, nonmember_scores])
     if len(fpr) > ROC_POINTS:  # keep the low-FPR end densely: pick points evenly in log FPR
@@ -200,6 +205,8 @@ def attack_report(attack: str, member_scores: np.ndarray, nonmember_scores: np.n
     if m == 0 or n == 0:
         return AttackReport(attack, m, n, math.nan, {str(t): math.nan for t in FPR_TARGETS}, 0.0, (0.0, 0.0),
                             ceiling, warning=SMALL_AUDIT.format(m=m, n=n, ceiling=ceiling))
+    from sklearn.metrics import roc_auc_score
+
     labels = np.r_[np.ones(m), np.zeros(n)]
     auc = float(roc_auc_score(labels, np.r_[member_scores, nonmember_scores]))
     bound = epsilon_lower_bound(member_scores, nonmember_scores, delta=delta)
@@ -231,6 +238,8 @@ def lira_offline_scores(target_proba: np.ndarray, reference_probas: list[np.ndar
     model (noisy labels, outliers) no longer look like non-members just for being hard, which is what lifts TPR
     at low FPR over the loss attack.
     """
+    from scipy.stats import norm
+
     def logit(p: np.ndarray) -> np.ndarray:
         return np.log(p) - np.log1p(-p)
 

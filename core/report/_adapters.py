@@ -35,7 +35,7 @@ def explanation_for(store: RunStore, record: RunRecord, class_key: int | None = 
     """
     if record.is_imported:
         return None
-    from core.explain._run import read_cached
+    from core.explain._cache import read_cached
 
     arts = store.artifacts(record.id)
     if not arts.exists():
