@@ -62,11 +62,19 @@ def run_caution_dict(home, record) -> dict | None:
     from core.data.spec import DatasetSpec
     from core.data.store import DatasetStore
     from core.errors import RiskboardError
-    from core.training.caution import run_caution
+    from core.runs import RunStore
+    from core.training.caution import CAUTION_JSON, run_caution
 
     if record.status != RunStatus.SUCCEEDED or record.kind != RunKind.TRAIN:
         return None
     datasets = DatasetStore(home)
+    arts = RunStore(home).artifacts(record.id)
+    try:  # what training measured on the table, when it stored it (runs trained before it did not)
+        if arts.has(CAUTION_JSON) and datasets.exists(record.dataset_id):
+            caution = run_caution(record, None, evidence=arts.read_json(CAUTION_JSON))
+            return None if caution is None else caution.to_dict()
+    except (RiskboardError, OSError, KeyError, TypeError, ValueError):
+        pass  # a damaged record: measured again from the table below
     frame = None
     try:
         if datasets.exists(record.dataset_id):

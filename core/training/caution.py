@@ -160,11 +160,28 @@ def _listed(items) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-def run_caution(record, frame: pd.DataFrame | None, split=None) -> LeakageCaution | None:
+CAUTION_JSON = "caution.json"
+
+
+def caution_evidence(frame: pd.DataFrame, spec: DatasetSpec, rows) -> dict:
+    """What the caution reads from the table (each feature's AUC alone, test rows repeated in training), measured
+    by training while it holds the table and stored with the run as ``caution.json``: showing the caution then
+    reads no table. ``rows`` is the run's split in row numbers of the table."""
+    return {"column_aucs": column_aucs(frame, spec),
+            "repeated_test_rows": repeated_test_rows(frame, spec.features, rows.train, rows.test),
+            "test_rows": len(rows.test)}
+
+
+def run_caution(record, frame: pd.DataFrame | None, split=None, *, evidence: dict | None = None
+                ) -> LeakageCaution | None:
     """The caution for a finished run (``frame`` is its dataset, or None when it was deleted; ``split`` its
-    :class:`core.models.split.SplitIndices`, or None when unavailable, then repeated rows are not counted)."""
+    :class:`core.models.split.SplitIndices`, or None when unavailable, then repeated rows are not counted).
+    ``evidence`` (what :func:`caution_evidence` stored at training) replaces reading the table."""
     if record.status != RunStatus.SUCCEEDED:
         return None
+    if evidence is not None:
+        return leakage_caution(record.metrics, {str(k): float(v) for k, v in evidence["column_aucs"].items()},
+                               duplicates=int(evidence["repeated_test_rows"]), test_rows=int(evidence["test_rows"]))
     aucs: dict[str, float] = {}
     duplicates = test_rows = None
     if frame is not None:  # the spec is read only with its table: a run whose dataset is gone still gets a caution

@@ -21,6 +21,7 @@ from core.runs import RunStore
 from core.training import artifacts
 from core.training._remote import fit_for_run
 from core.training.budget import effective_batch_size, plan_steps
+from core.training.caution import CAUTION_JSON, caution_evidence
 from core.training.config import TrainConfig
 from core.training.evaluate import evaluate
 from core.training.loop import predict_proba
@@ -71,6 +72,7 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     labels, split, run_split = data.labels, data.split, data.rows
     weights = None if sample_weight_for is None else sample_weight_for(data.frame, spec, run_split.train,
                                                                          labels.y[split.train])
+    evidence = caution_evidence(data.frame, spec, run_split)  # measured while the table is here; read with the run
     prepared, preprocessor = data.prepare(spec)
     data.release_table()  # only the prepared features are needed from here on
     check_matrix_size(len(np.flatnonzero(labels.kept)), preprocessor, get_settings().max_matrix_mb)
@@ -99,6 +101,7 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     n_outputs = 1 if labels.n_classes == 2 else labels.n_classes
     artifacts.save_model(folder, result.model, config=config, n_inputs=x_train.shape[1], n_outputs=n_outputs)
     eval_dict = evaluation.to_dict()
+    folder.write_json(CAUTION_JSON, evidence)
     save_outputs(folder, preprocessor=preprocessor, rows=run_split, classes=labels.classes,
                  positive_index=labels.positive_index, y_test=y_test, proba=proba, predicted=predicted,
                  evaluation=eval_dict, row_scores=scored)

@@ -1,6 +1,6 @@
 """Analyses that read less of a big table give exactly what reading all of it gives: the loss audit reads the
-scores training stored for every split row, and an explanation reads only the rows it explains and its
-background draws."""
+scores training stored for every split row, the leakage caution what training measured on the table, and an
+explanation reads only the rows it explains and its background draws."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import json
 import numpy as np
 
 from core.cli import main
+from core.cli.runs import run_caution_dict
 from core.data.demo import synthetic_biased
 from core.explain import explain_run
 from core.explain._run import load_run
 from core.privacy import audit_run
 from core.runs import RunStore
 from core.training import artifacts
+from core.training.caution import CAUTION_JSON
 from core.training.loop import predict_proba
 from core.training.run_data import load_trained_run
 
@@ -50,6 +52,13 @@ def test_stored_scores_equal_the_model_and_the_loss_audit_reads_them(riskboard_h
     full = audit_run(store, run_id, attack="loss", use_cache=False).to_dict()
     fast.pop("seconds"), full.pop("seconds")
     assert json.dumps(fast, sort_keys=True) == json.dumps(full, sort_keys=True)
+
+    # the caution reads what training measured on the table; measuring it again from the table agrees
+    record = store.get(run_id)
+    stored_caution = run_caution_dict(riskboard_home, record)
+    store.artifacts(run_id).discard(CAUTION_JSON)
+    assert stored_caution == run_caution_dict(riskboard_home, record)
+    assert stored_caution is None or stored_caution["evidence"]["test_rows"] == len(light.split.test)
 
 
 def test_explanation_of_a_sample_reads_only_its_rows_and_equals_the_whole_run(riskboard_home):
