@@ -41,7 +41,8 @@ ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "dataset_added", "dataset_deleted", "spec_saved", "run_started",
     "run_finished", "run_failed", "run_cancelled", "run_deleted", "explained", "fairness_computed", "audit_run",
     "mitigation_saved", "thresholds_saved", "report_text_saved", "report_exported", "user_added", "user_removed",
-    "role_changed", "password_changed", "key_created", "key_rotated", "key_destroyed", "erasure_incomplete",
+    "role_changed", "password_changed", "key_created", "key_rotated", "key_destroyed", "workspace_encrypted",
+    "erasure_incomplete",
 )
 UNKNOWN_ACTION = "{action!r} is not an activity action; use one of {choices}."
 _FIELDS = ("seq", "at", "actor", "action", "subject", "details", "prev_hash")
