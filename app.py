@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.at_rest import plaintext_notice
 from ui.auth import gate_page, require_sign_in, sign_out_control
 from ui.chrome import app_chrome
 
@@ -32,4 +33,5 @@ else:
     app_chrome()
     page = st.navigation(PAGES)
     sign_out_control()
+    plaintext_notice()
     page.run()

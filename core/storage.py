@@ -98,6 +98,30 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         _fsync_dir(folder)
 
 
+def replace_wiping_old(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically with ``data``, then overwrite the old file's blocks with zeros.
+
+    For turning a plaintext file into its sealed form: the old inode is held open across the rename, so the new
+    file is safely in place before a single old byte is zeroed (a crash leaves the old or the new file, whole). The
+    zeroing reaches the disk on ordinary file systems; copy-on-write file systems and SSD wear levelling may still
+    keep old blocks, which only encrypting from the start (or full-disk encryption) rules out.
+    """
+    path = Path(path)
+    with workspace_errors(path.parent):
+        old = os.open(path, os.O_RDWR)
+    try:
+        atomic_write_bytes(path, data)
+        with workspace_errors(path.parent):
+            size = os.fstat(old).st_size
+            zeros = bytes(min(size, 1 << 20))
+            os.lseek(old, 0, os.SEEK_SET)
+            for start in range(0, size, len(zeros) or 1):
+                os.write(old, zeros[: size - start])
+            os.fsync(old)
+    finally:
+        os.close(old)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 

@@ -24,7 +24,7 @@ home = get_settings().home
 with user_errors():
     check = activity.verify(home)
     if check.ok:
-        st.success(md_escape(f"The log is intact: {check.entries:,} entries; head hash {check.head[:16]}…"),
+        st.success(md_escape(f"The log is intact: {check.entries:,} entries; head {check.head_seq}:{check.head[:16]}…"),
                    icon=":material/verified:")
     else:
         st.error(md_escape(f"The log was altered at entry {check.first_bad_seq}: {check.reason}."), icon="⚠️")

@@ -3,7 +3,8 @@
 Which gate applies is decided in :mod:`core.security.auth` (``RISKBOARD_AUTH`` and the loopback rule); this module
 only draws it. The signed-in user is kept in the session as (name, role) and set as the acting user for the core
 on every run, so the core refuses a viewer's change even if a control slipped through. A session that has seen no
-script run for ``RISKBOARD_SESSION_IDLE_MINUTES`` is signed out.
+script run for ``RISKBOARD_SESSION_IDLE_MINUTES`` is signed out; an OIDC session also ends when its identity
+token expires (``st.user``'s ``exp`` claim), whichever comes first.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from core.security.auth import (
     is_local,
     oidc_configured,
     oidc_role,
+    token_expired,
 )
 from ui import state
 from ui.text import md_escape
@@ -72,16 +74,22 @@ def _signed_in() -> Actor | None:
     return Actor(saved[0], saved[1]) if saved else None
 
 
-def sign_out(reason: str = "user") -> None:
-    """End the session's sign-in (and log it)."""
+EXPIRED_TEXT = "Your sign-in with your organisation has expired; sign in again."
+
+
+def sign_out(reason: str = "user", name: str | None = None) -> None:
+    """End the session's sign-in (and log it; ``name`` for an OIDC identity this session had not signed in yet)."""
     actor = _signed_in()
-    if actor is not None:
-        activity.append(get_settings().home, "sign_out", actor.name, {"reason": reason}, actor=actor.name)
+    name = actor.name if actor is not None else name
+    if name:
+        activity.append(get_settings().home, "sign_out", name, {"reason": reason}, actor=name)
     for key in (state.AUTH_USER, state.AUTH_LAST_SEEN):
         st.session_state.pop(key, None)
     if reason == "idle":
         st.session_state[state.AUTH_NOTICE] = (f"You were signed out after {auth_settings().idle_minutes:g} minutes "
                                                "without activity.")
+    elif reason == "expired":
+        st.session_state[state.AUTH_NOTICE] = EXPIRED_TEXT
 
 
 def _idle_check() -> None:
@@ -125,6 +133,10 @@ def _oidc_actor() -> Actor | None:
     if not st.user.get("is_logged_in"):
         return None
     email = str(st.user.get("email") or "")
+    if token_expired(st.user.get("exp"), time.time()):  # the cookie outlives the token; Streamlit does not check
+        sign_out("expired", email)
+        st.logout()
+        return None
     role = oidc_role(email, auth_settings())
     if role is None:
         st.error(md_escape(NOT_ALLOWED.format(email=email or "this account")))

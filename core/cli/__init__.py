@@ -51,9 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warn_plaintext(args: argparse.Namespace) -> None:
+    """With a key set, one ``warning:`` line on stderr while row-level files are still plaintext on disk."""
+    keyed = os.environ.get("RISKBOARD_DATA_KEY") or os.environ.get("RISKBOARD_DATA_KEY_FILE")
+    if args.command == "keys" or not keyed:
+        return
+    from core.cli._common import settings_home
+    from core.data.encrypt_existing import plaintext_warning
+
+    warning = plaintext_warning(settings_home())
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _warn_plaintext(args)
         return int(args.func(args) or 0)
     except RiskboardError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)

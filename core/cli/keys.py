@@ -3,6 +3,8 @@
 ``keys new`` prints a fresh key on its last line (keep it in a secrets manager or a file only you can read, and set
 ``RISKBOARD_DATA_KEY`` or ``RISKBOARD_DATA_KEY_FILE``). ``keys rotate`` re-wraps every data key under the new key
 without rewriting any data file; afterwards point ``RISKBOARD_DATA_KEY_FILE`` at the new key.
+``keys encrypt-workspace`` seals, in place, the row-level files written before a key was set (resumable: run it
+again after an interruption); ``keys status`` counts the ones still in plaintext.
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from core.data.encrypt_existing import plaintext_files
     from core.security.at_rest import keyring, master_fingerprint
 
-    ring = keyring(settings_home())
+    home = settings_home()
+    ring = keyring(home)
+    plain = plaintext_files(home)
     payload = {"encrypted": ring.encrypted(), "expected_fingerprint": ring.expected_fingerprint(),
-               "key_set_fingerprint": master_fingerprint(), "data_keys": len(ring.key_ids())}
+               "key_set_fingerprint": master_fingerprint(), "data_keys": len(ring.key_ids()),
+               "plaintext_files": len(plain)}
     if args.json:
         emit_json(payload)
         return 0
@@ -41,6 +47,22 @@ def _cmd_status(args: argparse.Namespace) -> int:
     else:
         print(f"encrypted with master key {payload['expected_fingerprint']}; {payload['data_keys']} data keys; "
               f"the key set here is {payload['key_set_fingerprint'] or 'none'}")
+    if plain and (payload["encrypted"] or payload["key_set_fingerprint"]):
+        print(f"{len(plain)} row-level file(s) are still plaintext (first: {plain[0]}); run "
+              "`python -m core keys encrypt-workspace`")
+    return 0
+
+
+def _cmd_encrypt(args: argparse.Namespace) -> int:
+    from core.data.encrypt_existing import encrypt_workspace
+
+    sweep = encrypt_workspace(settings_home())
+    if args.json:
+        emit_json(sweep.to_dict())
+    else:
+        print(f"sealed {len(sweep.sealed)} file(s); removed {len(sweep.removed)} stale temp file(s)"
+              + (f"; still plaintext (in use, or could not be removed): {', '.join(sweep.left)}" if sweep.left
+                 else "; no plaintext row-level file is left"))
     return 0
 
 
@@ -74,3 +96,6 @@ def register(sub) -> None:
     rotate = actions.add_parser("rotate", parents=[json_flag()], help="re-wrap every data key under a new key")
     rotate.add_argument("--new-key-file", required=True, help="file holding the new key (from `keys new`)")
     rotate.set_defaults(func=_cmd_rotate)
+    encrypt = actions.add_parser("encrypt-workspace", parents=[json_flag()],
+                                 help="seal the files written before a key was set (resumable)")
+    encrypt.set_defaults(func=_cmd_encrypt)

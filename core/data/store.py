@@ -37,8 +37,8 @@ from core.errors import DatasetNotFoundError, ErasureError, RiskboardError, Spec
 from core.security import activity, erasure
 from core.security.actor import require_editor
 from core.security.at_rest import dataset_key_id, open_bytes, seal_bytes
-from core.security.crypto import MAGIC
-from core.storage import atomic_write_bytes, ensure_dir, workspace_error, workspace_errors
+from core.security.crypto import MAGIC, is_plain_file
+from core.storage import atomic_write_bytes, ensure_dir, replace_wiping_old, workspace_error, workspace_errors
 
 _DATASET_ID = re.compile(r"[0-9a-f]{64}")
 _SPEC_ID = re.compile(r"[0-9a-f]{16}")
@@ -155,6 +155,26 @@ class DatasetStore:
 
     def _open(self, dataset_id: str, name: str, path: Path) -> bytes:
         return open_bytes(self.home, f"datasets/{dataset_id}/{name}", path.read_bytes())
+
+    def seal_plaintext(self) -> list[str]:
+        """Seal, in place, every dataset file and spec written before a key was set (atomic per file, the old
+        plaintext zeroed; files already sealed are left alone, so an interrupted sweep resumes). Returns the
+        workspace-relative paths rewritten."""
+        done: list[str] = []
+        for meta in self.list():
+            for name in ("meta.json", "data.parquet"):
+                path = self._dir(meta.id) / name
+                if is_plain_file(path):
+                    replace_wiping_old(path, self._seal(meta.id, name, path.read_bytes()))
+                    done.append(f"datasets/{meta.id}/{name}")
+        for spec in self.list_specs():
+            path = self._spec_path(spec.spec_id)
+            if is_plain_file(path):
+                sealed = seal_bytes(self.home, dataset_key_id(spec.dataset_id), f"specs/{path.name}",
+                                    path.read_bytes())
+                replace_wiping_old(path, sealed)
+                done.append(f"specs/{path.name}")
+        return done
 
     def exists(self, dataset_id: str) -> bool:
         return (self._dir(dataset_id) / "meta.json").is_file()

@@ -1,5 +1,6 @@
 """The report's "Accountability" section: who trained the run, who computed each analysis, who exported the card,
-and the activity log's head hash at that moment (so the card can be checked against the log later)."""
+and the activity log's head (``seq`` and hash) at that moment: a copy of the head outside the log, so
+``python -m core log --verify --head SEQ:HASH`` shows later whether entries were removed since."""
 
 from __future__ import annotations
 
@@ -22,4 +23,5 @@ def accountability(home: Path, run_id: str) -> dict[str, Any]:
     check = activity.verify(home)
     return {"trained_by": started.actor if started else None, "trained_at": started.at if started else None,
             "analyses": analyses, "exported_by": current_actor().name, "log_head": check.head,
+            "log_head_seq": check.head_seq,
             "log_entries": check.entries, "log_intact": check.ok}

@@ -287,7 +287,8 @@ def _accountability(content: Mapping[str, Any]) -> str:
              ("Trained at", e(acc.get("trained_at") or "–")),
              ("Card exported by", e(acc.get("exported_by"))),
              ("Activity log", e(f"{acc.get('log_entries', 0)} entries, {intact}")),
-             ("Log head hash", f"<code>{e(acc.get('log_head'))}</code>")]
+             ("Log head (seq:hash)", f"<code>{e(acc.get('log_head_seq', 0))}:{e(acc.get('log_head'))}</code>"),
+             ("Check it later", "<code>python -m core log --verify --head SEQ:HASH</code>")]
     analyses = table(["Analysis", "Computed by", "At"], rows) if rows else "<p>No analysis recorded in the log.</p>"
     return f'<section id="accountability"><h2>Accountability</h2>{facts(pairs)}{analyses}</section>'
 

@@ -205,6 +205,10 @@ def _footer(content: Mapping[str, Any]) -> str:
         f"<!-- riskboard-provenance {block} -->", ""])
 
 
+def _head(acc: Mapping[str, Any]) -> str:
+    return f"{acc.get('log_head_seq', 0)}:{acc.get('log_head')}"
+
+
 def _accountability(content: Mapping[str, Any]) -> str:
     acc = content.get("accountability") or {}
     if not acc:
@@ -212,7 +216,7 @@ def _accountability(content: Mapping[str, Any]) -> str:
     lines = ["## Accountability", "", f"- Trained by: {md(acc.get('trained_by') or 'not recorded')}",
              f"- Card exported by: {md(acc.get('exported_by'))}",
              f"- Activity log: {acc.get('log_entries', 0)} entries, {'intact' if acc.get('log_intact') else 'ALTERED'}"
-             f"; head hash `{acc.get('log_head')}`", ""]
+             f"; head `{_head(acc)}` (check later: `python -m core log --verify --head {_head(acc)}`)", ""]
     if acc.get("analyses"):
         lines.append(_table(["Analysis", "Computed by", "At"],
                             ([md(a["analysis"]), md(a["actor"]), md(a["at"])] for a in acc["analyses"])))

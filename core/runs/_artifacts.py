@@ -26,8 +26,10 @@ import numpy as np
 
 from core import jsonsafe
 from core.errors import ArtifactError
+from core.runs._host import CLAIM_FILE
 from core.security.at_rest import open_bytes, run_key_id, seal_bytes
-from core.storage import atomic_write_bytes, ensure_dir, file_lock, workspace_errors
+from core.security.crypto import is_sealed
+from core.storage import atomic_write_bytes, ensure_dir, file_lock, replace_wiping_old, workspace_errors
 
 if TYPE_CHECKING:  # pandas is imported where a table is read, so listing runs does not pay for it
     import pandas as pd
@@ -104,14 +106,15 @@ class RunArtifacts:
 
     def _record(self, name: str, entry: dict[str, Any] | None) -> None:
         with self._locked():
-            files = self.manifest() or {}
-            if entry is None:
-                files.pop(name, None)
-            else:
-                files[name] = entry
-            body = {"format": MANIFEST_FORMAT, "version": 1, "run_id": self.run_id,
-                    "files": dict(sorted(files.items()))}
-            atomic_write_bytes(self.folder / MANIFEST, jsonsafe.dumps(body, indent=1).encode("utf-8"))
+            self._record_locked(self.manifest() or {}, name, entry)
+
+    def _record_locked(self, files: dict[str, dict[str, Any]], name: str, entry: dict[str, Any] | None) -> None:
+        if entry is None:
+            files.pop(name, None)
+        else:
+            files[name] = entry
+        body = {"format": MANIFEST_FORMAT, "version": 1, "run_id": self.run_id, "files": dict(sorted(files.items()))}
+        atomic_write_bytes(self.folder / MANIFEST, jsonsafe.dumps(body, indent=1).encode("utf-8"))
 
     # -- writing ----------------------------------------------------------------------------------------------------
 
@@ -153,6 +156,37 @@ class RunArtifacts:
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
         self.write_bytes(name, buffer.getvalue())
+
+    def stored_names(self) -> list[str]:
+        """The run's own files on disk (the manifest, locks, claims and temp files left out)."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.name for p in self.folder.iterdir()
+                      if p.is_file() and p.name != MANIFEST and p.name != CLAIM_FILE and _NAME.fullmatch(p.name))
+
+    def seal_plaintext(self, name: str) -> bool:
+        """Seal a file written before a key was set, in place (atomic, the old plaintext zeroed) and re-list it;
+        True when it was rewritten. Safe to repeat after an interruption: a sealed file whose listing is stale (the
+        sweep stopped between the file and the manifest) is listed again once it authenticates."""
+        _check_name(name)
+        path = self.folder / name
+        with self._locked():
+            files = self.manifest()
+            entry = None if files is None else files.get(name)
+            with workspace_errors(self.folder):
+                stored = path.read_bytes()
+            if is_sealed(stored):
+                if entry is not None and entry.get("sha256") != sha256_bytes(stored):
+                    self._open(name, stored)  # authenticates, or raises naming the file
+                    self._record_locked(files, name, {"size": len(stored), "sha256": sha256_bytes(stored)})
+                return False
+            if entry is not None and entry.get("sha256") != sha256_bytes(stored):
+                raise ArtifactError(DAMAGED.format(names=name))
+            sealed = self._seal(name, stored)
+            replace_wiping_old(path, sealed)
+            if files is not None:
+                self._record_locked(files, name, {"size": len(sealed), "sha256": sha256_bytes(sealed)})
+        return True
 
     def discard(self, name: str) -> None:
         """Remove a file and its manifest entry (a damaged cache that will be recomputed)."""

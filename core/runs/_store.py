@@ -400,6 +400,7 @@ class RunStore:
                 self._status(conn, run_id)
                 return False
             activity.append_in(conn, _OUTCOME_ACTIONS[status], run_id, {"status": status}, actor=starter)
+        activity.anchor(self.home)
         return True
 
     def started_by(self, run_id: str) -> str | None:

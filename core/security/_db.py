@@ -1,4 +1,4 @@
-"""The security tables (users, sign-in failures, activity) inside the run store's ``runs.sqlite``.
+"""The security tables (users, sign-in failures, activity and its head) inside the run store's ``runs.sqlite``.
 
 They are created with ``CREATE ... IF NOT EXISTS`` on first use: an idempotent step of their own, so the run store's
 numbered migrations stay the run store's, and a workspace of any schema version gains them without a version bump.
@@ -33,6 +33,17 @@ CREATE TRIGGER IF NOT EXISTS activity_no_update BEFORE UPDATE ON activity
     BEGIN SELECT RAISE(ABORT, 'the activity log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS activity_no_delete BEFORE DELETE ON activity
     BEGIN SELECT RAISE(ABORT, 'the activity log is append-only'); END;
+CREATE TABLE IF NOT EXISTS activity_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT OR IGNORE INTO activity_head (id, seq, hash)
+    SELECT 1, seq, hash FROM activity ORDER BY seq DESC LIMIT 1;
+CREATE TRIGGER IF NOT EXISTS activity_head_no_delete BEFORE DELETE ON activity_head
+    BEGIN SELECT RAISE(ABORT, 'the activity log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS activity_head_forward_only BEFORE UPDATE ON activity_head
+    WHEN NEW.seq <= OLD.seq BEGIN SELECT RAISE(ABORT, 'the activity log is append-only'); END;
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     role TEXT NOT NULL CHECK (role IN ('editor', 'viewer')),

@@ -12,6 +12,9 @@
 shows only a page that explains how to turn sign-in on. A request that carries proxy headers
 (``X-Forwarded-For``, ``Forwarded``, ``X-Real-Ip``) came through a proxy and counts as remote, since a proxy on
 this machine would make every visitor look local.
+
+An OIDC session ends at whichever comes first: the identity token's expiry (its ``exp`` claim, which ``st.user``
+exposes but Streamlit does not check; the identity cookie itself lasts 30 days) or the idle timeout.
 """
 
 from __future__ import annotations
@@ -104,6 +107,18 @@ def gate(mode: str, *, local: bool, oidc_ready: bool, has_users: bool) -> str:
     if oidc_ready:
         return OIDC
     return PASSWORD if has_users else EXPLAIN
+
+
+def token_expired(exp: object, now: float) -> bool:
+    """True when an identity token's ``exp`` claim (seconds since 1970) is at or before ``now``. OIDC requires the
+    claim; a token without a readable one is left to the idle timeout (refusing it would send that provider's users
+    round a sign-in loop)."""
+    if exp is None or isinstance(exp, bool):
+        return False
+    try:
+        return float(exp) <= now  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 def _matches(email: str, patterns: Iterable[str]) -> bool:

@@ -39,6 +39,15 @@ def is_sealed(data: bytes) -> bool:
     return data[: len(MAGIC)] == MAGIC
 
 
+def is_plain_file(path) -> bool:
+    """True when ``path`` is a file that does not start as a sealed file does (written before a key was set)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(MAGIC)) != MAGIC
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+
+
 def _associated(header_digest: bytes, file_id: str, index: int, last: bool) -> bytes:
     return header_digest + file_id.encode("utf-8") + b"\0" + _AD_TAIL.pack(index, int(last))
 

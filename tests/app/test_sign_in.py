@@ -126,3 +126,38 @@ def test_oidc_mode_without_secrets_explains_and_a_bad_mode_fails_closed(riskboar
     at = _app()
     assert "RISKBOARD_AUTH='sometimes' is not one of off, password, oidc, auto" in plain(at.error[0].value)
     assert not at.title
+
+
+def _oidc_app(monkeypatch, claims: dict, session: dict | None = None) -> AppTest:
+    """The app under RISKBOARD_AUTH=oidc with ``st.user`` seeded as Streamlit fills it from the identity token."""
+    monkeypatch.setenv("RISKBOARD_AUTH", "oidc")
+    monkeypatch.setenv("RISKBOARD_OIDC_ALLOW", "example.org")
+    monkeypatch.setattr("ui.auth.oidc_configured", lambda: True)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.user = {"is_logged_in": True, "email": "ann@example.org", **claims}
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_oidc_session_ends_when_the_identity_token_expires(riskboard_home, monkeypatch):
+    at = _oidc_app(monkeypatch, {"exp": int(time.time()) + 3600})
+    assert not at.title or at.title[0].value != "Sign in to Riskboard"  # a fresh token: in, as a viewer
+    assert at.session_state["auth_user"] == ("ann@example.org", "viewer")
+    at.user = {**at.user, "exp": int(time.time()) - 1}  # the same session, after the token's expiry
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in to Riskboard"]
+    assert "has expired" in plain(at.info[0].value)
+    assert at.user["is_logged_in"] is False  # st.logout() ran: the identity cookie goes too
+    assert [e.details for e in activity.entries(riskboard_home, action="sign_out")] == [{"reason": "expired"}]
+
+
+def test_oidc_session_ends_when_idle_even_with_a_valid_token(riskboard_home, monkeypatch):
+    monkeypatch.setenv("RISKBOARD_SESSION_IDLE_MINUTES", "5")
+    at = _oidc_app(monkeypatch, {"exp": int(time.time()) + 3600},
+                   {"auth_user": ("ann@example.org", "viewer"), "auth_last_seen": time.time() - 6 * 60})
+    assert [t.value for t in at.title] == ["Sign in to Riskboard"]
+    assert "signed out after 5 minutes without activity" in plain(at.info[0].value)
+    assert at.user["is_logged_in"] is False

@@ -66,6 +66,56 @@ def test_verify_finds_a_removed_entry(riskboard_home, capsys):
     assert json.loads(capsys.readouterr().out)["first_bad_seq"] == 3
 
 
+def _drop_the_tail(home, keep: int, *, head_table_too: bool = False) -> None:
+    """What someone with write access to runs.sqlite does to hide the newest entries."""
+    sql = f"DELETE FROM activity WHERE seq > {keep};"
+    if head_table_too:
+        sql = ("DROP TRIGGER activity_head_no_delete; DELETE FROM activity_head; " + sql +
+               "INSERT INTO activity_head SELECT 1, seq, hash FROM activity ORDER BY seq DESC LIMIT 1;")
+    _tamper(home, sql)
+
+
+def test_verify_finds_the_newest_entries_removed(riskboard_home, capsys):
+    for i in range(5):
+        activity.append(riskboard_home, "explained", f"r{i}")
+    assert activity.read_head_file(riskboard_home) == (5, activity.head(riskboard_home))
+    _drop_the_tail(riskboard_home, keep=3)
+    assert main(["log", "--verify", "--json"]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert (body["first_bad_seq"], body["head_seq"]) == (4, 3)
+    assert "entries 4 to 5 are missing" in body["reason"]
+
+
+def test_the_head_file_catches_a_tail_cut_that_also_rewrote_the_head_table(riskboard_home, capsys):
+    for i in range(5):
+        activity.append(riskboard_home, "explained", f"r{i}")
+    _drop_the_tail(riskboard_home, keep=4, head_table_too=True)
+    assert main(["log", "--verify"]) == 1
+    assert "altered at entry 5: entry 5 is missing: activity-head.json" in capsys.readouterr().out
+
+
+def test_appends_after_a_tail_cut_keep_the_evidence(riskboard_home):
+    for i in range(5):
+        activity.append(riskboard_home, "explained", f"r{i}")
+    _drop_the_tail(riskboard_home, keep=2)
+    for i in range(4):  # the app keeps working (seq 3 to 6 again), but the recorded head still names the old entry 5
+        activity.append(riskboard_home, "explained", f"later{i}")
+    result = activity.verify(riskboard_home)
+    assert (result.ok, result.first_bad_seq, result.entries) == (False, 5, 6)
+    assert activity.read_head_file(riskboard_home)[0] == 5
+
+
+def test_verify_checks_a_head_copied_from_a_report(riskboard_home, capsys):
+    for i in range(3):
+        activity.append(riskboard_home, "explained", f"r{i}")
+    printed = f"2:{activity.entries(riskboard_home)[1].hash}"
+    assert main(["log", "--verify", "--head", printed]) == 0
+    assert main(["log", "--verify", "--head", f"2:{'0' * 64}"]) == 1
+    assert "entry 2" in capsys.readouterr().out
+    assert main(["log", "--verify", "--head", "2:nothex"]) == 2
+    assert main(["log", "--head", printed]) == 2
+
+
 def test_log_refuses_updates_and_deletes(riskboard_home):
     activity.append(riskboard_home, "explained", "r")
     conn = sqlite3.connect(riskboard_home / "runs.sqlite")
@@ -92,6 +142,7 @@ def test_two_processes_appending_at_once_keep_the_chain_valid(riskboard_home):
     entries = activity.entries(riskboard_home)
     assert result.ok and result.entries == len(entries)
     assert sorted(e.seq for e in entries) == list(range(1, len(entries) + 1))  # no gap, no fork, no lost append
+    assert activity.read_head_file(riskboard_home) == (len(entries), result.head)  # the last commit's head, not older
     mine = [e for e in entries if e.actor in ("p1", "p2")]
     expected = sorted((who, f"run-{i}") for who in ("p1", "p2") for i in range(40))
     assert sorted((e.actor, e.subject) for e in mine) == expected

@@ -110,3 +110,10 @@ def test_oidc_allow_list_and_secrets(tmp_path):
     secrets = tmp_path / "secrets.toml"
     secrets.write_text('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\n')
     assert oidc_configured([secrets]) and not oidc_configured([tmp_path / "none.toml"])
+
+
+def test_token_expiry_from_the_exp_claim():
+    from core.security.auth import token_expired
+
+    assert token_expired(99, 100.0) and token_expired("100", 100.0) and not token_expired(101, 100.0)
+    assert not token_expired(None, 100.0) and not token_expired("soon", 100.0)  # left to the idle timeout
