@@ -82,7 +82,7 @@ def _objective(X: np.ndarray, y: np.ndarray, row_weight: np.ndarray | None, lam:
                device: torch.device, tol: float) -> NumpyObjective | TorchObjective:
     """NumPy on the CPU; torch on the run's accelerator (the table stays there)."""
     if device.type == "cpu":
-        return NumpyObjective(X, y, row_weight, lam, n_classes)
+        return NumpyObjective(X, y, row_weight, lam, n_classes, tol)
     dtype = torch_dtype(device, X.size, tol)
     weight = None if row_weight is None else torch.from_numpy(row_weight).to(device=device, dtype=dtype)
     return TorchObjective(torch.from_numpy(np.ascontiguousarray(X)).to(device=device, dtype=dtype),
