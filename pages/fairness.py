@@ -126,7 +126,7 @@ if reports:
         st.error(md_escape(exc))
     st.subheader("Mitigate")
     with user_errors():
-        mitigation_actions(run_id, record.kind, sensitive, intersect and len(sensitive) > 1, rule)
+        mitigation_actions(run_id, record.kind, sensitive, intersect and len(sensitive) > 1, rule, class_name)
     st.subheader("Fairness and accuracy of every run on this dataset")
     with user_errors():
         points = tradeoff_points(runs, record.dataset_id, sensitive[:1])

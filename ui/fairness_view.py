@@ -34,6 +34,11 @@ STRATEGY_CHOICES = ("single", "cost", "manual", "demographic_parity", "equal_opp
                     "equal_accuracy")
 METHOD_WORDS = {"reweight": "Reweight the training rows (Kamiran-Calders)",
                 "reductions": "Retrain under a fairness constraint (reductions)"}
+MULTICLASS_RULE = ("Multiclass run: the rule moves the thresholds on the probability of class {name} per group; "
+                   "a row it selects is predicted {name}, any other row the likeliest remaining class. Pick another "
+                   "class above to mitigate that one.")
+NO_MULTICLASS_REDUCTIONS = ("Reductions are not offered for a multiclass run: fairlearn's ExponentiatedGradient fits "
+                            "binary classifiers. Reweighting balances every class in every group.")
 GAPS = ("demographic_parity_difference", "equal_opportunity_difference", "equalized_odds_difference",
         "accuracy_difference")
 
@@ -117,7 +122,8 @@ def threshold_tool(run_id: str, scores: RunScores, groups: pd.Series, slicing: s
 
 
 def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: bool,
-                       rule: DecisionRule | None) -> None:
+                       rule: DecisionRule | None, class_name: str | None = None) -> None:
+    """Save the shown rule (for a multiclass run: for ``class_name`` against the rest) or start a retraining."""
     store = run_store()
     if not can_edit():
         viewer_note("save mitigated runs or start retraining")
@@ -125,11 +131,15 @@ def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: 
     a, b = st.columns(2)
     with a:
         shown = "none" if rule is None else strategy_label(rule.strategy)
-        st.markdown(f"**Post-processing**: store the rule shown above ({md_escape(shown)}) as a new run")
+        for_class = "" if class_name is None else f" for class {class_name} against the rest"
+        st.markdown(f"**Post-processing**: store the rule shown above ({md_escape(shown)}){md_escape(for_class)} "
+                    "as a new run")
+        if class_name is not None:
+            st.caption(md_escape(MULTICLASS_RULE.format(name=class_name)))
         if st.button("Save the rule as a mitigated run", key="fair-save-rule", disabled=rule is None):
             with user_errors():
                 child = start_mitigation(store, run_id, method="thresholds", sensitive=sensitive,
-                                         intersect=intersect, rule=rule)
+                                         intersect=intersect, rule=rule, class_name=class_name)
                 st.success(md_escape(f"Stored the mitigated run “{display_name(store.get(child))}”, linked to "
                                      f"“{display_name(store.get(run_id))}”."))
     with b:
@@ -138,8 +148,10 @@ def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: 
             st.caption("Models trained elsewhere (imported scores, uploaded model files) have no model to retrain "
                        "here; only post-processing applies to them.")
             return
-        method = st.selectbox("Method", ["reweight", "reductions"], key="fair-method",
-                              format_func=lambda m: METHOD_WORDS[m])
+        methods = ["reweight", "reductions"] if class_name is None else ["reweight"]
+        if class_name is not None:
+            st.caption(NO_MULTICLASS_REDUCTIONS)
+        method = st.selectbox("Method", methods, key="fair-method", format_func=lambda m: METHOD_WORDS[m])
         constraint = st.selectbox("Aim for", list(CONSTRAINTS), key="fair-constraint",
                                   format_func=lambda c: CONSTRAINTS[c])
         if st.button("Start retraining in the background", key="fair-start"):

@@ -363,7 +363,7 @@ def _leak(column: str, x: pd.Series, y_codes: np.ndarray, n_y: int, y: pd.Series
     return None
 
 
-def _rank_auc(score: np.ndarray, positive: np.ndarray) -> float | None:
+def rank_auc(score: np.ndarray, positive: np.ndarray) -> float | None:
     """ROC AUC of ``score`` for the 0/1 labels ``positive`` (Mann-Whitney U with average ranks for ties)."""
     n_pos = int(positive.sum())
     n_neg = len(positive) - n_pos
@@ -405,7 +405,7 @@ def single_column_auc(x: pd.Series, y_codes: np.ndarray, *, codes: np.ndarray | 
             return None
     else:
         return None
-    auc = _rank_auc(score, positive)
+    auc = rank_auc(score, positive)
     return None if auc is None else max(auc, 1.0 - auc)
 
 

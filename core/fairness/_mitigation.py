@@ -9,6 +9,13 @@
   retrained by the ordinary training pipeline with those weights.
 
 Reductions (fairlearn's ``ExponentiatedGradient``) live in ``_reductions``.
+
+Multiclass runs: post-processing acts on one class, one-vs-rest (the class chosen on the page, ``--class C`` in
+the CLI, default the run's positive class), which is how fairlearn's ``ThresholdOptimizer`` (binary only) applies
+to K classes: the rule moves the thresholds on that class's probability per group; a row the rule selects is
+predicted as that class, any other row as the likeliest of the remaining classes. Reweighting balances every
+(group, class) pair, so it needs no class. Reductions are refused: fairlearn's ``ExponentiatedGradient`` fits binary
+classifiers for its classification moments, and a one-vs-rest retraining would not be a K-class model.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from core.runs import SUCCEEDED, RunKind, RunStore
 from core.security import activity
 from core.security.actor import require_editor
 from core.training import artifacts
+from core.training.classes import class_index
 from core.training.evaluate import evaluate
 
 POSTPROCESS_TASK = "core.fairness._mitigation:execute_postprocess"
@@ -49,6 +57,11 @@ NEEDS_MODEL = ("Run {run_id} holds a model trained elsewhere (imported scores or
 PARENT_NOT_DONE = "Run {run_id} is {status}; mitigate a finished run."
 UNKNOWN_METHOD = "Unknown mitigation {name!r}; pick one of: {choices}."
 NO_SCORES = "Run {run_id} has decisions but no scores, so thresholds cannot be moved; import its scores instead."
+REDUCTIONS_MULTICLASS = ("Reductions (fairlearn's ExponentiatedGradient) fit binary classifiers, and run {run_id} has "
+                         "{n} classes. Use post-processing (method 'thresholds') for one class against the rest, or "
+                         "reweighting, which balances every class in every group.")
+OLD_SCORES = ("This run was stored before Riskboard kept every class's probability, so another class than the "
+              "positive one cannot be post-processed; train the run again.")
 FITTED_ON_TEST = ("fitted on the test rows (a model from elsewhere has no validation rows here), so these test "
                   "numbers are optimistic; check the rule on fresh data before relying on it.")
 FITTED_ON_VAL = "fitted on the parent run's validation rows and measured on its test rows."
@@ -83,8 +96,12 @@ def _mitigation(store: RunStore, run_id: str) -> dict:
 
 def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint: str = "demographic_parity",
                      sensitive: Sequence[str], intersect: bool = False, variant: str = "deterministic",
-                     rule: DecisionRule | None = None, background: bool = False, options: dict | None = None) -> str:
-    """Create the mitigated run and run it (inline, or as a background job with ``background=True``)."""
+                     rule: DecisionRule | None = None, background: bool = False, options: dict | None = None,
+                     class_name: str | None = None) -> str:
+    """Create the mitigated run and run it (inline, or as a background job with ``background=True``).
+
+    ``class_name``: for a multiclass parent, the class post-processing treats as positive (one-vs-rest; default
+    the run's positive class); ignored by reweighting, which balances every class."""
     from core import jobs
     from core.fairness._reductions import REDUCTIONS_TASK
 
@@ -103,8 +120,11 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
         raise FairnessError(NEEDS_MODEL.format(run_id=parent_id))
     if method == "thresholds" and not has_scores(store.artifacts(parent_id)):
         raise FairnessError(NO_SCORES.format(run_id=parent_id))
+    classes, chosen = _chosen_class(store, parent_id, class_name)
+    if method == "reductions" and len(classes) > 2:
+        raise FairnessError(REDUCTIONS_MULTICLASS.format(run_id=parent_id, n=len(classes)))
     if method == "thresholds" and rule is not None:  # the rule shown is the rule saved: refuse it if it is a no-op
-        scores = load_run_scores(store, parent_id)
+        scores = load_run_scores(store, parent_id, classes[chosen])
         check_rule_changes_decisions(rule, scores, next(iter(run_groups(
             store, scores, sensitive, intersect=intersect).values())).to_numpy())
     task = {"thresholds": POSTPROCESS_TASK, "reweight": REWEIGHT_TASK, "reductions": REDUCTIONS_TASK}[method]
@@ -114,8 +134,11 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
         **{**vars(spec), "sensitive": (*spec.sensitive, *(spec_column((), c) for c in sensitive if c not in names))}
     ).to_dict()
     payload = {"method": method, "constraint": constraint, "sensitive": list(sensitive), "intersect": intersect,
-               "variant": variant, "rule": None if rule is None else rule.to_dict(), "options": options or {}}
+               "variant": variant, "rule": None if rule is None else rule.to_dict(), "options": options or {},
+               "class": classes[chosen] if len(classes) > 2 and method == "thresholds" else None}
     name = mitigation_label(method, rule.strategy if rule is not None else constraint)
+    if payload["class"] is not None:
+        name = f"{name} (class {payload['class']} vs rest)"
     kind = parent.kind if method == "thresholds" else RunKind.TRAIN
     require_editor("save a mitigated run")
     activity.append(store.home, "mitigation_saved", parent_id, {"run_id": parent_id, "method": method,
@@ -130,16 +153,25 @@ def start_mitigation(store: RunStore, parent_id: str, *, method: str, constraint
     return run_id
 
 
-def _validation_scores(store: RunStore, parent_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, y 0/1, positive-class score) of a trained run's validation rows, scored by its stored model."""
+def _chosen_class(store: RunStore, run_id: str, class_name: str | None) -> tuple[list[str], int]:
+    """The run's classes and the index of ``class_name`` (default its positive class); a typed error if unknown."""
+    classes, positive = artifacts.load_labels(store.artifacts(run_id))
+    return list(classes), class_index(classes, positive, class_name, error=FairnessError)
+
+
+def _validation_scores(store: RunStore, parent_id: str, class_name: str | None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, y 0/1, score) of a trained run's validation rows for ``class_name`` against the rest (default the
+    positive class), scored by its stored model."""
     from core.training.loop import predict_proba
     from core.training.run_data import load_trained_run
 
     run = load_trained_run(store, parent_id, what="post-process")
-    split, classes, positive = run.split, run.classes, run.positive_index
+    split, classes = run.split, run.classes
+    chosen = class_index(classes, run.positive_index, class_name, error=FairnessError)
     proba = predict_proba(run.model, run.encode(split.val), n_classes=len(classes))
-    y = (label_text(run.frame[run.spec.target].iloc[split.val]).to_numpy() == classes[positive]).astype(np.int64)
-    return split.val, y, proba[:, positive]
+    y = (label_text(run.frame[run.spec.target].iloc[split.val]).to_numpy() == classes[chosen]).astype(np.int64)
+    return split.val, y, proba[:, chosen]
 
 
 def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> dict:
@@ -148,14 +180,15 @@ def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> di
     todo = _mitigation(store, run_id)
     parent_id = record.parent_id
     sensitive, intersect = tuple(todo["sensitive"]), bool(todo["intersect"])
-    parent = load_run_scores(store, parent_id)
+    class_name = todo.get("class")
+    parent = load_run_scores(store, parent_id, class_name)
     if todo.get("rule"):
         rule, fitted_on = DecisionRule.from_dict(todo["rule"]), "chosen in the threshold tool"
     else:
         if record.is_outside:
             rows, y_fit, s_fit, fitted_on = parent.rows, parent.y_true, parent.score, FITTED_ON_TEST
         else:
-            rows, y_fit, s_fit = _validation_scores(store, parent_id)
+            rows, y_fit, s_fit = _validation_scores(store, parent_id, class_name)
             fitted_on = FITTED_ON_VAL
         groups = next(iter(run_groups(store, parent, sensitive, intersect=intersect, rows=rows).values()))
         outcomes = fit_thresholds(todo["constraint"], y_fit, s_fit, groups.to_numpy(), sensitive=sensitive,
@@ -177,24 +210,36 @@ def execute_postprocess(store: RunStore, run_id: str, *, should_stop=None) -> di
             target.write_bytes(name, source.read_bytes(name))
     classes, positive = artifacts.load_labels(source)
     scores = artifacts.load_test_scores(source)
-    negative = 1 - positive if len(classes) == 2 else None
-    if negative is None:
-        raise FairnessError("Threshold post-processing needs a binary target; this run has more than two classes.")
-    predicted = np.where(decisions == 1, positive, negative).astype(np.int64)
-    proba = np.zeros((len(scores), 2))
-    proba[:, positive], proba[:, negative] = parent.score, 1 - parent.score
+    chosen = class_index(classes, positive, class_name, error=FairnessError)
+    proba, predicted = _decided(scores, decisions, chosen, positive, len(classes))
     y_index = scores["y_true"].to_numpy(dtype=np.int64)
     artifacts.save_test_scores(target, scores["row"].to_numpy(), y_index, proba, positive_index=positive,
                                predicted=predicted)
     evaluation = evaluate(y_index, proba, positive_index=positive, threshold=parent.threshold,
                           class_names=list(classes), predicted=predicted).to_dict()
+    for_class = f" for class {classes[chosen]} against the rest" if len(classes) > 2 else ""
     evaluation["notes"] = [*evaluation.get("notes", []), f"Decisions by the stored rule "
-                           f"'{strategy_label(rule.strategy)}', {fitted_on}"]
+                           f"'{strategy_label(rule.strategy)}'{for_class}, {fitted_on}"]
     artifacts.save_evaluation(target, evaluation)
-    target.write_json(DECISION_RULE_JSON, {**rule.to_dict(), "fitted_on": fitted_on})
+    target.write_json(DECISION_RULE_JSON, {**rule.to_dict(), "fitted_on": fitted_on,
+                                           **({"class": classes[chosen]} if len(classes) > 2 else {})})
     metrics = {k: float(v) for k, v in evaluation["metrics"].items() if isinstance(v, float)}
     metrics["test_rows"] = float(len(scores))
     return metrics
+
+
+def _decided(scores: pd.DataFrame, decisions: np.ndarray, chosen: int, positive: int, n_classes: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(class probabilities, predicted class) once the rule has decided ``chosen`` against the rest: the model's
+    probabilities are unchanged; a selected row is ``chosen``, any other the likeliest remaining class."""
+    columns = [artifacts.class_scores(scores, k, positive, n_classes) for k in range(n_classes)]
+    if any(column is None for column in columns):
+        raise FairnessError(OLD_SCORES)
+    proba = np.column_stack(columns)
+    others = proba.copy()
+    others[:, chosen] = -np.inf
+    predicted = np.where(decisions == 1, chosen, others.argmax(axis=1)).astype(np.int64)
+    return proba, predicted
 
 
 def execute_reweight(store: RunStore, run_id: str, *, should_stop=None) -> dict:

@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from core.data.schema import rank_auc
 from core.errors import TrainingError
 
 NON_FINITE_LOSS = ("the training loss became {what} at {where}; lower the learning rate (now {lr}) or check the "
@@ -121,8 +121,6 @@ def validate(model: nn.Module, objective: Objective, X: Tensor, y: Tensor, *, n_
             score = torch.softmax(logits, dim=1)[:, positive_index]
         accuracy = (predicted == y).to(torch.float32).mean()
     val_loss = float((loss_sum / norm.clamp(min=1e-12)).item())
-    truth = (y == positive_index).cpu().numpy()
-    auc = float("nan")
-    if 0 < truth.sum() < truth.size:
-        auc = float(roc_auc_score(truth, score.cpu().numpy().astype(np.float64)))
-    return val_loss, float(accuracy.item()), auc
+    # the rank form of ROC AUC (equal to scikit-learn's roc_auc_score, ~20x less overhead: it runs every epoch)
+    auc = rank_auc(score.cpu().numpy().astype(np.float64), (y == positive_index).cpu().numpy())
+    return val_loss, float(accuracy.item()), float("nan") if auc is None else auc

@@ -45,9 +45,8 @@ METRIC_KEYS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "ro
 N_BINS = 10
 ONE_CLASS_NOTE = ("the evaluated rows hold only {which}, so ROC AUC and PR AUC are undefined (shown as NaN); "
                   "use a larger test set.")
-MULTICLASS_NOTE = ("with {k} classes the predicted class is the most probable one; the threshold only applies to "
-                   "binary targets. Precision, recall, F1, ROC, PR and calibration treat class {name!r} as positive "
-                   "and all others as negative.")
+MULTICLASS_NOTE = ("with {k} classes the predicted class is {how}. Precision, recall, F1, ROC, PR and "
+                   "calibration treat class {name!r} as positive and all others as negative.")
 BAD_INPUT = "cannot evaluate: {why}"
 
 
@@ -201,8 +200,9 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, *, positive_index: int, thre
              predicted: np.ndarray | None = None) -> Evaluation:
     """Compute the metrics and curves of ``proba`` (n x K class probabilities) against class indices ``y_true``.
 
-    ``predicted`` (class indices) replaces the thresholded decisions of a binary model when a run decides by
-    another rule (per-group thresholds of a fairness mitigation, an imported decision column).
+    ``predicted`` (class indices) replaces the thresholded decisions of a binary model (or the argmax of a
+    multiclass one) when a run decides by another rule (per-group thresholds of a fairness mitigation, an imported
+    decision column).
 
     ``metrics`` has exactly the keys of :data:`METRIC_KEYS`. Raises ``ValueError`` for inconsistent inputs (a
     programming error, not a user one).
@@ -217,7 +217,11 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, *, positive_index: int, thre
     score = p[:, positive_index]
     truth = y == positive_index
     notes: list[str] = []
-    if k == 2 and predicted is not None:
+    if k > 2:
+        how = ("the most probable one; the threshold only applies to binary targets" if predicted is None
+               else "the one the run's decision rule gives")
+        notes.append(MULTICLASS_NOTE.format(k=k, how=how, name=names[positive_index]))
+    if predicted is not None:  # a multiclass run's decisions too: a one-vs-rest rule moved one class
         predicted = np.asarray(predicted)
         if predicted.shape != y.shape:
             raise ValueError(BAD_INPUT.format(why=f"{predicted.size} decisions for {y.size} rows"))
@@ -225,7 +229,6 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, *, positive_index: int, thre
         predicted = np.where(score >= threshold, positive_index, 1 - positive_index)
     else:
         predicted = p.argmax(axis=1)
-        notes.append(MULTICLASS_NOTE.format(k=k, name=names[positive_index]))
     n_pos = int(truth.sum())
     both = 0 < n_pos < y.size
     with warnings.catch_warnings():

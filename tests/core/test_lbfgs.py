@@ -118,3 +118,51 @@ def test_solver_dispatch() -> None:
         TrainConfig(model="mlp", solver="lbfgs").validate()
     with pytest.raises(ConfigError, match="C must be above 0"):
         TrainConfig(C=0.0).validate()
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_objective_forms_agree_and_match_autograd(n_classes: int) -> None:
+    """The CPU form (dense and CSR) and the accelerator form (torch, run here on the CPU) give the same value and
+    gradient as autograd on the written-out objective, with row weights; the float32 passes of the default
+    tolerance agree to float32 precision."""
+    from core.training._lbfgs_objective import NumpyObjective, TorchObjective
+
+    rng = np.random.default_rng(3)
+    n, d = 60, 7
+    X = rng.standard_normal((n, d))
+    X[:, 3:] = (rng.random((n, 4)) < 0.15)  # a one-hot-like block, so the sparse share is low
+    y = rng.integers(0, n_classes, n)
+    y[:n_classes] = np.arange(n_classes)
+    row_weight = rng.uniform(0.5, 2.0, n)
+    k = 1 if n_classes == 2 else n_classes
+    theta = rng.standard_normal(k * (d + 1)) * 0.3
+    lam = 0.05
+    t = torch.tensor(theta, requires_grad=True)
+    z = torch.from_numpy(X) @ t[: k * d].reshape(k, d).T + t[k * d:]
+    if n_classes == 2:
+        rows = torch.nn.functional.binary_cross_entropy_with_logits(z[:, 0], torch.from_numpy(y).double(),
+                                                                    reduction="none")
+    else:
+        rows = torch.nn.functional.cross_entropy(z, torch.from_numpy(y), reduction="none")
+    expected = (rows * torch.from_numpy(row_weight)).mean() + lam / 2 * (t[: k * d] ** 2).sum()
+    expected.backward()
+    dense = NumpyObjective(X, y, row_weight, lam, n_classes, tol=EXACT)
+    X_cut = np.where(np.abs(X) > 0.9, X, 0.0)  # mostly zeros: held as CSR
+    sparse = NumpyObjective(X_cut, y, row_weight, lam, n_classes, tol=EXACT)
+    assert not dense.sparse and sparse.sparse
+    on_torch = TorchObjective(torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(row_weight), lam, n_classes)
+    for form in (dense, on_torch):
+        value, grad = form(theta)
+        assert value == pytest.approx(expected.item(), rel=1e-12)
+        np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    value_sparse, grad_sparse = sparse(theta)
+    reference = TorchObjective(torch.from_numpy(X_cut), torch.from_numpy(y), torch.from_numpy(row_weight), lam,
+                               n_classes)(theta)
+    assert value_sparse == pytest.approx(reference[0], rel=1e-12)
+    np.testing.assert_allclose(grad_sparse, reference[1], rtol=1e-10, atol=1e-12)
+    for table, (value, grad) in ((X, (expected.item(), t.grad.numpy())), (X_cut, reference)):
+        fast = NumpyObjective(table, y, row_weight, lam, n_classes, tol=1e-4)  # the default: float32 passes
+        assert fast.dtype == (np.float64 if fast.sparse else np.float32)  # CSR keeps float64
+        value32, grad32 = fast(theta)
+        assert value32 == pytest.approx(value, rel=1e-6) and grad32.dtype == np.float64
+        np.testing.assert_allclose(grad32, grad, atol=1e-6)

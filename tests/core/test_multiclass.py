@@ -3,16 +3,20 @@ fairness and the report for a chosen class (one-vs-rest), the worst class per di
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
 
 from core import jobs
+from core.cli import main
 from core.data.spec import DatasetSpec, SensitiveColumn
 from core.data.store import DatasetStore
 from core.errors import FairnessError, ReportError
-from core.fairness import audit_groups, run_fairness, worst_classes
+from core.fairness import DecisionRule, audit_groups, run_fairness, start_mitigation, worst_classes
+from core.fairness._runs import DECISION_RULE_JSON
 from core.report import gather_inputs
 from core.runs import SUCCEEDED, RunStore
 from core.training import artifacts
@@ -115,3 +119,56 @@ def test_the_report_covers_the_chosen_class_and_lists_every_class(multiclass_run
     assert default.run["class"] == "high" and default.evaluation["positive_name"] == "high"
     with pytest.raises(ReportError, match="'medium' is not a class of this run"):
         gather_inputs(runs, run_id, class_name="medium", with_data=False)
+
+
+def test_post_processing_acts_on_the_chosen_class_one_vs_rest(multiclass_run):
+    """A hand-set rule for class 'mid': rows it selects are predicted 'mid', the others the likeliest remaining
+    class; the model's probabilities are kept, the rule's class is stored and named. Reductions are refused with
+    the reason, and nothing is stored."""
+    runs, run_id = multiclass_run
+    arts = runs.artifacts(run_id)
+    classes, _ = artifacts.load_labels(arts)
+    mid = classes.index("mid")
+    scores = artifacts.load_test_scores(arts)
+    proba = scores[[f"proba_{k}" for k in range(3)]].to_numpy()
+    groups = DatasetStore(runs.home).load(runs.get(run_id).dataset_id)["group"].to_numpy()[scores["row"].to_numpy()]
+    rule = DecisionRule(strategy="manual", thresholds={"x": 0.2, "y": 0.6})
+    child = start_mitigation(runs, run_id, method="thresholds", sensitive=["group"], rule=rule, class_name="mid")
+    record = runs.get(child)
+    assert record.status == SUCCEEDED and record.name.endswith("(class mid vs rest)")
+    mitigated = artifacts.load_test_scores(runs.artifacts(child))
+    selected = proba[:, mid] >= np.where(groups == "x", 0.2, 0.6)
+    others = proba.copy()
+    others[:, mid] = -1.0
+    expected = np.where(selected, mid, others.argmax(axis=1))
+    np.testing.assert_array_equal(mitigated["predicted"].to_numpy(), expected)
+    assert not np.array_equal(expected, proba.argmax(axis=1))
+    np.testing.assert_allclose(mitigated[[f"proba_{k}" for k in range(3)]].to_numpy(), proba)
+    assert runs.artifacts(child).read_json(DECISION_RULE_JSON)["class"] == "mid"
+    evaluation = artifacts.load_evaluation(runs.artifacts(child))
+    assert evaluation["metrics"]["accuracy"] == pytest.approx(np.mean(expected == scores["y_true"].to_numpy()))
+    assert "for class mid against the rest" in evaluation["notes"][-1]
+    before = {r.id for r in runs.list()}
+    with pytest.raises(FairnessError, match=r"ExponentiatedGradient\) fit binary classifiers, and run .* has 3 "
+                                            "classes"):
+        start_mitigation(runs, run_id, method="reductions", sensitive=["group"])
+    with pytest.raises(FairnessError, match="'medium' is not a class of this run"):
+        start_mitigation(runs, run_id, method="thresholds", sensitive=["group"], rule=rule, class_name="medium")
+    assert {r.id for r in runs.list()} == before
+
+
+def test_cli_mitigate_fits_the_rule_for_the_chosen_class(multiclass_run, capsys):
+    runs, run_id = multiclass_run
+    assert main(["mitigate", run_id, "--method", "thresholds", "--constraint", "demographic_parity",
+                 "--sensitive", "group", "--class", "low", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["class"] == "low" and payload["parent_id"] == run_id
+    stored = runs.artifacts(payload["run_id"]).read_json(DECISION_RULE_JSON)
+    assert stored["class"] == "low" and "validation rows" in stored["fitted_on"]
+    expected = run_fairness(runs, payload["run_id"], ["group"], class_name="low")["group"]
+    assert payload["disparity"]["after"]["value"] == pytest.approx(
+        expected.disparities["demographic_parity_difference"].value)
+    assert main(["mitigate", run_id, "--method", "reductions", "--constraint", "demographic_parity",
+                 "--sensitive", "group"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "3 classes" in err[0]
