@@ -10,8 +10,10 @@ Rows (one Markdown table in the columns of ``bench/run.py``'s: ours = on Ray, pe
   with the validation log-loss of each (equal models give equal losses).
 
 Every row also gives CPU seconds (user + system) of this process and every process under it (the two Ray nodes
-and their workers), sampled from ``/proc`` every 0.2 s (a process that ends between samples loses at most its last
-0.2 s), and the peak of their summed resident memory: on a shared machine wall seconds depend on the neighbours.
+and their workers), sampled from ``/proc`` every 0.25 s (a process that ends between samples loses at most its last
+0.25 s), and the peak of their summed proportional set size (PSS: shared pages split among the processes sharing
+them, so Ray's shared object store and libraries count once): on a shared machine wall seconds depend on the
+neighbours.
 Both nodes live on this machine, so the speed-up is bounded by its cores; on a real cluster each node brings its
 own. The audit rows are timed after a warm-up audit (Ray starts one worker process per CPU, and each imports torch
 once); Ray Train starts its worker actors inside each timed training row, as a real job does. ``--quick`` shrinks
@@ -62,8 +64,20 @@ def _processes() -> dict[tuple[int, int], tuple[int, float, int]]:
     return out
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size: resident bytes with shared pages split among the processes sharing them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def _tree(procs: dict[tuple[int, int], tuple[int, float, int]]) -> dict[tuple[int, int], tuple[float, int]]:
-    """This process and its descendants: key -> (CPU seconds, resident bytes)."""
+    """This process and its descendants: key -> (CPU seconds, proportional set size in bytes)."""
     children: dict[int, list[tuple[int, int]]] = {}
     for key, (ppid, _, _) in procs.items():
         children.setdefault(ppid, []).append(key)
@@ -71,13 +85,13 @@ def _tree(procs: dict[tuple[int, int], tuple[int, float, int]]) -> dict[tuple[in
     found = {}
     while mine:
         key = mine.pop()
-        found[key] = procs[key][1:]
+        found[key] = (procs[key][1], _pss(key[0]))
         mine += children.get(key[0], [])
     return found
 
 
 class Meter:
-    """Wall seconds, CPU seconds (user + system) and peak summed resident memory of this process tree."""
+    """Wall seconds, CPU seconds (user + system) and peak summed PSS memory of this process tree."""
 
     def __enter__(self) -> Meter:
         self.start = {k: cpu for k, (cpu, _) in _tree(_processes()).items()}
@@ -93,7 +107,7 @@ class Meter:
             tree = _tree(_processes())
             self.last.update({k: cpu for k, (cpu, _) in tree.items()})
             self.peak = max(self.peak, sum(rss for _, rss in tree.values()))
-            if self._done.wait(0.2):
+            if self._done.wait(0.25):
                 return
 
     def __exit__(self, *exc: object) -> None:
@@ -113,7 +127,7 @@ class Result:
 
     def cells(self) -> list[str]:
         ratio = self.peer.wall / self.ours.wall
-        figures = (f"CPU s ours {self.ours.cpu:.1f}, peer {self.peer.cpu:.1f}; peak RSS ours "
+        figures = (f"CPU s ours {self.ours.cpu:.1f}, peer {self.peer.cpu:.1f}; peak memory ours "
                    f"{self.ours.peak / 2**30:.2f} GB, peer {self.peer.peak / 2**30:.2f} GB")
         return [self.task, f"{self.ours.wall:.1f} s", self.peer_name, f"{self.peer.wall:.1f} s", f"{ratio:.2f}x",
                 "cpu", f"{self.note}; {figures}"]
@@ -169,8 +183,9 @@ def _audit(models: int, rows: int, features: int, warm_tasks: int) -> Result:
 def _training(rows: int, features: int, epochs: int) -> list[Result]:
     from core.training.distributed import fit_data_parallel
 
-    X, y = _table(rows, features, seed=2)
-    Xv, yv = _table(max(1000, rows // 20), features, seed=3)
+    n_val = max(1000, rows // 20)
+    X, y = _table(rows + n_val, features, seed=2)  # one labelling rule for training and validation rows
+    X, y, Xv, yv = X[:rows], y[:rows], X[rows:], y[rows:]
     config = TrainConfig(model="mlp", hidden=(64, 32), epochs=epochs, batch_size=1024, early_stopping_patience=0)
     meters, losses = {}, {}
     with Meter() as meters[0]:

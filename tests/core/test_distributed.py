@@ -191,3 +191,26 @@ def test_the_plain_data_parallel_schedule_equals_the_one_process_loop():
     assert [e["epoch"]["train_loss"] for e in epochs] == pytest.approx([h.train_loss for h in local.history],
                                                                        rel=1e-5)
     assert inline.best_epoch == local.best_epoch
+
+
+def test_a_data_parallel_run_puts_its_shards_in_its_folder_under_its_own_data_key(riskboard_home, monkeypatch):
+    """The run's folder inside the workspace and the run's data key (destroyed with the run) reach the shards."""
+    from core.data.demo import synthetic_biased
+    from core.training import distributed
+    from tests.core.test_pipeline import LOANS, start_run
+
+    seen: dict = {}
+
+    def in_this_process(X, y, Xv, yv, *, n_classes, config, positive_index, **where):
+        seen.update(where)
+        return fit(X, y, Xv, yv, n_classes=n_classes, config=config, positive_index=positive_index,
+                   device=torch.device("cpu"))
+
+    monkeypatch.setattr(distributed, "fit_data_parallel", in_this_process)
+    monkeypatch.setenv("RISKBOARD_EXECUTOR", "ray")
+    monkeypatch.setenv("RISKBOARD_RAY_WORKERS", "2")
+    runs, run_id = start_run(riskboard_home, synthetic_biased(300, seed=1), LOANS, model="mlp", hidden=(8,),
+                             epochs=1, batch_size=64)
+    assert runs.get(run_id).error is None
+    assert (seen["home"], seen["scratch"], seen["key_id"], seen["workers"]) == \
+        (riskboard_home, riskboard_home / "runs" / run_id, f"run-{run_id}", 2)
