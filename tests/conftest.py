@@ -29,13 +29,31 @@ RAY_MISSING = "the Ray extra is not installed (pip install -r requirements-ray.t
 
 
 @pytest.fixture(scope="session")
-def ray_session():
+def ray_node_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The master key the session's Ray node holds in its environment (``RISKBOARD_DATA_KEY_FILE``), as the README
+    tells operators to start nodes; a test that sets the same variable gets an encrypted workspace its workers open."""
+    from core.security.keys import new_master_key
+
+    path = tmp_path_factory.mktemp("ray-node") / "data.key"
+    path.write_text(new_master_key(), encoding="utf-8")
+    path.chmod(0o400)
+    return path
+
+
+@pytest.fixture(scope="session")
+def ray_session(ray_node_key_file: Path):
     """One local Ray for the whole test session (starting Ray takes seconds): 2 CPUs, a 200 MB object store, no
-    dashboard; ``core`` and ``tests`` shipped to its workers the way a cluster gets them. Skips without the extra."""
+    dashboard; ``core`` and ``tests`` shipped to its workers the way a cluster gets them; the node started with the
+    data key file in its environment (workers inherit it from the raylet, never from a task). Skips without the
+    extra."""
     ray = pytest.importorskip("ray", reason=RAY_MISSING)
     if not ray.is_initialized():
-        ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False, runtime_env={"py_modules": [str(ROOT / "core"), str(ROOT / "tests")]})
+        with pytest.MonkeyPatch.context() as env:  # only the raylet started here keeps the variable
+            env.setenv("RISKBOARD_DATA_KEY_FILE", str(ray_node_key_file))
+            env.delenv("RISKBOARD_DATA_KEY", raising=False)
+            ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False,
+                     runtime_env={"py_modules": [str(ROOT / "core"), str(ROOT / "tests")]})
     yield ray
     ray.shutdown()
 

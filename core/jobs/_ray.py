@@ -12,7 +12,10 @@ Imported only when a job runs on Ray (:mod:`core.jobs._executor`), so the embedd
   it while it waits, so metrics reach the run store while the task runs, in order. ``emit`` waits for the actor
   (a round trip per epoch), so every event is there before the task's result is.
 * **Cancel**: a true ``should_stop()`` on the driver sets the actor's stop flag (the step's own ``should_stop``
-  sees it at the next batch) and calls ``ray.cancel`` on the task, which raises ``KeyboardInterrupt`` inside it.
+  sees it at the next batch) and calls ``ray.cancel`` on the task, which asks Ray to raise ``KeyboardInterrupt``
+  inside it. Ray does not always deliver that interrupt (a task blocked in a sleep or in native code may never see
+  it: ray-project/ray#32954), so a task still running ``CANCEL_GRACE_S`` later is cancelled with ``force=True``,
+  which ends its worker process.
 * **Failure**: a step that raises a Riskboard error fails the run with that error's message; a task whose worker
   or node dies fails it with "the Ray task ... died: <reason>". Training tasks are not retried (a silent restart
   would replay a curve); audit tasks are pure and may be retried by Ray.
@@ -37,6 +40,7 @@ CORE_DIR = Path(__file__).resolve().parents[1]
 SHIP_CODE_ENV = "RISKBOARD_RAY_SHIP_CODE"
 WAIT_S = 0.25
 STOP_POLL_S = 0.5
+CANCEL_GRACE_S = 3.0
 TASK_DIED = ("the Ray task running this job died before it finished ({reason}); the cluster may have lost the node "
              "or run out of memory. Start the job again; the Ray logs on that node say more.")
 NO_GPU = ("RISKBOARD_DEVICE={device} asks for a GPU, but the Ray cluster has none; add a GPU node, or unset "
@@ -176,7 +180,8 @@ def run_task(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, A
     control = control_actor()
     task = _remote("task", _task_body).options(num_cpus=1, num_gpus=num_gpus, max_retries=0)
     ref = task.remote(fn, control, dict(kwargs), *_put_arrays(ray, args))  # top-level refs: resolved by Ray
-    cancelled = False
+    cancelled_at: float | None = None
+    forced = False
     try:
         while True:
             ready, _ = ray.wait([ref], timeout=WAIT_S)
@@ -184,11 +189,14 @@ def run_task(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, A
                 emit(event)
             if ready:
                 break
-            if not cancelled and should_stop():
-                cancelled = True
+            if cancelled_at is None and should_stop():
+                cancelled_at = time.monotonic()
                 control.stop.remote()
                 ray.cancel(ref)
-        return _result(ray, ref, cancelled)
+            elif cancelled_at is not None and not forced and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
+                forced = True  # the interrupt did not land (see the module docstring): end the worker process
+                ray.cancel(ref, force=True)
+        return _result(ray, ref, cancelled_at is not None)
     except BaseException as exc:
         if not isinstance(exc, Exception):  # Ctrl-C or a force-stop of this worker: take the task down with us
             with contextlib.suppress(Exception):

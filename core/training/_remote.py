@@ -29,6 +29,7 @@ from core.config import get_settings
 from core.device import select_device, training_threads
 from core.errors import ConfigError
 from core.jobs._executor import LOCAL, RAY, Placement, executor_name, record_placement, run_step
+from core.security.at_rest import run_key_id
 from core.training._plain_result import rebuild, to_plain
 from core.training.config import TrainConfig
 from core.training.loop import FitResult, fit
@@ -110,7 +111,8 @@ def fit_for_run(store: Any, run_id: str, X_train: np.ndarray, y_train: np.ndarra
 
         return fit_data_parallel(X_train, y_train, X_val, y_val, n_classes=n_classes, config=config,
                                  positive_index=positive_index, workers=workers, emit=events,
-                                 should_stop=should_stop, device=device, scratch=store.artifact_dir(run_id))
+                                 should_stop=should_stop, device=device, scratch=store.artifact_dir(run_id),
+                                 home=store.home, key_id=run_key_id(run_id))
     gpus = None if executor == RAY else 0  # None: one GPU when the cluster has one and the device setting allows
     out = run_step(fit_step, X_train, y_train, X_val, y_val, emit=events, should_stop=should_stop, num_gpus=gpus,
                    n_classes=n_classes, config=config.to_dict(), positive_index=positive_index,

@@ -1,8 +1,10 @@
 """Data-parallel training on Ray Train (``TorchTrainer``) for tables too large for one worker.
 
 Used when a job runs on Ray with ``RISKBOARD_RAY_WORKERS`` > 1 (:mod:`core.training._remote`). The job's worker
-writes the encoded training rows as Parquet files into the run's scratch folder in the workspace; Ray Data reads
-them and hands each training worker its shard; validation rows travel through the object store.
+writes the encoded training rows as one Parquet file per Ray Train worker, and the validation rows, into the run's
+scratch folder in the workspace, sealed under the run's data key when the workspace is encrypted; each training
+worker opens its own file with the key of its node's environment (:mod:`core.training._shards`). The folder (and
+Ray Train's own storage folder) is removed when training ends, whether it succeeded, failed or was cancelled.
 
 Every worker steps through the **same global schedule** as the one-process loops, drawn from the same seeded
 generator on every worker, and works only on the scheduled rows it holds:
@@ -25,7 +27,6 @@ equals the one-process loop up to float summation order (``tests/core/test_distr
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import threading
 import time
@@ -37,39 +38,13 @@ import numpy as np
 import torch
 
 from core.errors import RiskboardError, RunCancelledError, TrainingError
+from core.training._shards import VALIDATION, ShardFolder, write_shards
 from core.training.config import TrainConfig
 from core.training.loop import FitResult
 
 SHARD_FOLDER = "ray-shards"
-FILES_PER_WORKER = 2
-STOP_SYNC_STEPS = 50
+TRAIN_STORAGE = "ray-train"
 FAILED = "data-parallel training on Ray failed: {reason}"
-
-
-def write_shards(folder: Path, X: np.ndarray, y: np.ndarray, files: int) -> Path:
-    """The training rows as Parquet files (``row``, ``y``, ``f0..``) for Ray Data; returns the folder."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    folder.mkdir(parents=True, exist_ok=True)
-    bounds = np.linspace(0, len(X), max(1, files) + 1).astype(int)
-    for part, (start, stop) in enumerate(itertools.pairwise(bounds)):
-        columns = {"row": pa.array(np.arange(start, stop, dtype=np.int64)), "y": pa.array(y[start:stop])}
-        columns |= {f"f{j}": pa.array(X[start:stop, j]) for j in range(X.shape[1])}
-        pq.write_table(pa.table(columns), folder / f"part-{part:04d}.parquet")
-    return folder
-
-
-def _read_shard(shard: Any, n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(global row numbers, features, labels) of this worker's shard."""
-    rows, xs, ys = [], [], []
-    for batch in shard.iter_batches(batch_size=65_536, batch_format="numpy"):
-        rows.append(batch["row"])
-        ys.append(batch["y"])
-        xs.append(np.column_stack([batch[f"f{j}"] for j in range(n_features)]).astype(np.float32))
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros((0, n_features), np.float32), np.zeros(0, np.int64)
-    return np.concatenate(rows), np.concatenate(xs), np.concatenate(ys).astype(np.int64)
 
 
 class _Sync:
@@ -125,11 +100,13 @@ def _train(cfg: dict[str, Any], rank: int, control: Any) -> None:
     from core.training._distributed_step import Schedule, run_epochs
 
     n_features = int(cfg["n_features"])
-    rows, X, y = _read_shard(ray.train.get_dataset_shard("train"), n_features)
-    X_val, y_val = ray.get(cfg["validation"])
+    shards: ShardFolder = cfg["shards"]
+    where = _node()
+    rows, X, y = shards.read(shards.part(rank), n_features, where["node_ip"])
+    _, X_val, y_val = shards.read(VALIDATION, n_features, where["node_ip"])
     device = _worker_device(cfg)
     if rank == 0:
-        ray.get(control.put.remote({"device": str(device), "placement": _node()}))
+        ray.get(control.put.remote({"device": str(device), "placement": where}))
     schedule = Schedule(config=TrainConfig.from_dict(cfg["config"]), n_total=int(cfg["n_total"]),
                         n_features=n_features, n_classes=int(cfg["n_classes"]),
                         positive_index=int(cfg["positive_index"]), class_weights=cfg["class_weights"])
@@ -171,8 +148,12 @@ class _RemoteFlag:
 def fit_data_parallel(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *,
                       n_classes: int, config: TrainConfig, positive_index: int, workers: int,
                       emit: Callable[[Mapping[str, Any]], None], should_stop: Callable[[], bool] | None,
-                      device: str | None, scratch: Path, cpus_per_worker: float = 1.0) -> FitResult:
-    """Train with ``workers`` Ray Train workers (0: Ray Train's in-process mode); returns the rebuilt result."""
+                      device: str | None, scratch: Path, home: Path, key_id: str,
+                      cpus_per_worker: float = 1.0) -> FitResult:
+    """Train with ``workers`` Ray Train workers (0: Ray Train's in-process mode); returns the rebuilt result.
+
+    ``scratch`` is a folder inside the workspace ``home`` (the run's folder); the shard files go there, sealed under
+    the data key ``key_id`` (the run's) when the workspace is encrypted, and are removed however training ends."""
     from core.jobs import _ray
     from core.training._distributed_step import class_weight_list
     from core.training._plain_result import rebuild
@@ -182,25 +163,24 @@ def fit_data_parallel(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarra
     from ray.train.torch import TorchTrainer
 
     use_gpu = _ray.gpu_request(float(ray.cluster_resources().get("GPU", 0)), device) > 0
+    shards = ShardFolder(home=Path(home), folder=Path(scratch) / SHARD_FOLDER, key_id=key_id)
     control = _ray.control_actor()
-    folder = write_shards(scratch / SHARD_FOLDER, X_train, y_train, max(1, workers) * FILES_PER_WORKER)
     try:
-        import ray.data
-
-        dataset = ray.data.read_parquet(str(folder))
-        loop_config = {"control": control, "validation": ray.put((X_val, y_val)), "config": config.to_dict(),
+        write_shards(shards, X_train, y_train, X_val, y_val, workers)
+        loop_config = {"control": control, "shards": shards, "config": config.to_dict(),
                        "n_total": len(X_train), "n_features": X_train.shape[1], "n_classes": n_classes,
                        "positive_index": positive_index, "use_gpu": use_gpu,
                        "class_weights": class_weight_list(y_train, n_classes, config)}
         resources = {"CPU": cpus_per_worker} | ({"GPU": 1} if use_gpu else {})
-        trainer = TorchTrainer(train_loop, train_loop_config=loop_config, datasets={"train": dataset},
+        trainer = TorchTrainer(train_loop, train_loop_config=loop_config,
                                scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu,
                                                             resources_per_worker=resources if workers else None),
-                               run_config=RunConfig(storage_path=str(scratch / "ray-train"), name="fit"))
+                               run_config=RunConfig(storage_path=str(Path(scratch) / TRAIN_STORAGE), name="fit"))
         out = _drive(ray, trainer, control, emit, should_stop or (lambda: False))
     finally:
         ray.kill(control)
-        shutil.rmtree(folder, ignore_errors=True)
+        shards.remove()
+        shutil.rmtree(Path(scratch) / TRAIN_STORAGE, ignore_errors=True)
     return rebuild(out, config, X_train.shape[1], n_classes)
 
 

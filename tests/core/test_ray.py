@@ -26,8 +26,10 @@ def _without_time(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
 
 
-def test_a_run_trained_on_ray_streams_its_epochs_and_matches_the_local_run(ray_session, riskboard_home,
-                                                                            monkeypatch, capsys):
+def test_a_run_trained_on_ray_matches_the_local_run_and_so_does_its_reference_audit(ray_session, riskboard_home,
+                                                                                      monkeypatch, capsys):
+    """One pair of runs (local, Ray) for both checks: training streams its epochs into the store and equals the
+    local run; the reference audit fanned out as one Ray task per model equals the local audit (same seed)."""
     frame = synthetic_biased(600, seed=2)
     runs, local_id = start_run(riskboard_home, frame, LOANS, **FAST)
     monkeypatch.setenv("RISKBOARD_EXECUTOR", "ray")
@@ -45,6 +47,16 @@ def test_a_run_trained_on_ray_streams_its_epochs_and_matches_the_local_run(ray_s
     assert main(["runs", ray_id, "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["executor"] == "ray" and payload["placement"]["node_ip"] == where.node_ip
+
+    steps: list[float] = []
+    remote_audit = audit_run(runs, local_id, attack="reference", reference_models=2, use_cache=False,
+                             progress=lambda fraction, message: steps.append(fraction)).to_dict()
+    monkeypatch.setenv("RISKBOARD_EXECUTOR", "local")
+    local_audit = audit_run(runs, local_id, attack="reference", reference_models=2, use_cache=False).to_dict()
+    local_audit.pop("seconds"), remote_audit.pop("seconds")
+    assert remote_audit == local_audit
+    # progress as results arrive (both may land in one wait): rising, the last model at 2/3, then done
+    assert steps == sorted(steps) and steps[-2:] == [2 / 3, 1.0]
 
 
 def test_events_stream_while_the_task_runs_and_cancel_reaches_it(on_ray):
@@ -69,16 +81,3 @@ def test_a_task_that_dies_fails_its_run_with_the_reason(on_ray, riskboard_home):
 def test_a_riskboard_error_inside_the_task_keeps_its_message(on_ray):
     with pytest.raises(TrainingError, match=r"^the training loss became NaN at epoch 2; lower the learning rate$"):
         run_step(_raysteps.diverge)
-
-
-def test_the_reference_audit_fanned_out_on_ray_equals_the_local_audit(ray_session, riskboard_home, monkeypatch):
-    runs, run_id = start_run(riskboard_home, synthetic_biased(500, seed=4), LOANS, **FAST)
-    local = audit_run(runs, run_id, attack="reference", reference_models=3, use_cache=False).to_dict()
-    monkeypatch.setenv("RISKBOARD_EXECUTOR", "ray")
-    steps: list[float] = []
-    remote = audit_run(runs, run_id, attack="reference", reference_models=3, use_cache=False,
-                       progress=lambda fraction, message: steps.append(fraction)).to_dict()
-    local.pop("seconds"), remote.pop("seconds")
-    assert remote == local
-    # progress as results arrive (two may land in one wait): rising, the last model at 3/4, then done
-    assert steps == sorted(steps) and steps[-2:] == [3 / 4, 1.0]
