@@ -46,6 +46,7 @@ OVERLAP_JS = """() => {
     const groups = {
       'x ticks': '.xtick text', 'y ticks': '.ytick text', 'legend': '.legendtext',
       'point labels': '.textpoint text', 'annotations': '.annotation-text',
+      'axis title and legend': '.g-xtitle text, .legendtext',
     };
     for (const [kind, selector] of Object.entries(groups)) {
       const items = [...chart.querySelectorAll(selector)]
@@ -174,9 +175,16 @@ class Watch:
         return out
 
 
-def settle(tab, extra_ms: int = 400) -> None:
+#: True once every chart on the page has drawn within its box (after a load, or after the viewport narrowed).
+CHARTS_DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].filter(c => c.offsetParent)
+  .every(c => { const svg = c.querySelector('.main-svg');
+                return svg && svg.getBoundingClientRect().width <= c.getBoundingClientRect().width + 3; })"""
+
+
+def settle(tab) -> None:
+    """Wait until the script is idle and every chart has drawn at its width: no fixed sleep."""
     wait_idle(tab)
-    tab.wait_for_timeout(extra_ms)  # charts finish their first draw
+    tab.wait_for_function(CHARTS_DRAWN_JS, timeout=60_000)
     wait_idle(tab)
 
 
