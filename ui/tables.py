@@ -23,3 +23,9 @@ def show_table(frame: pd.DataFrame, *, digits: int = 3, container=st) -> None:
     """``frame`` as a wrapping HTML table without its index, numbers with ``digits`` decimals."""
     container.table(pd.DataFrame({md_escape(c): [md_escape(cell_text(v, digits)) for v in frame[c].tolist()]
                                   for c in frame.columns}))
+
+
+def text_width(values: object) -> int:
+    """Pixels a canvas-drawn grid column needs for its longest text (Streamlit's 14 px font averages under 7.2 px a
+    character; 8 px of padding a side), so a long run name is never cut at the column's edge."""
+    return int(max((len(str(v)) for v in values), default=4) * 7.2) + 24

@@ -74,7 +74,8 @@ OVERLAP_JS = """() => {
 #: text, and the grid component's props (read through React's fiber on its scroller) hold each column's drawn width;
 #: each column's widest text is measured in the grid's font (Streamlit draws cells and headers at 14 px, 8 px of
 #: padding a side) against it. A scroller wider than its box, or fewer header cells than aria-colcount, means columns
-#: lie past the right edge. HTML tables (st.table) wrap, so only their running past their box is checked.
+#: lie past the right edge (except in a container keyed ``scroll-…``: raw rows, meant to be scrolled sideways). HTML
+#: tables (st.table) wrap, so only their running past their box is checked.
 GRID_JS = """() => {
   const found = [];
   const ctx = document.createElement('canvas').getContext('2d');
@@ -94,7 +95,8 @@ GRID_JS = """() => {
     const heads = [...table.querySelectorAll('th')];
     const name = `table (${heads.map(h => h.textContent.trim()).slice(0, 3).join(', ')}, …)`;
     const columns = +table.getAttribute('aria-colcount') || heads.length;
-    if (scroller.scrollWidth > scroller.clientWidth + 1 || heads.length < columns)
+    const scrolls = grid.closest('[class*="st-key-scroll-"]');  // raw rows, a grid meant to be scrolled sideways
+    if (!scrolls && (scroller.scrollWidth > scroller.clientWidth + 1 || heads.length < columns))
       found.push(`${name}: ${columns} columns drawn ${scroller.scrollWidth} px wide in a ` +
                  `${scroller.clientWidth} px box; the last ones lie past its right edge`);
     const editor = grid.querySelector('.stDataFrameGlideDataEditor') || grid;

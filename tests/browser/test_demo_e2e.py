@@ -58,13 +58,22 @@ def _meter(tab) -> float | None:
     return float(match.group()) if match else None
 
 
+def _enter(tab, label: str, value: str) -> None:
+    """Type into a number box and let Streamlit take the value (it does on blur) before anything else is pressed."""
+    box = tab.get_by_role("spinbutton", name=label)
+    box.fill(value)
+    box.blur()
+    wait_idle(tab)
+    assert box.input_value() == value
+
+
 def _train(tab, app_url: str, *, private: bool) -> tuple[str, list[float]]:
     """Press Train on the demo; returns the run id and, for a private run, the budget meter's readings as it moved."""
     _open(tab, app_url, "/train")
     if private:
         tab.locator("label").filter(has_text=re.compile(r"^Target epsilon$")).first.click()
-        tab.get_by_role("spinbutton", name="Early-stopping patience").fill("0")
-    tab.get_by_role("spinbutton", name="Epochs (most)").fill(EPOCHS)
+        _enter(tab, "Early-stopping patience", "0")
+    _enter(tab, "Epochs (most)", EPOCHS)
     tab.get_by_role("button", name="Train", exact=True).click()
     tab.wait_for_url("**/train?run=*", timeout=60_000)
     run_id = tab.url.split("run=")[-1].split("&")[0]
