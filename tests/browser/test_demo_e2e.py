@@ -40,7 +40,7 @@ def session(browser, app_url):
 
 def _open(tab, app_url: str, path: str) -> None:
     tab.goto(f"{app_url}{path}")
-    wait_idle(tab)
+    wait_idle(tab, timeout_ms=120_000)  # a page's first run on two busy shared cores
 
 
 def _check_widths(tab, watch: Watch, name: str) -> None:
