@@ -8,13 +8,17 @@ there is an error rather than a silent fallback, so a misconfigured GPU box is n
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from dataclasses import dataclass
 
 import torch
 
 from core.config import DEVICE_CHOICES, get_settings
 from core.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 UNKNOWN_DEVICE = "device {value!r} is not one of cuda, cuda:N, mps or cpu; {fix}"
 NO_CUDA = "{source} asks for {value!r} but no CUDA GPU is available to torch here; {fix}"
@@ -110,3 +114,38 @@ def training_threads(cores: int | None = None) -> int:
     """
     count = cores if cores is not None else (os.cpu_count() or 1)
     return max(1, count - 1)
+
+
+def warm_up_torch() -> None:
+    """One optimiser step on a dummy parameter, on the device the run will use: torch imports its compiler stack
+    (``torch._dynamo``, seconds) the first time an optimiser is built or stepped, and the first CUDA call creates
+    the context and the cuBLAS handle (seconds more on a GPU). Paid before the run needs them (a standby worker does
+    it before the click, the CLI while it reads the table), neither delays the first epoch. A device setting that
+    cannot be honoured is left for the run to report; the warm-up then uses the CPU."""
+    try:
+        device = select_device().device
+    except ConfigError:
+        device = torch.device("cpu")
+    weight = torch.nn.Parameter(torch.zeros(2, 2, device=device))
+    for optimizer in (torch.optim.AdamW([weight], lr=1e-3), torch.optim.SGD([weight], lr=1e-3, momentum=0.9)):
+        optimizer.zero_grad()
+        (weight @ weight).sum().backward()  # a matrix product: the BLAS handle as well as the context
+        optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def warm_up_in_background() -> threading.Thread:
+    """:func:`warm_up_torch` on a daemon thread, overlapping the table's reading and encoding (the CLI's train and
+    audit): torch itself is already imported here, so the thread only adds its compiler stack and the device.
+    A failure there is not the run's: the run meets (and reports) the same device problem itself."""
+
+    def quietly() -> None:
+        try:
+            warm_up_torch()
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.debug("device warm-up skipped: %s", type(exc).__name__)
+
+    thread = threading.Thread(target=quietly, name="warm-up-torch", daemon=True)
+    thread.start()
+    return thread

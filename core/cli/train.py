@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import fields
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.cli._common import emit_json, json_flag, read_file_bytes, settings_home, warn
 from core.errors import TrainingError
 from core.runs import RunKind
+
+if TYPE_CHECKING:  # the CLI imports the engine lazily; these are for the type checker only
+    from core.data.spec import BuiltSpec
+    from core.data.store import DatasetMeta, DatasetStore
+    from core.training.config import TrainConfig
 
 
 def _config(args: argparse.Namespace):
@@ -31,13 +38,8 @@ def _config(args: argparse.Namespace):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from core import jobs
-    from core.cli.runs import placement_fields, run_caution_dict
-    from core.data.notices import excluded_lines
     from core.data.spec import build_spec
     from core.data.store import DatasetStore
-    from core.runs import CANCELLED, SUCCEEDED, RunStore
-    from core.training.pipeline import TASK
 
     home = settings_home()
     datasets = DatasetStore(home)
@@ -48,6 +50,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
                        features=args.features, sensitive=args.sensitive)
     config = _config(args)
     del frame  # the run loads its own copy; two copies of a big table would double peak memory
+    from core.device import warm_up_in_background
+
+    warming = warm_up_in_background()  # the device and torch's optimiser imports, while the run reads the table
+    try:
+        return _train_and_report(args, home, datasets, meta, built, config)
+    finally:
+        warming.join(timeout=60)  # never leave a thread inside CUDA's start-up at exit
+
+
+def _train_and_report(args: argparse.Namespace, home: Path, datasets: DatasetStore, meta: DatasetMeta,
+                      built: BuiltSpec, config: TrainConfig) -> int:
+    """Create the run, train it in this process, print or emit its result."""
+    from core import jobs
+    from core.cli.runs import placement_fields, run_caution_dict
+    from core.data.notices import excluded_lines
+    from core.runs import CANCELLED, SUCCEEDED, RunStore
+    from core.training.pipeline import TASK
+
     excluded = [{"column": column, "reason": reason} for column, reason in built.excluded.items()]
     for warning in built.warnings:
         warn(warning)

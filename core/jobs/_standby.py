@@ -133,32 +133,11 @@ def wait_for_run() -> str | None:
     """In a standby: preload the engine, then block until a run id arrives (None: the parent went away)."""
     for module in PRELOAD:
         importlib.import_module(module)
-    _warm_up_torch()
+    from core.device import warm_up_torch  # torch is imported by now (PRELOAD)
+
+    warm_up_torch()
     line = sys.stdin.readline()
     return line.strip() or None
-
-
-def _warm_up_torch() -> None:
-    """One optimiser step on a dummy parameter, on the device the run will use: torch imports its compiler stack
-    (``torch._dynamo``, seconds) the first time an optimiser is built or stepped, and the first CUDA call creates
-    the context and the cuBLAS handle (seconds more on a GPU). Paid here, before the click, neither delays the run's
-    first epoch. A device setting that cannot be honoured is left for the run to report; the warm-up uses the CPU."""
-    import torch
-
-    from core.device import select_device
-    from core.errors import ConfigError
-
-    try:
-        device = select_device().device
-    except ConfigError:
-        device = torch.device("cpu")
-    weight = torch.nn.Parameter(torch.zeros(2, 2, device=device))
-    for optimizer in (torch.optim.AdamW([weight], lr=1e-3), torch.optim.SGD([weight], lr=1e-3, momentum=0.9)):
-        optimizer.zero_grad()
-        (weight @ weight).sum().backward()  # a matrix product: the BLAS handle as well as the context
-        optimizer.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def become_worker_of(run_id: str, log_path: Path) -> None:

@@ -112,6 +112,8 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     if result.extra.get("solver") == "lbfgs":  # the exact logistic solver: its iterations and whether it converged
         metrics.update({"solver_iterations": float(result.extra["iterations"]),
                         "solver_converged": float(result.extra["converged"])})
+    if "cuda_graph" in result.extra:  # on CUDA: whether the step was replayed as a CUDA graph
+        metrics["cuda_graph"] = float(result.extra["cuda_graph"])
     if result.extra.get("private"):  # epsilon, delta, noise, clipping norm; accountant in privacy.json
         save_privacy(folder, result.extra)
         metrics.update(privacy_metrics(result.extra))

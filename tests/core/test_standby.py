@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from core import jobs
+from core.device import warm_up_torch
 from core.jobs import _standby
 from core.runs import CANCELLED, SUCCEEDED, RunStore
 from core.runs._host import command_line, is_worker_of, pid_alive
@@ -90,7 +91,7 @@ def test_warm_up_runs_on_the_selected_device_and_survives_a_device_it_cannot_use
     monkeypatch.setattr(torch, "zeros", spy)
     monkeypatch.setattr("core.device.select_device",
                         lambda: DeviceChoice(torch.device("cpu"), "cpu", "test"))
-    _standby._warm_up_torch()
+    warm_up_torch()
     assert seen[0] == torch.device("cpu")
 
     def refuse():
@@ -98,5 +99,5 @@ def test_warm_up_runs_on_the_selected_device_and_survives_a_device_it_cannot_use
         raise ConfigError("no such device here")
 
     monkeypatch.setattr("core.device.select_device", refuse)
-    _standby._warm_up_torch()  # falls back to the CPU; the run itself reports the setting
+    warm_up_torch()  # falls back to the CPU; the run itself reports the setting
     assert seen[-1] == torch.device("cpu")
