@@ -74,6 +74,7 @@ def _train(tab, app_url: str, *, private: bool) -> tuple[str, list[float]]:
         tab.locator("label").filter(has_text=re.compile(r"^Target epsilon$")).first.click()
         _enter(tab, "Early-stopping patience", "0")
     _enter(tab, "Epochs (most)", EPOCHS)
+    _enter(tab, "Least optimiser steps", "0")  # else small tables train on until 2,000 steps whatever the epochs
     tab.get_by_role("button", name="Train", exact=True).click()
     tab.wait_for_url("**/train?run=*", timeout=60_000)
     run_id = tab.url.split("run=")[-1].split("&")[0]
