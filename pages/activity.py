@@ -34,14 +34,18 @@ with user_errors():
     actors = sorted({e.actor for e in everything})
     actions = sorted({e.action for e in everything})
     actor = left.selectbox("Who", ["everyone", *actors], key="activity-actor")
-    action = middle.selectbox("Action", ["every action", *actions], key="activity-action")
+    action = middle.selectbox("Action", ["every action", *actions], key="activity-action",
+                              format_func=lambda a: a.replace("_", " "))
     subject = right.text_input("Run, dataset or user (id or name)", key="activity-subject", max_chars=100).strip()
     found = activity.entries(home, actor=None if actor == "everyone" else actor,
                              action=None if action == "every action" else action, run=subject or None,
                              newest_first=True)
     table = formula_safe_frame(pd.DataFrame(activity.as_rows(found),
                                             columns=["seq", "at", "actor", "action", "subject", "details", "hash"]))
-    st.caption(f"{len(found):,} of {len(everything):,} entries")
-    st.dataframe(table, hide_index=True, width="stretch", key="activity-table")
+    st.caption(f"{len(found):,} of {len(everything):,} entries (times in UTC; the CSV keeps them exact)")
+    shown = table.drop(columns=["hash"]).assign(  # read at a glance: to the second, actions in words
+        at=[str(t)[:19].replace("T", " ") for t in table["at"]], action=[a.replace("_", " ") for a in table["action"]])
+    with st.container(key="scroll-activity"):  # a log: scroll it sideways for the details
+        st.dataframe(shown, hide_index=True, width="stretch", key="activity-table")
     st.download_button("Download as CSV", table.to_csv(index=False).encode("utf-8"), "riskboard-activity.csv",
                        "text/csv", key="activity-csv")

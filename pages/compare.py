@@ -9,7 +9,6 @@ from core.fairness import run_fairness
 from core.figures.compare import frontier_figure, overlay_calibration_figure, overlay_loss_figure, overlay_roc_figure
 from core.report import compare_runs, load_settings
 from core.runs.naming import display_name
-from core.safety import formula_safe_frame
 from core.text import format_number, plural
 from core.training import artifacts
 from ui import state
@@ -18,6 +17,7 @@ from ui.header import page_header
 from ui.loaders import dataset_store, run_store
 from ui.router import require_app_router
 from ui.run_picker import finished_model_runs
+from ui.tables import show_table
 from ui.text import md_escape
 
 KIND_WORDS = {"train": "trained here", "import": "imported scores"}
@@ -57,7 +57,7 @@ def _num(value, digits: int = 3) -> str:
 
 
 def _ci(interval) -> str:
-    return "–" if not interval else f"{interval[0]:.3f} to {interval[1]:.3f}"
+    return "–" if not interval else f"{_num(interval[0])} to {_num(interval[1])}"
 
 
 def _offer_fairness(points, sensitive: tuple[str, ...], column: str | None) -> None:
@@ -76,22 +76,33 @@ def _offer_fairness(points, sensitive: tuple[str, ...], column: str | None) -> N
         st.rerun()
 
 
+def _measures(comparison) -> pd.DataFrame:
+    """The runs side by side: one row per measure, one column per run (numbered as in the list and the charts), so
+    the table stays as narrow as the number of runs and every value is read whole at 1024 px."""
+    rows = {"ROC AUC": [_num(p.auc) for p in comparison.points],
+            "AUC 95% interval": [_ci(p.auc_interval) for p in comparison.points],
+            "Accuracy": [_num(p.metrics.get("accuracy")) for p in comparison.points],
+            "Log-loss": [_num(p.metrics.get("log_loss")) for p in comparison.points],
+            "Brier score": [_num(p.metrics.get("brier")) for p in comparison.points],
+            "Disparity": [_num(p.disparity) for p in comparison.points],
+            "Disparity 95% interval": [_ci(p.disparity_interval) for p in comparison.points],
+            "Epsilon": [_num(p.epsilon, 2) for p in comparison.points],
+            "Attack AUC": [_num(p.attack_auc) for p in comparison.points],
+            "Checks passed": [f"{p.passes} of {len(p.checks)}" if p.checks else "no thresholds"
+                              for p in comparison.points],
+            "On the frontier": ["yes" if p.run_id in comparison.pareto else "no" for p in comparison.points]}
+    return pd.DataFrame([{"Measure": name, **{f"Run {i + 1}": v for i, v in enumerate(values)}}
+                         for name, values in rows.items()])
+
+
 with user_errors():
     thresholds = load_settings(runs.home, dataset_id).thresholds
     comparison = compare_runs(runs, chosen, thresholds)
     (st.success if comparison.best and any(p.passed_all for p in comparison.points) else st.info)(
         md_escape(comparison.summary))
-    table = pd.DataFrame([{
-        "#": i + 1, "run": p.label, "source": KIND_WORDS.get(p.kind, p.kind),
-        "ROC AUC": _num(p.auc), "AUC 95% interval": _ci(p.auc_interval),
-        "accuracy": _num(p.metrics.get("accuracy")), "log-loss": _num(p.metrics.get("log_loss")),
-        "Brier": _num(p.metrics.get("brier")), "disparity": _num(p.disparity),
-        "disparity 95% interval": _ci(p.disparity_interval), "epsilon": _num(p.epsilon, 2),
-        "attack AUC": _num(p.attack_auc),
-        "checks passed": f"{p.passes} of {len(p.checks)}" if p.checks else "no thresholds",
-        "on the frontier": "yes" if p.run_id in comparison.pareto else "no"}
-        for i, p in enumerate(comparison.points)])
-    st.dataframe(formula_safe_frame(table), hide_index=True, width="stretch")
+    st.markdown("\n".join(f"{i + 1}. " + md_escape(f"{p.label} ({KIND_WORDS.get(p.kind, p.kind)})")
+                           for i, p in enumerate(comparison.points)))
+    show_table(_measures(comparison))
     for note in comparison.notes:
         st.caption(md_escape(note))
     _offer_fairness(comparison.points, tuple(s["column"] for s in by_id[chosen[0]].spec.get("sensitive", [])),

@@ -119,7 +119,8 @@ with overview:
     c1.metric("Rows", f"{meta.rows:,}")
     c2.metric("Columns", meta.columns)
     c3.metric("Format", meta.format)
-    st.dataframe(formula_safe_frame(frame.head(200)), width="stretch", height=300)
+    with st.container(key="scroll-data-preview"):  # the raw rows: a grid to scroll, as wide as the table is
+        st.dataframe(formula_safe_frame(frame.head(200)), width="stretch", height=300)
     show_warnings(meta.warnings)
 with schema_tab:
     table = schema_table(schema)

@@ -34,6 +34,7 @@ from ui.loaders import run_store
 from ui.model_import_view import model_import_form
 from ui.router import require_app_router
 from ui.run_picker import finished_model_runs, pick_run
+from ui.tables import show_table
 from ui.text import md_escape
 
 require_app_router()
@@ -100,8 +101,12 @@ for slicing, report in reports.items():
     st.subheader(f"By {slicing}")
     for line in summarise(report):
         st.markdown(f"- {md_escape(line)}")
-    st.dataframe(formula_safe_frame(group_frame(report)), hide_index=True, width="stretch",
-                 key=f"fair-groups-{slicing}")
+    chosen, label = group_frame(report, (metric,)), metric_label(metric)
+    show_table(chosen[[c for c in ("Group", "Rows", "Rank", label, f"{label}: 95% interval", "Note")
+                       if c in chosen.columns]])  # the chosen metric, readable at 1024 px; every metric below
+    with st.expander(md_escape(f"Every metric by {slicing} (a wide table: scroll it, or download it as CSV)")):
+        st.dataframe(formula_safe_frame(group_frame(report)), hide_index=True, width="stretch",
+                     key=f"fair-groups-{slicing}")
     if INTERSECTION_SEP in slicing and slicing.count(INTERSECTION_SEP) == 1:  # full width each: readable labels
         st.plotly_chart(intersection_heatmap_figure(report, metric), width="stretch", key=f"fair-heat-{slicing}")
         st.plotly_chart(group_bars_figure(report, metric), width="stretch", key=f"fair-bars-{slicing}")

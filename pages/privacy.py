@@ -28,7 +28,6 @@ from core.privacy import (
     utility_points,
 )
 from core.runs import ACTIVE_STATUSES, RunKind, RunStatus
-from core.safety import formula_safe_frame
 from core.timeleft import format_seconds
 from ui import state
 from ui.auth import can_edit, viewer_note
@@ -37,6 +36,7 @@ from ui.header import page_header
 from ui.loaders import run_store
 from ui.router import require_app_router
 from ui.run_picker import finished_model_runs, pick_run
+from ui.tables import show_table
 from ui.text import md_escape
 from ui.tiles import metric_tiles
 
@@ -200,12 +200,11 @@ def show_audit(result) -> None:
     st.plotly_chart(audit_roc_figure(result.reports), width="stretch", key="audit-roc")
     for column, groups in result.by_group.items():
         st.subheader(f"Leakage by {column}")
-        left, right = st.columns([3, 2])
-        left.plotly_chart(group_leakage_figure(groups, column), width="stretch", key=f"audit-group-{column}")
+        st.plotly_chart(group_leakage_figure(groups, column), width="stretch", key=f"audit-group-{column}")
         table, joined = leakage_table(runs, result, column)
-        right.dataframe(formula_safe_frame(table), hide_index=True, width="stretch")
+        show_table(table)  # full width and wrapping: nine columns read whole at 1024 px
         if joined:
-            right.caption("Test rows, accuracy and selection rate by group come from the Fairness page's audit of "
+            st.caption("Test rows, accuracy and selection rate by group come from the Fairness page's audit of "
                           "the same run, so leakage and fairness sit side by side.")
     if not result.by_group:
         st.caption("The run's spec names no sensitive column, so there is no per-group audit.")

@@ -25,6 +25,7 @@ from ui.loaders import dataset_store, run_store
 from ui.privacy_view import privacy_fields, privacy_options
 from ui.router import require_app_router
 from ui.run_view import evaluation_panel, live_panel, rename_run
+from ui.tables import cell_text, text_width
 from ui.text import md_escape
 
 HELP = TrainConfig.help()
@@ -189,13 +190,13 @@ with user_errors():
     records = runs.list(limit=200, kinds=MODEL_RUN_KINDS)  # audit jobs live on the Privacy page
 if records:
     table = formula_safe_frame(runs_table(records))
-    st.dataframe(table, width="stretch", hide_index=True, column_config={
-        "roc_auc": st.column_config.NumberColumn("ROC AUC", format="%.3f"),
-        "accuracy": st.column_config.NumberColumn("accuracy", format="%.3f"),
-        "log_loss": st.column_config.NumberColumn("log-loss", format="%.3f"),
-        "epochs": st.column_config.NumberColumn("epochs", format="%d"),
-        "run": st.column_config.TextColumn("run id"),
-    })
+    for column in ("roc_auc", "accuracy", "log_loss", "epochs"):  # the text drawn is the text measured: no "%.3f"
+        table[column] = [cell_text(v) for v in table[column].tolist()]
+    with st.container(key="scroll-run-history"):  # a long history: scroll it sideways, names never cut
+        st.dataframe(table, width="stretch", hide_index=True, column_config={
+            "name": st.column_config.TextColumn("name", width=text_width(table["name"])),
+            "roc_auc": st.column_config.TextColumn("ROC AUC"), "log_loss": st.column_config.TextColumn("log-loss"),
+            "run": st.column_config.TextColumn("run id")})
     by_id = {r.id: r for r in records}
     choice = st.selectbox("Open a run", list(by_id), index=None, key="open-run",
                           format_func=lambda i: display_name(by_id[i]),

@@ -23,11 +23,11 @@ from core.fairness import (
 from core.labels import CONSTRAINTS, disparity_label, strategy_label
 from core.runs import OUTSIDE_KINDS
 from core.runs.naming import display_name
-from core.safety import formula_safe_frame
 from ui import state
 from ui.auth import can_edit, viewer_note
 from ui.feedback import user_errors
 from ui.loaders import dataset_store, run_store
+from ui.tables import show_table
 from ui.text import md_escape
 
 STRATEGY_CHOICES = ("single", "cost", "manual", "demographic_parity", "equal_opportunity", "equalized_odds",
@@ -66,19 +66,17 @@ def _outcome_view(outcome: ThresholdOutcome, key: str) -> None:
     cols[2].metric("Test rows", f"{outcome.report.rows:,}")
     if rule.thresholds or rule.default is not None:
         limits = {**({"everyone else": rule.default} if rule.default is not None else {}), **rule.thresholds}
-        st.dataframe(formula_safe_frame(pd.DataFrame({"Group": list(limits),
-                                                      "Threshold": [_three(v) for v in limits.values()]})),
-                     hide_index=True, key=f"{key}-limits")
+        show_table(pd.DataFrame({"Group": list(limits), "Threshold": [_three(v) for v in limits.values()]}))
     if rule.randomised:
         mixes = [{"Group": g, "Threshold 1": _three(m["thresholds"][0]), "Chance 1": _three(m["weights"][0]),
                   "Threshold 2": _three(m["thresholds"][1]), "Chance 2": _three(m["weights"][1])}
                  for g, m in rule.randomised.items()]
-        st.dataframe(formula_safe_frame(pd.DataFrame(mixes)), hide_index=True, key=f"{key}-mixes")
+        show_table(pd.DataFrame(mixes))
     gaps = [{"Disparity": disparity_label(name), "Value": _three(d.value),
              "95% interval": "–" if d.low is None else f"{d.low:.3f} to {d.high:.3f}",
              "Exact on these rows": _three(outcome.expected_gaps.get(name))}
             for name, d in outcome.report.disparities.items() if name in GAPS]
-    st.dataframe(pd.DataFrame(gaps), hide_index=True, key=f"{key}-gaps")
+    show_table(pd.DataFrame(gaps))
     for note in outcome.notes:
         if note != GROUP_CAVEAT:  # said once above the outcomes, not once per outcome
             st.caption(md_escape(note))
@@ -165,9 +163,8 @@ def mitigation_actions(run_id: str, kind: str, sensitive: list[str], intersect: 
     children = store.children(run_id)
     if children:
         st.caption("Mitigated runs made from this one")
-        st.dataframe(formula_safe_frame(pd.DataFrame([{"Run": display_name(c), "Status": c.status,
-                                                       "Accuracy": _three((c.metrics or {}).get("accuracy"))}
-                                                      for c in children])), hide_index=True, key="fair-children")
+        show_table(pd.DataFrame([{"Run": display_name(c), "Status": c.status,
+                                  "Accuracy": _three((c.metrics or {}).get("accuracy"))} for c in children]))
 
 
 def import_form() -> str | None:

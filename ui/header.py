@@ -36,8 +36,11 @@ def next_step_link(step: Step | None, *, label: str | None = None) -> None:
 
 
 def session_context() -> Context:
+    """The session's dataset, spec and run; a run named in the URL (a deep link, a reload) wins over the session's,
+    so the header never names another run than the page below it shows."""
+    run_id = st.query_params.get(state.RUN_QUERY_PARAM) or st.session_state.get(state.RUN_ID)
     return current_context(get_settings().home, st.session_state.get(state.DATASET_ID),
-                           st.session_state.get(state.SPEC_ID), st.session_state.get(state.RUN_ID))
+                           st.session_state.get(state.SPEC_ID), run_id)
 
 
 def page_header(step_key: str) -> Context:

@@ -17,9 +17,12 @@ from core.safety import formula_safe_frame
 from core.security import activity
 from core.training.evaluate import per_class_frame
 from ui import state
+from ui.tables import show_table
 from ui.text import md_escape
 
-GROUP_COLUMNS = ("group", "count", "selection_rate", "tpr", "fpr", "accuracy", "small")
+#: The group table's columns, named as in the downloaded card.
+GROUP_COLUMNS = {"group": "Group", "count": "Test rows", "selection_rate": "Selection rate", "tpr": "TPR",
+                 "fpr": "FPR", "accuracy": "Accuracy", "small": "Flag"}
 STATUS_BOX = {"pass": st.success, "attention": st.warning, "not run": st.warning, "fail": st.error}
 THRESHOLD_HELP = {
     "min_auc": "Lowest acceptable test ROC AUC (0.5 is guessing, 1 is perfect). Empty: not judged.",
@@ -115,7 +118,7 @@ def _metrics_frame(content: dict) -> pd.DataFrame:
 
     metrics = content["performance"]["metrics"]
     return pd.DataFrame({"metric": [METRIC_NAMES[k] for k in metrics],
-                         "value": [None if v is None else round(float(v), 4) for v in metrics.values()]})
+                         "value": [None if v is None else float(v) for v in metrics.values()]})
 
 
 def _missing(section: dict) -> None:
@@ -130,12 +133,10 @@ def show_preview(content: dict) -> None:
     st.caption(md_escape(f"{data['source']}: {data['rows']:,} rows × {data['columns']} columns; target "
                          f"{data['target']} (positive class {data['positive_class']})."))
     cols = st.columns(1 + len(data["groups"]))
-    cols[0].dataframe(formula_safe_frame(pd.DataFrame({"class": list(data["class_counts"]),
-                                                       "rows": list(data["class_counts"].values())})),
-                      hide_index=True)
+    show_table(pd.DataFrame({"class": list(data["class_counts"]), "rows": list(data["class_counts"].values())}),
+               container=cols[0])
     for col, (name, sizes) in zip(cols[1:], data["groups"].items(), strict=True):
-        col.dataframe(formula_safe_frame(pd.DataFrame({name: list(sizes), "rows": list(sizes.values())})),
-                      hide_index=True)
+        show_table(pd.DataFrame({name: list(sizes), "rows": list(sizes.values())}), container=col)
     for warning in data["warnings"][:8]:
         st.warning(md_escape(warning))
     st.subheader("Training set-up")
@@ -152,7 +153,7 @@ def show_preview(content: dict) -> None:
                              f"{training.get('device')}, {int(training.get('epochs_run') or 0)} epochs. "
                              f"{content['privacy']['training']['message']}"))
     st.subheader("Performance and calibration")
-    st.dataframe(_metrics_frame(content), hide_index=True)
+    show_table(_metrics_frame(content), digits=4)
     perf = content["performance"]
     if len(perf.get("classes") or []) > 2:  # the report covers one class; every class in one table
         st.caption(md_escape(f"This report covers class {perf['positive_class']} against the other "
@@ -170,13 +171,16 @@ def show_preview(content: dict) -> None:
         elif key == "fairness":
             for slicing, result in section["results"].items():
                 st.caption(md_escape(f"By {slicing}"))
-                groups = pd.DataFrame(result.get("groups", []))
-                shown = [c for c in GROUP_COLUMNS if c in groups.columns]
-                st.dataframe(formula_safe_frame(groups[shown]), hide_index=True)
+                show_table(pd.DataFrame([{name: (group.get(key) if key != "small" else
+                                                 "not enough data" if group.get("small") else "")
+                                           for key, name in GROUP_COLUMNS.items()}
+                                          for group in result.get("groups", [])]))
                 for line in result.get("summary") or []:
                     st.caption(md_escape(line))
         else:
-            st.dataframe(formula_safe_frame(pd.DataFrame(section["result"].get("importance", []))), hide_index=True)
+            show_table(pd.DataFrame([{"Feature": i["feature"], "Mean |SHAP|": i["mean_abs_shap"],
+                                      "Rank (95% interval)": f"{i['rank_interval'][0]}–{i['rank_interval'][1]}"}
+                                     for i in section["result"].get("importance", [])]), digits=4)
     st.subheader("Privacy")
     st.caption(md_escape(content["privacy"]["training"]["message"]))
     audit = content["privacy"]["audit"]

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from core.figures._text import legend_text, plot_text, wrap_lines
 from core.figures.evaluation import FPR_TITLE, REFERENCE_COLOR, TEMPLATE
 from core.jsonsafe import finite
+from core.text import plural
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
@@ -153,9 +154,9 @@ def frontier_figure(points: Sequence[Any], pareto: Sequence[str]) -> go.Figure:
     subtitle = ("Up is more accurate, left is fairer; bars are 95% intervals. Ringed runs are Pareto-efficient (no "
                 "run is better on AUC, disparity and epsilon at once). Grey diamonds: no privacy guarantee.")
     if left_out:
-        subtitle += f" {left_out} run(s) without a disparity are not placed."
+        subtitle += f" {plural(left_out, 'run')} without a disparity {'is' if left_out == 1 else 'are'} not placed."
     fig.update_yaxes(range=y_range)
-    fig.update_xaxes(rangemode="tozero")
+    fig.update_xaxes(range=[-0.04 * x_span, 1.06 * x_span])  # a run at no gap is drawn whole, not cut by the axis
     return _layout(fig, "Risk frontier: accuracy, fairness and privacy", subtitle, "Disparity (0 = no gap)",
                    "Test ROC AUC", legend={"orientation": "v", "yanchor": "top", "y": -0.2, "x": 0},
                    margin={"t": 110, "b": 60 + 22 * lines}, height=460 + 22 * lines)

@@ -68,8 +68,10 @@ def group_bars_figure(report: FairnessReport, metric: str = "selection_rate") ->
     horizontal = len(names) > 6
     error = {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "color": "#555"}
     bar = go.Bar(x=values if horizontal else names, y=names if horizontal else values, marker={"color": colors},
-                 orientation="h" if horizontal else "v", text=texts, textposition="outside", cliponaxis=False,
-                 textfont={"size": 13}, customdata=hovers, name=label,
+                 orientation="h" if horizontal else "v", text=texts, cliponaxis=False, textfont={"size": 13},
+                 # at the bar's base, clear of the whisker that an "outside" label at the bar's end sat under
+                 textposition="inside", insidetextanchor="start", constraintext="none", textangle=0,
+                 customdata=hovers, name=label,
                  hovertemplate=("%{y}" if horizontal else "%{x}") + ": %{customdata}<extra></extra>",
                  **({"error_x": error} if horizontal else {"error_y": error}))
     fig = go.Figure(bar)

@@ -55,15 +55,20 @@ def epsilon_curve_figure(epochs: Sequence[int], epsilons: Sequence[float | None]
                    "privacy loss) only grows. Lower is more private.", "epoch", "epsilon (privacy loss)")
 
 
+def _cell(value: float) -> str:
+    """A heatmap cell's epsilon in two significant digits, never in scientific notation ("130", not "1.3e+02")."""
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
+
+
 def budget_heatmap_figure(noise_multipliers: Sequence[float], epochs: Sequence[int],
                           grid: Sequence[Sequence[float]], *, target: float | None = None) -> go.Figure:
     """Epsilon for each (noise multiplier, epochs) pair; cells at or under the target are marked with a tick."""
     values = [[None if v is None or not math.isfinite(v) else float(v) for v in row] for row in grid]
-    text = [[("–" if v is None else f"{v:.2g}" + (" ✓" if target is not None and v <= target else ""))
+    text = [[("–" if v is None else _cell(v) + (" ✓" if target is not None and v <= target else ""))
              for v in row] for row in values]
     logs = [[None if v is None or v <= 0 else math.log10(v) for v in row] for row in values]
     fig = go.Figure(go.Heatmap(z=logs, x=[str(e) for e in epochs], y=[f"{s:g}" for s in noise_multipliers],
-                               text=text, texttemplate="%{text}", colorscale="RdYlGn_r",
+                               text=text, texttemplate="%{text}", textfont={"size": 11}, colorscale="RdYlGn_r",
                                colorbar={"title": "log10 epsilon"},
                                hovertemplate="epochs %{x}, noise %{y}: epsilon %{text}<extra></extra>"))
     subtitle = "More noise buys a smaller epsilon; more epochs spend more. RDP accountant (a valid upper bound)."
@@ -168,5 +173,7 @@ def privacy_utility_figure(points: Sequence[Mapping[str, Any]]) -> go.Figure:
     fig = _layout(fig, "Privacy vs accuracy over this dataset's runs", "Each dot is a run: left is more private, "
                   "up is more accurate. Runs trained without privacy have no epsilon: they are the crosses in the "
                   "separate 'no guarantee' lane on the right.", "", "test ROC AUC")
-    fig.update_layout(xaxis_title_text="epsilon (log scale; left is more private)", xaxis2_title_text="no DP")
+    fig.update_layout(xaxis_title_text="epsilon (log scale; left is more private)", xaxis2_title_text="no DP",
+                      legend={"y": -0.3}, margin={"b": 120})  # the legend clears the axis title
+    fig.update_xaxes(dtick=1, row=1, col=1)  # powers of ten only: no "2 3 … 9 1 2 3" run of minor labels
     return fig

@@ -20,6 +20,7 @@ from core.report._settings import DISPARITY_METRICS, ReportSettings, Thresholds,
 from core.report._verdict import Check, auc_interval, class_totals, evaluate_checks
 from core.runs import RunStore
 from core.runs.naming import display_name
+from core.text import plural
 
 SIDE_BY_SIDE = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "log_loss", "brier")
 TOO_FEW = "compare needs at least one run id; give two or more to compare them."
@@ -153,7 +154,8 @@ def _summary(points: Sequence[RunPoint], pareto: Sequence[str]) -> tuple[str | N
     passing = [p for p in by_auc if p.passed_all]
     if passing:
         best = passing[0]
-        others = f"; {len(passing) - 1} other run(s) pass too" if len(passing) > 1 else ""
+        more = len(passing) - 1
+        others = f"; {plural(more, 'other run')} {'passes' if more == 1 else 'pass'} too" if more else ""
         frontier = " and it is on the risk frontier" if best.run_id in pareto else ""
         return best.run_id, (f"“{best.label}” best meets the team's thresholds: it passes all {len(best.checks)} "
                              f"checks with the highest test AUC among those that do ({_auc(best)}){frontier}{others}.")

@@ -3,6 +3,8 @@ presentation mode, escaped hostile names; runs side by side with the frontier an
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from core.report import Thresholds, load_settings, verify_text
@@ -110,15 +112,25 @@ def test_report_page_without_runs(riskboard_home):
     assert "No finished run yet" in at.info[0].value
 
 
+def _measures(at):
+    """The Compare page's side-by-side table (an HTML table: its cells are escaped Markdown), indexed by measure."""
+    frame = at.table[0].value
+    frame = frame.rename(columns=plain).map(plain)
+    return frame.set_index("Measure")
+
+
 def test_compare_page_side_by_side_with_frontier(riskboard_home):
     _, first = train_run(riskboard_home, frame=hostile_frame(), model="logistic", epochs=10, learning_rate=0.05,
                          name="logistic")
     _, second = train_run(riskboard_home, frame=hostile_frame(), name=HOSTILE)
     at = open_page(COMPARE)
     assert set(at.multiselect[0].value) == {first, second}
-    table = at.dataframe[0].value
-    assert len(table) == 2 and set(table["epsilon"]) == {"none (no guarantee)"}
-    assert any(HOSTILE in r for r in table["run"])  # shown as text in a table cell
+    table = _measures(at)
+    assert list(table.columns) == ["Run 1", "Run 2"]  # one column per run: narrow enough for 1024 px
+    assert set(table.loc["Epsilon"]) == {"none (no guarantee)"}
+    assert all(re.fullmatch(r"0\.\d{3}", v) for v in table.loc["ROC AUC"])  # one formatter, three decimals
+    runs_listed = " ".join(plain(m.value) for m in at.markdown)
+    assert HOSTILE in runs_listed and "1. " in runs_listed  # the numbered runs, names shown as text
     charts = at.get("plotly_chart")
     assert len(charts) == 4  # frontier, ROC, calibration, loss
     assert any("comes closest" in plain(i.value) for i in [*at.info, *at.success])
@@ -133,8 +145,8 @@ def test_compare_page_side_by_side_with_frontier(riskboard_home):
     for run_id in (first, second):
         run_fairness(runs, run_id, ["group"], resamples=200)
     at = open_page(COMPARE)
-    table = at.dataframe[0].value
-    assert "–" not in set(table["disparity"]) and "–" not in set(table["disparity 95% interval"])
+    table = _measures(at)
+    assert "–" not in set(table.loc["Disparity"]) and "–" not in set(table.loc["Disparity 95% interval"])
     assert not any("disparity is left out" in plain(c.value) for c in at.caption)
     frontier = at.get("plotly_chart")[0].proto.spec
     assert "Risk frontier" in frontier and "\"symbol\":\"diamond\"" in frontier

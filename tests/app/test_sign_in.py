@@ -104,7 +104,7 @@ def test_activity_page_lists_filters_and_checks_the_chain(riskboard_home):
     at = open_page(str(ROOT / "pages" / "activity.py"))
     assert "The log is intact: 2 entries" in plain(at.success[0].value)
     table = at.dataframe[0].value
-    assert list(table["action"]) == ["explained", "run_started"]
+    assert list(table["action"]) == ["explained", "run started"]  # in words; the CSV keeps the log's names
     assert table["actor"].iloc[1].startswith("'=")  # formula escaped for the CSV too
     at.selectbox(key="activity-actor").set_value("bob").run()
     assert list(at.dataframe[0].value["actor"]) == ["bob"]

@@ -1,5 +1,6 @@
-"""What every page of the demo must pass in a real browser: no clipped text, no overlapping chart labels, no console
-error (404s included), no internal name on screen. Each check returns what it found, so a failure names it."""
+"""What every page of the demo must pass in a real browser: no clipped text (canvas-drawn tables included), no
+overlapping chart labels, no console error (404s included), no internal name on screen. Each check returns what it
+found, so a failure names it."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ OVERLAP_JS = """() => {
     const groups = {
       'x ticks': '.xtick text', 'y ticks': '.ytick text', 'legend': '.legendtext',
       'point labels': '.textpoint text', 'annotations': '.annotation-text',
+      'axis title and legend': '.g-xtitle text, .legendtext',
     };
     for (const [kind, selector] of Object.entries(groups)) {
       const items = [...chart.querySelectorAll(selector)]
@@ -63,6 +65,60 @@ OVERLAP_JS = """() => {
       if (b.width && (b.right > svg.right + 2 || b.left < svg.left - 2 || b.bottom > svg.bottom + 2))
         found.push(`${title.slice(0, 40)}: "${t.textContent.trim().slice(0, 40)}" runs out of the chart`);
     });
+  });
+  return found;
+}"""
+
+#: Canvas-drawn grids (st.dataframe) escape the DOM checks above: Glide draws their cells on a canvas and cuts text
+#: at the column's edge or past the grid's right edge. Their hidden accessible table still holds every drawn cell's
+#: text, and the grid component's props (read through React's fiber on its scroller) hold each column's drawn width;
+#: each column's widest text is measured in the grid's font (Streamlit draws cells and headers at 14 px, 8 px of
+#: padding a side) against it. A scroller wider than its box, or fewer header cells than aria-colcount, means columns
+#: lie past the right edge (except in a container keyed ``scroll-…``: raw rows, meant to be scrolled sideways). HTML
+#: tables (st.table) wrap, so only their running past their box is checked.
+GRID_JS = """() => {
+  const found = [];
+  const ctx = document.createElement('canvas').getContext('2d');
+  const drawnWidths = el => {
+    const key = Object.keys(el).find(k => k.startsWith('__reactFiber'));
+    for (let f = key && el[key], i = 0; f && i < 80; f = f.return, i++) {
+      const columns = f.memoizedProps && f.memoizedProps.columns;
+      if (Array.isArray(columns) && columns.length && columns[0] && 'width' in columns[0])
+        return columns.map(c => c.width);
+    }
+    return null;
+  };
+  document.querySelectorAll('[data-testid="stDataFrame"]').forEach(grid => {
+    const scroller = grid.querySelector('.dvn-scroller');
+    const table = grid.querySelector('table[role="grid"]');
+    if (!grid.offsetParent || !scroller || !table) return;
+    const heads = [...table.querySelectorAll('th')];
+    const name = `table (${heads.map(h => h.textContent.trim()).slice(0, 3).join(', ')}, …)`;
+    const columns = +table.getAttribute('aria-colcount') || heads.length;
+    const scrolls = grid.closest('[class*="st-key-scroll-"]');  // raw rows, a grid meant to be scrolled sideways
+    if (!scrolls && (scroller.scrollWidth > scroller.clientWidth + 1 || heads.length < columns))
+      found.push(`${name}: ${columns} columns drawn ${scroller.scrollWidth} px wide in a ` +
+                 `${scroller.clientWidth} px box; the last ones lie past its right edge`);
+    const editor = grid.querySelector('.stDataFrameGlideDataEditor') || grid;
+    ctx.font = `14px ${getComputedStyle(editor).fontFamily}`;
+    const widths = drawnWidths(scroller);
+    if (!widths) { found.push(`${name}: its column widths could not be read`); return; }
+    for (const head of heads) {
+      const index = +head.getAttribute('aria-colindex') - 1;
+      const cells = table.querySelectorAll(`td[aria-colindex="${index + 1}"]`);
+      const texts = [head.textContent, ...[...cells].map(c => c.textContent)];
+      const widest = texts.reduce((a, t) => ctx.measureText(t).width > ctx.measureText(a).width ? t : a, '');
+      const needed = ctx.measureText(widest).width + 16;
+      if (needed > widths[index] + 2)
+        found.push(`${name}: column "${head.textContent.trim()}" is ${widths[index]} px, ` +
+                   `"${widest.slice(0, 40)}" needs ${Math.round(needed)} px`);
+    }
+  });
+  document.querySelectorAll('[data-testid="stTable"]').forEach(box => {
+    const inner = box.querySelector('table');
+    if (box.offsetParent && inner && inner.getBoundingClientRect().width > box.clientWidth + 1)
+      found.push(`table (${[...inner.querySelectorAll('th')].slice(0, 3).map(h => h.innerText.trim()).join(', ')}` +
+                 `, …) runs ${Math.round(inner.getBoundingClientRect().width - box.clientWidth)} px past its box`);
   });
   return found;
 }"""
@@ -121,9 +177,16 @@ class Watch:
         return out
 
 
-def settle(tab, extra_ms: int = 400) -> None:
+#: True once every chart on the page has drawn within its box (after a load, or after the viewport narrowed).
+CHARTS_DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].filter(c => c.offsetParent)
+  .every(c => { const svg = c.querySelector('.main-svg');
+                return svg && svg.getBoundingClientRect().width <= c.getBoundingClientRect().width + 3; })"""
+
+
+def settle(tab) -> None:
+    """Wait until the script is idle and every chart has drawn at its width: no fixed sleep."""
     wait_idle(tab)
-    tab.wait_for_timeout(extra_ms)  # charts finish their first draw
+    tab.wait_for_function(CHARTS_DRAWN_JS, timeout=60_000)
     wait_idle(tab)
 
 
@@ -135,6 +198,7 @@ def check_page(tab, watch: Watch, name: str, width: int) -> Path:
     tab.screenshot(path=str(path), full_page=True)
     problems = [f"clipped text: {t}" for t in tab.evaluate(CLIPPED_JS)]
     problems += [f"overlapping labels: {t}" for t in tab.evaluate(OVERLAP_JS)]
+    problems += [f"cut table: {t}" for t in tab.evaluate(GRID_JS)]
     text = tab.evaluate(VISIBLE_TEXT_JS)
     problems += [f"internal name on screen: {m.group(0)!r} in …{text[max(0, m.start() - 40):m.end() + 40]!r}…"
                  for m in INTERNAL_NAMES.finditer(text)]

@@ -41,7 +41,7 @@ def test_frontier_places_runs_and_marks_the_pareto_set():
     assert not any(getattr(t.marker, "showscale", None) for t in fig.data)  # one epsilon: no colour bar
     [arrow] = fig.layout.annotations
     assert (arrow.ax, arrow.ay, arrow.x, arrow.y) == (0.20, 0.90, 0.05, 0.87)  # parent -> mitigated child
-    assert "1 run(s) without a disparity are not placed" in fig.layout.title.subtitle.text.replace("<br>", " ")
+    assert "1 run without a disparity is not placed" in fig.layout.title.subtitle.text.replace("<br>", " ")
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
 
 

@@ -173,7 +173,7 @@ def test_best_run_meets_the_thresholds():
     comparison = compare_points(points)
     assert comparison.best == "B"
     assert comparison.summary.startswith("“B” best meets the team's thresholds: it passes all 2 checks")
-    assert "1 other run(s) pass too" in comparison.summary
+    assert "1 other run passes too" in comparison.summary
     none_pass = compare_points([point("A", 0.92, 0.2, checks=[check(True), check(False, "max_disparity")]),
                                 point("B", 0.95, 0.3, checks=[check(False), check(False, "max_disparity")])])
     assert none_pass.best == "A" and none_pass.summary.startswith("No run meets every threshold. “A” comes")
