@@ -13,7 +13,9 @@ optimiser's state), the batch's row indices are copied into a fixed index tensor
 epoch's last, shorter batch runs eagerly. Dropout draws from the graph-safe CUDA generator, so results match the
 eager step in distribution, not bit for bit (neither does the GPU's eager step across runs).
 
-Used only on CUDA, for non-private runs with enough full batches; ``RISKBOARD_CUDA_GRAPHS=0`` turns it off. If
+Used only on CUDA, for non-private runs with enough full batches, and for now only when ``RISKBOARD_CUDA_GRAPHS=1``:
+its logic is tested on the CPU through a stand-in, but no GPU has run the real capture yet; make it the default once a
+GPU run has measured the speed-up and the same validation AUC (docs/benchmarks.md says how). If
 capture fails (an operation that cannot be captured on this torch or driver), the run says so in its log and goes
 on with the eager step: a graph is a speed-up, never a reason for a run to fail.
 """
@@ -40,10 +42,10 @@ log = logging.getLogger(__name__)
 
 def graphs_wanted(device: torch.device, private: bool, n_train: int, batch: int,
                   environ: dict[str, str] | None = None) -> bool:
-    """True when a run should replay its step as a CUDA graph: on CUDA, not private (DP-SGD draws a different batch
-    size every step), with at least two full batches after the warm-up, and not turned off."""
+    """True when a run should replay its step as a CUDA graph: turned on, on CUDA, not private (DP-SGD draws a
+    different batch size every step), with at least two full batches after the warm-up."""
     setting = (os.environ if environ is None else environ).get(GRAPHS_ENV, "").strip().lower()
-    if setting in {"0", "off", "false", "no"}:
+    if setting not in {"1", "on", "true", "yes"}:  # opt-in until a GPU run has measured it (see the docstring)
         return False
     return device.type == "cuda" and not private and n_train // max(1, batch) >= WARMUP_STEPS + 2
 

@@ -99,11 +99,12 @@ def test_a_step_that_cannot_be_captured_trains_on_eagerly_and_says_why():
         torch.testing.assert_close(state[name], value, rtol=0, atol=1e-6, msg=name)
 
 
-def test_graphs_only_on_cuda_for_plain_runs_with_enough_full_batches():
+def test_graphs_only_on_cuda_for_plain_runs_with_enough_full_batches_when_turned_on():
     cuda, cpu = torch.device("cuda", 0), torch.device("cpu")
-    enough = (WARMUP_STEPS + 2) * 1024
-    assert graphs_wanted(cuda, False, enough, 1024, environ={})
-    assert not graphs_wanted(cpu, False, enough, 1024, environ={})
-    assert not graphs_wanted(cuda, True, enough, 1024, environ={})  # DP-SGD: a new batch size every step
-    assert not graphs_wanted(cuda, False, enough - 1, 1024, environ={})
+    enough, on = (WARMUP_STEPS + 2) * 1024, {"RISKBOARD_CUDA_GRAPHS": "1"}
+    assert graphs_wanted(cuda, False, enough, 1024, environ=on)
+    assert not graphs_wanted(cpu, False, enough, 1024, environ=on)
+    assert not graphs_wanted(cuda, True, enough, 1024, environ=on)  # DP-SGD: a new batch size every step
+    assert not graphs_wanted(cuda, False, enough - 1, 1024, environ=on)
+    assert not graphs_wanted(cuda, False, enough, 1024, environ={})  # opt-in until measured on a GPU
     assert not graphs_wanted(cuda, False, enough, 1024, environ={"RISKBOARD_CUDA_GRAPHS": "0"})
