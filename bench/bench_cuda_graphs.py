@@ -99,7 +99,8 @@ def tests_part():
     t = time.time()
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
                         "tests/core/test_graphed_step.py", "tests/core/test_training.py",
-                        "tests/core/test_dp_training.py", "tests/core/test_pipeline.py"], capture_output=True, text=True, timeout=150)
+                        "tests/core/test_dp_training.py", "tests/core/test_pipeline.py"],
+                       capture_output=True, text=True, timeout=150)
     res["pytest"] = {"exit": p.returncode, "wall_s": round(time.time() - t, 1),
                      "tail": p.stdout.strip().splitlines()[-15:]}
     save()
