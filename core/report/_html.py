@@ -282,13 +282,13 @@ def _accountability(content: Mapping[str, Any]) -> str:
     if not acc:
         return ""
     rows = [[e(a["analysis"]), e(a["actor"]), e(a["at"])] for a in acc.get("analyses", [])]
-    intact = "intact" if acc.get("log_intact") else "ALTERED (run `python -m core log --verify`)"
+    intact = "intact" if acc.get("log_intact") else "ALTERED: ask the workspace's operator to verify the log"
     pairs = [("Trained by", e(acc.get("trained_by") or "not recorded")),
              ("Trained at", e(acc.get("trained_at") or "–")),
              ("Card exported by", e(acc.get("exported_by"))),
              ("Activity log", e(f"{acc.get('log_entries', 0)} entries, {intact}")),
-             ("Log head (seq:hash)", f"<code>{e(acc.get('log_head_seq', 0))}:{e(acc.get('log_head'))}</code>"),
-             ("Check it later", "<code>python -m core log --verify --head SEQ:HASH</code>")]
+             ("Log head (entry:hash)", f"<code>{e(acc.get('log_head_seq', 0))}:{e(acc.get('log_head'))}</code>"),
+             ("Why the head is printed", "an auditor can check later that no entry up to this one was removed")]
     analyses = table(["Analysis", "Computed by", "At"], rows) if rows else "<p>No analysis recorded in the log.</p>"
     return f'<section id="accountability"><h2>Accountability</h2>{facts(pairs)}{analyses}</section>'
 

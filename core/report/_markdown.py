@@ -216,7 +216,7 @@ def _accountability(content: Mapping[str, Any]) -> str:
     lines = ["## Accountability", "", f"- Trained by: {md(acc.get('trained_by') or 'not recorded')}",
              f"- Card exported by: {md(acc.get('exported_by'))}",
              f"- Activity log: {acc.get('log_entries', 0)} entries, {'intact' if acc.get('log_intact') else 'ALTERED'}"
-             f"; head `{_head(acc)}` (check later: `python -m core log --verify --head {_head(acc)}`)", ""]
+             f"; head `{_head(acc)}` (an auditor can check later that no entry up to this one was removed)", ""]
     if acc.get("analyses"):
         lines.append(_table(["Analysis", "Computed by", "At"],
                             ([md(a["analysis"]), md(a["actor"]), md(a["at"])] for a in acc["analyses"])))
