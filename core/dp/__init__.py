@@ -5,6 +5,7 @@ Nothing here imports :mod:`core.training`; the training loop plugs these into it
 Privacy page and ``python -m core budget`` call the same functions, so a plan and a run never disagree.
 """
 
+from core._lazy import lazy_exports
 from core.dp._accountant import (
     ACCOUNTANTS,
     EpsilonMeter,
@@ -31,15 +32,9 @@ from core.dp._record import (
     spent_epsilon,
 )
 
-
-def __getattr__(name: str):
-    """The clipping step imports torch: loaded on first use, so reading a run's privacy record (reports,
-    fairness, budgets) does not pay for torch's import."""
-    if name in ("clipped_grad_step", "layer_chain"):
-        from core.dp import _clipping
-
-        return getattr(_clipping, name)
-    raise AttributeError(f"module 'core.dp' has no attribute {name!r}")
+# the clipping step imports torch: loaded on first use, so reading a run's privacy record (reports, fairness,
+# budgets) does not pay for torch's import
+_, __getattr__ = lazy_exports(__name__, {"clipped_grad_step": "core.dp._clipping", "layer_chain": "core.dp._clipping"})
 
 
 __all__ = [

@@ -4,7 +4,7 @@ The names below are loaded on first use (PEP 562): reading a cached result must 
 scikit-learn for the parts that compute one, which would cost every command seconds of start-up.
 """
 
-from importlib import import_module
+from core._lazy import lazy_exports
 
 _WHERE = {
     "CONSTRAINT_CHOICES": "core.fairness._mitigation",
@@ -62,10 +62,4 @@ _WHERE = {
     "worst_classes": "core.fairness._runs",
 }
 
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'core.fairness' has no attribute {name!r}")
+__all__, __getattr__ = lazy_exports(__name__, _WHERE)

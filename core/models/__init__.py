@@ -4,7 +4,7 @@ The names below are loaded on first use (PEP 562): importing one part (the split
 torch or scikit-learn for the others, which would cost every command seconds of start-up.
 """
 
-from importlib import import_module
+from core._lazy import lazy_exports
 
 _WHERE = {
     "MLP": "core.models.modules",
@@ -17,10 +17,4 @@ _WHERE = {
     "stratified_split": "core.models.split",
 }
 
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'core.models' has no attribute {name!r}")
+__all__, __getattr__ = lazy_exports(__name__, _WHERE)

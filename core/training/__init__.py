@@ -4,7 +4,7 @@ The names below are loaded on first use (PEP 562): reading a run's settings or a
 scikit-learn for the training loop and the metrics, which would cost every command seconds of start-up.
 """
 
-from importlib import import_module
+from core._lazy import lazy_exports
 
 _WHERE = {
     "TrainConfig": "core.training.config",
@@ -16,10 +16,4 @@ _WHERE = {
     "predict_proba": "core.training.loop",
 }
 
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'core.training' has no attribute {name!r}")
+__all__, __getattr__ = lazy_exports(__name__, _WHERE)
