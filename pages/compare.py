@@ -41,7 +41,7 @@ preferred = st.session_state.get(state.COMPARE_DATASET)
 dataset_id = st.selectbox("Dataset", datasets, index=datasets.index(preferred) if preferred in datasets else 0,
                           key=state.COMPARE_DATASET,
                           format_func=lambda d: f"{names.get(d, 'deleted dataset')} · {d[:12]} · "
-                                                f"{sum(r.dataset_id == d for r in records)} runs")
+                                                f"{plural(sum(r.dataset_id == d for r in records), 'run')}")
 of_dataset = [r for r in records if r.dataset_id == dataset_id]
 by_id = {r.id: r for r in of_dataset}
 chosen = st.multiselect("Runs", list(by_id), default=list(by_id)[:3], key=f"compare-runs-{dataset_id[:12]}",

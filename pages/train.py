@@ -32,7 +32,7 @@ HELP = TrainConfig.help()
 NOT_A_MODEL_RUN = ("{run_id} is a job done for a run (a membership audit), not a training run; its results are on the "
                    "Privacy page. Pick a run from the run history.")
 DEFAULTS = TrainConfig()
-SOLVER_LABELS = {"auto": "auto (exact L-BFGS for logistic)", "lbfgs": "L-BFGS (logistic only)",
+SOLVER_LABELS = {"auto": "auto (exact if logistic)", "lbfgs": "L-BFGS-B (logistic)",
                  "minibatch": "minibatch (optimizer below)"}
 
 require_app_router()
