@@ -36,6 +36,15 @@ DISPARITIES: dict[str, str] = {
     "four_fifths": "Four-fifths rule",
 }
 
+#: The statisticians' term for each disparity, printed after the plain words where a reader may look it up.
+DISPARITY_TERMS: dict[str, str] = {
+    "demographic_parity_difference": "demographic parity difference",
+    "demographic_parity_ratio": "demographic parity ratio",
+    "equalized_odds_difference": "equalized odds difference",
+    "equal_opportunity_difference": "equal opportunity difference",
+    "accuracy_difference": "accuracy difference",
+}
+
 STRATEGIES: dict[str, str] = {
     "single": "One threshold for everyone",
     "cost": "One threshold from a cost ratio",
@@ -80,6 +89,14 @@ def metric_label(name: str) -> str:
 def disparity_label(name: str) -> str:
     """``demographic_parity_difference`` -> ``Gap in share selected``."""
     return DISPARITIES.get(name) or _fallback(name)
+
+
+def disparity_phrase(name: str) -> str:
+    """``demographic_parity_difference`` -> ``Gap in share selected (demographic parity difference)``: the plain
+    words first, the term a reader can look up after them (choice lists, threshold labels)."""
+    term = DISPARITY_TERMS.get(name)
+    label = disparity_label(name)
+    return f"{label} ({term})" if term and "(" not in label else label  # a label that names its term keeps it
 
 
 def strategy_label(name: str) -> str:

@@ -29,18 +29,13 @@ from core.fairness._bootstrap import (
     spread,
 )
 from core.fairness._metrics import RATE_NAMES, confusion_counts, metric_frame, rate_parts, rates
+from core.labels import DISPARITY_TERMS
 
 BAD_LENGTHS = "Labels, decisions, scores and groups must have one value per row; got lengths {lengths}."
 NOT_BINARY = "{what} must be 0/1 values (1 = the positive class); found {found!r}."
 NO_ROWS = "There are no rows to audit; the test split is empty."
 FOUR_FIFTHS = 0.8
-DISPARITIES = {
-    "demographic_parity_difference": "demographic parity difference (gap in selection rates)",
-    "demographic_parity_ratio": "demographic parity ratio (lowest / highest selection rate)",
-    "equalized_odds_difference": "equalized odds difference (larger of the TPR and FPR gaps)",
-    "equal_opportunity_difference": "equal opportunity difference (gap in true positive rates)",
-    "accuracy_difference": "accuracy difference (gap in accuracy)",
-}
+DISPARITIES = tuple(DISPARITY_TERMS)  # the disparities every report computes, in this order
 # the group rates each disparity is made of; a group must be reliable on all of them to count
 _USES = {
     "demographic_parity_difference": ("selection_rate",),

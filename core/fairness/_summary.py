@@ -135,7 +135,7 @@ def slicing_payload(report: FairnessReport) -> dict[str, Any]:
 def worst_class_frame(worst: dict[str, dict[str, dict]]) -> pd.DataFrame:
     """:func:`core.fairness.worst_classes` as a table: one row per slicing and disparity, the class with the largest
     gap (lowest, for the ratio), the gap and its 95% interval."""
-    rows = [{"slicing": slicing, "disparity": name, "worst class": item["class"], "value": item["value"],
-             "95% low": item["ci"][0], "95% high": item["ci"][1]}
+    rows = [{"slicing": slicing, "disparity": disparity_label(name), "worst class": item["class"],
+             "value": item["value"], "95% low": item["ci"][0], "95% high": item["ci"][1]}
             for slicing, gaps in worst.items() for name, item in gaps.items()]
     return pd.DataFrame(rows, columns=["slicing", "disparity", "worst class", "value", "95% low", "95% high"])

@@ -10,11 +10,11 @@ import plotly.graph_objects as go
 
 from core.figures._text import plot_text, wrap_lines
 from core.figures.evaluation import REFERENCE_COLOR, TEMPLATE, TRAIN_COLOR, VAL_COLOR
+from core.labels import disparity_label
 
 TOP_FEATURES = 15
-DISPARITY_LABELS = {"demographic_parity_difference": "demographic parity difference",
-                    "equalized_odds_difference": "equalized odds difference",
-                    "equal_opportunity_difference": "equal opportunity difference"}
+#: The disparities the report's chart draws, each named by :func:`core.labels.disparity_label`.
+CHARTED_DISPARITIES = ("demographic_parity_difference", "equalized_odds_difference", "equal_opportunity_difference")
 
 
 def _layout(fig: go.Figure, title: str, subtitle: str, x_title: str, y_title: str, **extra: Any) -> go.Figure:
@@ -44,12 +44,12 @@ def disparity_figure(fairness: Mapping[str, Mapping[str, Any]], *, limit: float 
     colors = [TRAIN_COLOR, VAL_COLOR, "#2ca02c", "#9467bd", "#8c564b"]
     for position, (slicing, result) in enumerate(fairness.items()):
         names, values, low, high = [], [], [], []
-        for key, label in DISPARITY_LABELS.items():
+        for key in CHARTED_DISPARITIES:
             item = (result.get("disparities") or {}).get(key) or {}
             if item.get("value") is None:
                 continue
             ci = item.get("ci") or [None, None]
-            names.append(label)
+            names.append(disparity_label(key))
             values.append(item["value"])
             low.append(item["value"] - ci[0] if ci[0] is not None else 0)
             high.append(ci[1] - item["value"] if ci[1] is not None else 0)

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import ReportError
+from core.labels import disparity_label
 from core.report._inputs import gather_inputs
-from core.report._settings import DISPARITY_METRICS, ReportSettings, Thresholds, load_settings
+from core.report._settings import ReportSettings, Thresholds, load_settings
 from core.report._verdict import Check, auc_interval, class_totals, evaluate_checks
 from core.runs import RunStore
 from core.runs.naming import display_name
@@ -118,7 +119,7 @@ def _disparity(fairness: dict | None, thresholds: Thresholds, sensitive: tuple[s
             continue
         ci = item.get("ci") or [None, None]
         interval = (float(ci[0]), float(ci[1])) if None not in ci[:2] else None
-        return float(item["value"]), interval, f"{DISPARITY_METRICS[metric].split(' (')[0]} by {column}"
+        return float(item["value"]), interval, f"{disparity_label(metric).lower()} by {column}"
     return None, None, None
 
 

@@ -16,17 +16,15 @@ from typing import Any
 from core import jsonsafe
 from core.data.store import validate_dataset_id
 from core.errors import ConfigError
+from core.labels import disparity_phrase
 from core.security import activity
 from core.security.actor import require_editor
 from core.storage import atomic_write_text
 
 SETTINGS_DIR = "report-settings"
 #: Disparities a team can set a ceiling on (keys of the fairness contract's ``disparities``).
-DISPARITY_METRICS = {
-    "demographic_parity_difference": "demographic parity difference (gap in selection rates)",
-    "equalized_odds_difference": "equalized odds difference (larger of the TPR and FPR gaps)",
-    "equal_opportunity_difference": "equal opportunity difference (gap in true positive rates)",
-}
+DISPARITY_METRICS = {name: disparity_phrase(name) for name in (
+    "demographic_parity_difference", "equalized_odds_difference", "equal_opportunity_difference")}
 BAD_THRESHOLD = "{name} must be {rule}; got {value!r}."
 MAX_TEXT = 5000
 #: The model card's free-text fields and their headings, in the order the page and the report show them.

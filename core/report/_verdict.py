@@ -22,6 +22,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.labels import disparity_label
 from core.report._adapters import command_for
 from core.report._inputs import ReportInputs
 from core.report._settings import DISPARITY_METRICS, Thresholds
@@ -124,12 +125,12 @@ def _disparity_check(inputs: ReportInputs, thresholds: Thresholds) -> Check:
     value, ci = item.get("value"), item.get("ci") or [None, None]
     if value is None:
         return Check(name, label, None, None, limit, "<=", ATTENTION, False,
-                     f"Not enough data to measure the {DISPARITY_METRICS[metric]} by {column!r} (groups too small); "
-                     "the limit cannot be checked.")
+                     f"Not enough data to measure the {disparity_label(metric).lower()} by {column!r} "
+                     "(groups too small); the limit cannot be checked.")
     interval = (float(ci[0]), float(ci[1])) if None not in ci[:2] else None
     shown = f"{value:.3f}" + (f" (95% interval {interval[0]:.3f} to {interval[1]:.3f})" if interval else
                               " (no interval)")
-    what = f"The {DISPARITY_METRICS[metric].split(' (')[0]} by {column!r} is {shown}"
+    what = f"The {disparity_label(metric).lower()} by {column!r} is {shown}"
     if value > limit:
         return Check(name, label, float(value), interval, limit, "<=", FAIL, False,
                      f"{what}, above the team's maximum of {limit:g}.")

@@ -31,6 +31,7 @@ from core import jsonsafe
 from core.security._db import connection, transaction
 from core.security.actor import current_actor
 from core.storage import atomic_write_bytes, file_lock, workspace_errors
+from core.text import format_number
 
 GENESIS = "0" * 64
 HEAD_FILE = "activity-head.json"
@@ -264,6 +265,23 @@ def verify(home: Path, heads: list[tuple[int, str]] | None = None) -> Verificati
         if not found.ok:
             break
     return found
+
+
+def _detail_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_detail_value(v) for v in value) or "none"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_detail_value(v)}" for k, v in value.items()) or "none"
+    shown = format_number(value, 3)
+    return str(value) if shown is None else shown
+
+
+def details_text(details: Mapping[str, Any]) -> str:
+    """An entry's details as a person reads them on the Activity page: ``rows 1,000 · sensitive sex, race``, keys
+    in words and numbers by the one formatter (the CSV keeps the exact ``key=value`` pairs)."""
+    return " · ".join(f"{str(k).replace('_', ' ')} {_detail_value(v)}" for k, v in details.items())
 
 
 def as_rows(found: list[Entry]) -> list[dict[str, Any]]:

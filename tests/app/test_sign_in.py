@@ -99,13 +99,14 @@ def test_idle_session_is_signed_out(riskboard_home, monkeypatch):
 
 
 def test_activity_page_lists_filters_and_checks_the_chain(riskboard_home):
-    activity.append(riskboard_home, "run_started", "r1", {"kind": "train"}, actor="=cmd|' /C calc'!A0")
-    activity.append(riskboard_home, "explained", "r1", {"run_id": "r1"}, actor="bob")
+    activity.append(riskboard_home, "run_started", "r1", {"kind": "train", "epochs": 20000}, actor="=cmd|' /C calc'!A0")
+    activity.append(riskboard_home, "explained", "r1", {"run_id": "r1", "sensitive": ["sex", "race"]}, actor="bob")
     at = open_page(str(ROOT / "pages" / "activity.py"))
     assert "The log is intact: 2 entries" in plain(at.success[0].value)
     table = at.dataframe[0].value
     assert list(table["action"]) == ["explained", "run started"]  # in words; the CSV keeps the log's names
     assert table["actor"].iloc[1].startswith("'=")  # formula escaped for the CSV too
+    assert list(table["details"]) == ["run id r1 · sensitive sex, race", "epochs 20,000 · kind train"]  # in words
     at.selectbox(key="activity-actor").set_value("bob").run()
     assert list(at.dataframe[0].value["actor"]) == ["bob"]
 

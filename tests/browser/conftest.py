@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -112,3 +112,17 @@ def screenshot(tab, name: str) -> Path:
     path = OUTPUT / name
     tab.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """On a failed browser step, keep what the tab showed (test-output/failed-<test>.png): the log alone rarely says
+    why a wait timed out."""
+    report = yield
+    if report.when == "call" and report.failed:
+        fixtures = getattr(item, "funcargs", {})
+        tab = fixtures.get("page") or (fixtures.get("session") or (None,))[0]
+        if tab is not None:
+            with suppress(Exception):  # a closed tab must not hide the test's own failure
+                screenshot(tab, f"failed-{item.name}.png")
+    return report

@@ -239,6 +239,10 @@ def test_report_downloaded_opened_offline_and_presented(session, browser, app_ur
     offline.close()
     assert not errors and "Verdict" in text and not INTERNAL_NAMES.search(text), INTERNAL_NAMES.search(text)
     tab.get_by_role("button", name="Present to stakeholders").click()
+    # The banner is already on the page before the rerun, so wait for what only the deck shows, then for the
+    # sidebar to go (its hiding style arrives with the deck's first frame).
+    tab.get_by_role("button", name="Leave presentation").wait_for()
+    tab.locator('[data-testid="stSidebar"]').wait_for(state="hidden")
     tab.locator('[data-testid="verdict-banner"]').first.wait_for()
     settle(tab)
     assert not tab.locator('[data-testid="stSidebar"]').is_visible()

@@ -161,3 +161,11 @@ def test_a_worker_acts_for_whoever_started_the_run(riskboard_home):
     found = activity.entries(riskboard_home, run=run_id)
     assert [(e.action, e.actor) for e in found] == [("run_started", "alice"), ("audit_run", "alice"),
                                                     ("run_finished", "alice")]
+
+
+def test_details_in_words_for_people_exact_pairs_for_the_csv():
+    details = {"rows": 1000000, "epsilon": 1.23456, "sensitive": ["sex", "race"], "encrypted": True,
+               "data_keys": [], "from": "k1"}
+    assert activity.details_text(details) == ("rows 1,000,000 · epsilon 1.235 · sensitive sex, race · encrypted yes · "
+                                              "data keys none · from k1")
+    assert activity.details_text({}) == ""

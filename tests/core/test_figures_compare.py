@@ -93,6 +93,8 @@ def test_report_figures_from_contract_objects():
     assert importance.data[0].y[0].startswith("&lt;script&gt;")
     gaps = disparity_figure({"group": fairness_result(0.05, 0.01, 0.12)}, limit=0.1)
     assert tuple(gaps.data[0].x) == (0.05, 0.1, 0.1)
+    assert tuple(gaps.data[0].y) == ("Gap in share selected", "Gap in error rates (equalized odds)",
+                                     "Gap in true positive rates")
     assert tuple(gaps.data[0].error_x.array) == pytest.approx((0.07, 0.1, 0.1))
     assert gaps.layout.shapes[0].x0 == 0.1
     content = {"evaluation": {}, "history": [], "explanations": {"status": "done", "result": explain_result("r")},
