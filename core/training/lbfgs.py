@@ -42,7 +42,7 @@ from torch import nn
 from core.errors import TrainingError
 from core.models.modules import build_model, n_outputs_for
 from core.training._lbfgs_objective import NumpyObjective, TorchObjective, torch_dtype
-from core.training._objective import Objective, validate
+from core.training._objective import Objective, all_finite, validate
 from core.training._steps import CancelPoll
 from core.training.config import TrainConfig
 
@@ -105,7 +105,7 @@ def fit_lbfgs(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val
     ``on_round`` gets each round's train loss, validation loss, accuracy and AUC (the loop makes them epoch
     records); ``poll`` cancels between rounds.
     """
-    if not np.isfinite(X_train).all() or not np.isfinite(X_val).all():
+    if not all(all_finite(torch.from_numpy(np.ascontiguousarray(x))) for x in (X_train, X_val)):
         raise TrainingError(NON_FINITE_INPUT)
     y_train = y_train.astype(np.int64, copy=False)
     lam = penalty_strength(config.C, X_train.shape[0])

@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from core.errors import ConfigError, RunCancelledError, TrainingError
 from core.models import TabularPreprocessor, stratified_split
 from core.training import loop
+from core.training._objective import all_finite
 from core.training.config import TrainConfig
 from core.training.loop import EpochRecord, fit, predict_proba
 
@@ -234,6 +235,18 @@ def test_non_finite_features_and_bad_labels_are_refused() -> None:
         fit(X, y, X[:, :2], y, n_classes=2, config=TrainConfig(epochs=1), device=CPU)
     with pytest.raises(ConfigError, match="epochs"):
         fit(X, y, X, y, n_classes=2, config=TrainConfig(epochs=0), device=CPU)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_all_finite_finds_one_bad_value_anywhere(bad: float, dtype: torch.dtype) -> None:
+    table = torch.linspace(-3e38 if dtype == torch.float32 else -1e300, 1e30, 600, dtype=dtype).reshape(200, 3)
+    assert all_finite(table) and all_finite(table[:0])
+    for row, column in ((0, 0), (117, 1), (199, 2)):
+        damaged = table.clone()
+        damaged[row, column] = bad
+        assert not all_finite(damaged)
+        assert all_finite(damaged[row + 1:])  # the damage is only where it was put
 
 
 def test_should_stop_cancels_the_run() -> None:
