@@ -13,6 +13,7 @@ import csv
 import io
 import itertools
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,9 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SNIFF_BYTES = 64 * 1024
 MAX_SNIFF_BYTES = 1024 * 1024
 SNIFF_RECORDS = 100
+#: A title or notes above the header: at most this many non-blank lines are looked past (see skip_preamble).
+MAX_PREAMBLE_LINES = 10
+PREAMBLE_AGREEMENT = 0.9
 _CHUNK = 1024 * 1024
 #: Excel's delimiter hint, a first line ``sep=;`` (any of :data:`DELIMITERS`); its line ending is dropped with it.
 _SEP_HINT = re.compile(rb'^"?sep=([,;\t|])"?[ \t]*(?:\r\n|\r|\n)', re.IGNORECASE)
@@ -47,6 +51,8 @@ RAGGED_NO_LINE = ("A row has more fields than the header ({detail}). Check for a
 UNCLOSED_QUOTE = ("A value that starts with a double quote {where}is never closed. Check the file for a stray \" "
                   "character.")
 BLANK_ROWS = "{count} with no values (every cell empty or missing) {verb} skipped"
+PREAMBLE = ("{count} above the header {verb} left out ({first}): the table starts at line {line}. If that line is "
+            "not the header, remove the lines above the table and upload again.")
 NOT_UTF8 = ("The file is not UTF-8; it was read as {encoding}. If accented letters look wrong, save the file as "
             "UTF-8 and upload it again.")
 
@@ -101,14 +107,26 @@ def _records(text: str, delimiter: str) -> list[list[str]]:
         return []
 
 
-def sniff(data: bytes, encoding: str, *, prefer_tab: bool = False,
-          only: str | None = None) -> tuple[str, list[str], bool]:
+@dataclass(frozen=True)
+class Sniffed:
+    """The delimiter chosen, the header's fields, whether the header was read whole, the share of the first
+    records that have the header's field count (1.0 for a well-formed table), how many records were looked at under
+    the header and their most common field count."""
+
+    delimiter: str
+    header: list[str]
+    header_whole: bool
+    agreement: float
+    records: int
+    usual_width: int
+
+
+def sniff(data: bytes, encoding: str, *, prefer_tab: bool = False, only: str | None = None) -> Sniffed:
     """Choose the delimiter whose field counts agree best with the header over the first records.
 
-    Returns the delimiter, the header fields and whether the header was read whole. Candidates are ranked by
-    (header has 2+ fields, share of records with the header's field count, number of header fields, preference
-    order); quotes are respected by the csv module. A file where no candidate splits the header is one column.
-    ``only`` restricts the candidates to one delimiter (Excel's ``sep=`` hint line).
+    Candidates are ranked by (header has 2+ fields, share of records with the header's field count, number of
+    header fields, preference order); quotes are respected by the csv module. A file where no candidate splits the
+    header is one column. ``only`` restricts the candidates to one delimiter (Excel's ``sep=`` hint line).
     """
     size = SNIFF_BYTES
     while True:
@@ -136,11 +154,60 @@ def sniff(data: bytes, encoding: str, *, prefer_tab: bool = False,
         agree = sum(len(r) == len(header) for r in rest) / len(rest) if rest else 1.0
         key = (len(header) > 1, agree, len(header), -rank)
         if best is None or key > best[0]:
-            best = (key, delimiter, header)
+            widths = Counter(map(len, rest)).most_common(1)
+            best = (key, delimiter, header, len(rest), widths[0][0] if widths else len(header))
     if best is None:
         raise EmptyInputError(EMPTY_FILE)
-    header_whole = complete or b"\n" in prefix
-    return best[1], best[2], header_whole
+    return Sniffed(delimiter=best[1], header=best[2], header_whole=complete or b"\n" in prefix, agreement=best[0][1],
+                   records=best[3], usual_width=best[4])
+
+
+def _line_ends(data: bytes, limit: int) -> list[int]:
+    """Byte offsets just past each of the first non-blank lines (at most ``limit``), within the sniffed prefix."""
+    ends, start = [], 0
+    prefix = data[:SNIFF_BYTES]
+    while len(ends) < limit:
+        cut = prefix.find(b"\n", start)
+        if cut < 0:
+            break
+        if prefix[start:cut].strip():
+            ends.append(cut + 1)
+        start = cut + 1
+    return ends
+
+
+def skip_preamble(data: bytes, encoding: str, *, prefer_tab: bool = False,
+                  only: str | None = None) -> tuple[bytes, int, Sniffed]:
+    """Find the header under a title or notes that some exports put above the table ("Sales report 2024", a blank
+    line, then the header): returns the data from the header on, the number of lines left out and the sniff.
+
+    Lines are left out only when the table as it stands does not hold together (its first line has one field, or
+    under half of the first records have the first line's field count) and, after leaving out at most
+    :data:`MAX_PREAMBLE_LINES` non-blank lines, a header of two or more fields agrees with at least
+    :data:`PREAMBLE_AGREEMENT` of the records under it, each left-out line having fewer fields than that header.
+    The search goes line by line and stops at the first line as wide as the records under it: a ragged table is
+    reported as ragged, never cut down to its tail. A well-formed table, and a one-column file, are read as they
+    are.
+    """
+    first = sniff(data, encoding, prefer_tab=prefer_tab, only=only)
+    if len(first.header) > 1 and first.agreement >= 0.5:
+        return data, 0, first
+    ends = _line_ends(data, MAX_PREAMBLE_LINES + 1)
+    for end in ends[:-1]:
+        while (cut := data.find(b"\n", end)) >= 0 and not data[end:cut].strip():
+            end = cut + 1  # blank lines between the notes and the header go with the notes
+        rest = data[end:]
+        try:
+            found = sniff(rest, encoding, prefer_tab=prefer_tab, only=only)
+        except EmptyInputError:
+            break
+        if not found.records or len(found.header) >= found.usual_width > 1:  # table rows, not notes: stop here
+            above = _records(data[:end].decode(encoding, errors="replace"), found.delimiter)
+            if (found.records and len(found.header) > 1 and found.agreement >= PREAMBLE_AGREEMENT
+                    and all(len(line) < len(found.header) for line in above)):
+                return rest, data[:end].count(b"\n"), found
+            break
+    return data, 0, first
 
 
 def _ragged_line(data: bytes, encoding: str, delimiter: str, expected: int) -> tuple[int, int] | None:
@@ -174,16 +241,20 @@ def _record_line(data: bytes, encoding: str, delimiter: str, index: int) -> int 
     return None
 
 
-def _parser_error(exc: Exception, data: bytes, encoding: str, delimiter: str, expected: int) -> InputError:
+def _parser_error(exc: Exception, data: bytes, encoding: str, delimiter: str, expected: int,
+                  lines_before: int = 0) -> InputError:
+    """The parser's complaint in the user's terms, with line numbers of the whole file (``lines_before`` lines
+    were left out above the header)."""
     detail = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
     if "EOF inside string" in detail or "EOF while" in detail:
         row = re.search(r"starting at row (\d+)", detail)
         line = _record_line(data, encoding, delimiter, int(row.group(1))) if row else None
+        line = None if line is None else line + lines_before
         return InputError(UNCLOSED_QUOTE.format(where=f"on line {line} " if line else ""))
     if re.search(r"Expected \d+ fields", detail):
         found = _ragged_line(data, encoding, delimiter, expected)
         if found is not None:
-            return InputError(RAGGED.format(line=found[0], found=found[1], expected=expected,
+            return InputError(RAGGED.format(line=found[0] + lines_before, found=found[1], expected=expected,
                                             delimiter=_DELIMITER_NAMES.get(delimiter, repr(delimiter))))
         return InputError(RAGGED_NO_LINE.format(detail=detail.removeprefix("Error tokenizing data. C error: ")))
     return InputError(f"The file cannot be read as delimited text: {detail}")
@@ -256,7 +327,15 @@ def read_delimited(data: bytes, settings: Settings, *, prefer_tab: bool = False)
     data, hinted = _separator_hint(data)
     if not data[:SNIFF_BYTES].strip() and not data[SNIFF_BYTES:].strip():
         raise EmptyInputError(EMPTY_FILE)
-    delimiter, header, header_whole = sniff(data, encoding, prefer_tab=prefer_tab, only=hinted)
+    whole = data
+    data, lines_before, sniffed = skip_preamble(data, encoding, prefer_tab=prefer_tab, only=hinted)
+    delimiter, header, header_whole = sniffed.delimiter, sniffed.header, sniffed.header_whole
+    if lines_before:
+        notes = [line.strip() for line in whole[:len(whole) - len(data)].decode(encoding, errors="replace")
+                 .splitlines() if line.strip()]
+        shown = repr(notes[0] if len(notes[0]) <= 60 else notes[0][:57] + "...")
+        warnings.append(PREAMBLE.format(count=plural(len(notes), "line"), verb="was" if len(notes) == 1 else "were",
+                                        first=f"starting {shown}", line=lines_before + 1))
     _limits.check_columns(len(header), settings, at_least=not header_whole)
     arrow = _read_arrow(data, encoding, delimiter, len(header), settings) if header_whole else None
     if arrow is not None:
@@ -269,7 +348,7 @@ def read_delimited(data: bytes, settings: Settings, *, prefer_tab: bool = False)
         except pd.errors.EmptyDataError:
             raise EmptyInputError(EMPTY_FILE) from None
         except pd.errors.ParserError as exc:
-            raise _parser_error(exc, data, encoding, delimiter, len(header)) from exc
+            raise _parser_error(exc, data, encoding, delimiter, len(header), lines_before) from exc
     _limits.check_columns(raw.shape[1], settings)
     if raw.empty:
         raise EmptyInputError(EMPTY_FILE)
