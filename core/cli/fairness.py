@@ -1,4 +1,4 @@
-"""``fairness RUN_ID --sensitive COL``: the Fairness page's group table, gaps and summary, for scripts and CI."""
+"""``fairness RUN_ID [--sensitive COL]``: the Fairness page's group table, gaps and summary, for scripts and CI."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ from core.cli._common import emit_json, json_flag, settings_home
 
 
 def _cmd_fairness(args: argparse.Namespace) -> int:
-    from core.fairness import CONTRACT_DISPARITIES, run_classes, run_fairness, slicing_payload, worst_classes
+    from core.fairness import (
+        CONTRACT_DISPARITIES,
+        run_classes,
+        run_fairness,
+        run_sensitive_columns,
+        slicing_payload,
+        worst_classes,
+    )
     from core.runs import RunStore
     from core.training.classes import class_index
 
     store = RunStore(settings_home())
-    reports = run_fairness(store, args.run_id, args.sensitive, intersect=args.intersect, resamples=args.resamples,
+    sensitive = args.sensitive or list(run_sensitive_columns(store, args.run_id))
+    reports = run_fairness(store, args.run_id, sensitive, intersect=args.intersect, resamples=args.resamples,
                            seed=args.seed, class_name=args.class_name)
     classes, positive = run_classes(store, args.run_id)
     chosen = classes[class_index(classes, positive, args.class_name)]
@@ -22,7 +30,7 @@ def _cmd_fairness(args: argparse.Namespace) -> int:
     payload = {"run_id": args.run_id, "class": chosen, "groups": first["groups"], "disparities": first["disparities"],
                "slicing": first["slicing"], "summary": first["summary"], "slicings": slicings}
     if len(classes) > 2:  # every class one-vs-rest: the class with the largest gap, per disparity
-        payload["worst_class"] = worst_classes(store, args.run_id, args.sensitive, intersect=args.intersect,
+        payload["worst_class"] = worst_classes(store, args.run_id, sensitive, intersect=args.intersect,
                                                resamples=args.resamples, seed=args.seed)
     if args.json:
         emit_json(payload)
@@ -54,8 +62,8 @@ def register(sub) -> None:
     parser = sub.add_parser("fairness", parents=[json_flag()],
                             help="per-group metrics and disparities with bootstrap intervals for a stored run")
     parser.add_argument("run_id")
-    parser.add_argument("--sensitive", action="extend", nargs="+", required=True, metavar="COL",
-                        help="column(s) to slice by; repeat or list several")
+    parser.add_argument("--sensitive", action="extend", nargs="+", metavar="COL",
+                        help="column(s) to slice by; repeat or list several (default: the run's sensitive columns)")
     parser.add_argument("--intersect", action="store_true", help="slice by the intersection of the columns")
     parser.add_argument("--resamples", type=int, default=None, help="bootstrap resamples (default: setting, 1000)")
     parser.add_argument("--seed", type=int, default=0)

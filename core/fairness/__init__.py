@@ -53,6 +53,7 @@ _WHERE = {
     "run_classes": "core.fairness._runs",
     "run_fairness": "core.fairness._runs",
     "run_groups": "core.fairness._runs",
+    "run_sensitive_columns": "core.fairness._runs",
     "slicing_payload": "core.fairness._summary",
     "spec_column": "core.fairness._groups",
     "start_mitigation": "core.fairness._mitigation",

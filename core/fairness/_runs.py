@@ -82,6 +82,19 @@ def load_run_scores(store: RunStore, run_id: str, class_name: str | None = None)
                      threshold=threshold, class_name=classes[chosen])
 
 
+NO_SENSITIVE = ("Run {run_id} names no sensitive column to slice by; pass --sensitive with one or more columns of "
+                "its dataset.")
+
+
+def run_sensitive_columns(store: RunStore, run_id: str) -> tuple[str, ...]:
+    """The sensitive columns the run was trained with (its spec's): what a fairness view slices by unless told
+    otherwise. Raises :class:`FairnessError` when the spec names none."""
+    columns = tuple(str(item["column"]) for item in (store.get(run_id).spec or {}).get("sensitive", ()))
+    if not columns:
+        raise FairnessError(NO_SENSITIVE.format(run_id=run_id))
+    return columns
+
+
 def run_groups(store: RunStore, scores: RunScores, sensitive: Sequence[str], *, intersect: bool = False,
                rows: np.ndarray | None = None) -> dict[str, pd.Series]:
     """Group labels of the run's test rows (or of ``rows``), binned as the run's spec says."""

@@ -45,6 +45,9 @@ def test_import_fairness_and_mitigate_json(scored_csv, capsys):
         value, (low, high) = report["disparities"][name]["value"], report["disparities"][name]["ci"]
         assert isinstance(value, float) and low <= value <= high
 
+    assert main(["fairness", imported["run_id"], "--resamples", "200", "--json"]) == 0  # the run's own columns
+    assert _json(capsys) == report
+
     assert main(["mitigate", imported["run_id"], "--method", "thresholds", "--constraint", "demographic_parity",
                  "--sensitive", "grp", "--json"]) == 0
     mitigated = _json(capsys)
@@ -58,3 +61,13 @@ def test_bad_imports_exit_2_with_one_error_line(scored_csv, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: The score column 'grp' holds text") and "Traceback" not in err
     assert main(["fairness", "20260101-000000-abcdef", "--sensitive", "grp"]) == 2
+
+
+def test_fairness_of_a_run_without_sensitive_columns_asks_for_them(scored_csv, capsys):
+    assert main(["import", str(scored_csv), "--label", "label", "--positive", "1", "--score", "score", "--json"]) == 0
+    run_id = _json(capsys)["run_id"]
+    assert main(["fairness", run_id]) == 2
+    assert capsys.readouterr().err == (f"error: Run {run_id} names no sensitive column to slice by; pass --sensitive "
+                                       "with one or more columns of its dataset.\n")
+    assert main(["fairness", run_id, "--sensitive", "grp", "--resamples", "100", "--json"]) == 0
+    assert [g["group"] for g in _json(capsys)["groups"]] == ["p", "q"]
