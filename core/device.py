@@ -8,17 +8,13 @@ there is an error rather than a silent fallback, so a misconfigured GPU box is n
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
 from dataclasses import dataclass
 
 import torch
 
 from core.config import DEVICE_CHOICES, get_settings
 from core.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 UNKNOWN_DEVICE = "device {value!r} is not one of cuda, cuda:N, mps or cpu; {fix}"
 NO_CUDA = "{source} asks for {value!r} but no CUDA GPU is available to torch here; {fix}"
@@ -133,19 +129,3 @@ def warm_up_torch() -> None:
         optimizer.step()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def warm_up_in_background() -> threading.Thread:
-    """:func:`warm_up_torch` on a daemon thread, overlapping the table's reading and encoding (the CLI's train and
-    audit): torch itself is already imported here, so the thread only adds its compiler stack and the device.
-    A failure there is not the run's: the run meets (and reports) the same device problem itself."""
-
-    def quietly() -> None:
-        try:
-            warm_up_torch()
-        except Exception as exc:  # noqa: BLE001 - see the docstring
-            log.debug("device warm-up skipped: %s", type(exc).__name__)
-
-    thread = threading.Thread(target=quietly, name="warm-up-torch", daemon=True)
-    thread.start()
-    return thread

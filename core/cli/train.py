@@ -38,6 +38,18 @@ def _config(args: argparse.Namespace):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from core.warmup import warm_up_in_background
+
+    # torch, the training pipeline (scikit-learn, scipy) and the device, while this thread reads and stores the table
+    warming = warm_up_in_background("core.training.pipeline")
+    try:
+        return _build_and_train(args)
+    finally:
+        warming.join(timeout=60)  # never leave a thread inside an import or CUDA's start-up at exit
+
+
+def _build_and_train(args: argparse.Namespace) -> int:
+    """Store the table, build the spec (what the run learns from), then train."""
     from core.data.spec import build_spec
     from core.data.store import DatasetStore
 
@@ -50,13 +62,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                        features=args.features, sensitive=args.sensitive)
     config = _config(args)
     del frame  # the run loads its own copy; two copies of a big table would double peak memory
-    from core.device import warm_up_in_background
-
-    warming = warm_up_in_background()  # the device and torch's optimiser imports, while the run reads the table
-    try:
-        return _train_and_report(args, home, datasets, meta, built, config)
-    finally:
-        warming.join(timeout=60)  # never leave a thread inside CUDA's start-up at exit
+    return _train_and_report(args, home, datasets, meta, built, config)
 
 
 def _train_and_report(args: argparse.Namespace, home: Path, datasets: DatasetStore, meta: DatasetMeta,
