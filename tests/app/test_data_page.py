@@ -79,6 +79,17 @@ def test_upload_pick_columns_and_save_spec(riskboard_home):
     assert "approved" not in saved[0].features
 
 
+def test_an_export_with_a_title_above_the_header_is_read_from_the_header(riskboard_home):
+    at = open_page()
+    at = upload(at, "export.csv", b"Loan book export, 2024-06-30\n\n" + csv_bytes(synthetic_biased(300, seed=3)))
+    assert at.success and "Stored export.csv: 300 rows" in plain(at.success[0].value)
+    [note] = [plain(w.value) for w in at.warning if "above the header" in plain(w.value)]
+    assert note.startswith("1 line above the header was left out (starting 'Loan book export, 2024-06-30'): the "
+                           "table starts at line 3.")
+    suffix = at.selectbox(key="dataset_id").value[:12]
+    assert "approved" in at.selectbox(key=f"target-{suffix}").options
+
+
 def test_bad_upload_shows_an_error_and_the_page_keeps_working(riskboard_home):
     at = open_page()
     at = upload(at, "leaky.csv", csv_bytes(leaky_loans(300)))
