@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 from core.cli._common import LazyChoices, emit_json, json_flag, settings_home
 from core.errors import ReportError, WorkspaceError
 
-NO_THRESHOLDS = ("no threshold given; pass at least one of --min-auc, --max-dpd (with --sensitive), --max-epsilon, "
+NO_THRESHOLDS = ("no threshold given; pass at least one of --min-auc, --max-dpd, --max-epsilon, "
                  "--max-attack-auc, --max-empirical-epsilon.")
 
 
@@ -57,13 +57,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from core.runs import RunStore
     from core.storage import atomic_write_bytes
 
-    thresholds = Thresholds(min_auc=args.min_auc, max_disparity=args.max_dpd, sensitive=args.sensitive,
+    store = RunStore(settings_home())
+    sensitive = args.sensitive
+    if args.max_dpd is not None and not sensitive:  # as the report's defaults: the run's first sensitive column
+        from core.fairness import run_sensitive_columns
+
+        sensitive = run_sensitive_columns(store, args.run_id)[0]
+    thresholds = Thresholds(min_auc=args.min_auc, max_disparity=args.max_dpd, sensitive=sensitive,
                             disparity_metric=args.disparity_metric, max_epsilon=args.max_epsilon,
                             max_attack_auc=args.max_attack_auc,
                             max_empirical_epsilon=args.max_empirical_epsilon).validate()
     if not thresholds.any_set:
         raise ReportError(NO_THRESHOLDS)
-    store = RunStore(settings_home())
     inputs = gather_inputs(store, args.run_id, settings=ReportSettings(thresholds=thresholds), with_data=False,
                            class_name=args.class_name)
     if thresholds.max_disparity is not None and thresholds.sensitive not in inputs.sensitive:
@@ -104,7 +109,8 @@ def register(sub) -> None:
     check.add_argument("--min-auc", type=float, help="minimum test ROC AUC")
     check.add_argument("--max-dpd", type=float, help="maximum disparity (default metric: demographic parity "
                                                      "difference) by --sensitive COL")
-    check.add_argument("--sensitive", help="the sensitive column the disparity limit applies to")
+    check.add_argument("--sensitive", help="the sensitive column the disparity limit applies to (default: the run's "
+                                           "first sensitive column)")
     check.add_argument("--disparity-metric", metavar="METRIC", choices=LazyChoices("core.report", "DISPARITY_METRICS"),
                        default="demographic_parity_difference", help="the disparity --max-dpd limits: %(choices)s")
     check.add_argument("--max-epsilon", type=float, help="maximum privacy budget epsilon (non-private runs fail)")

@@ -106,6 +106,7 @@ def test_check_exit_codes_and_lines(workspace, capsys):
     # a disparity whose fairness was never computed cannot pass: listed as NOT RUN with the command, exit 2
     code, out, _ = cli(capsys, "check", run_id, "--max-dpd", 0.1, "--sensitive", "group")
     assert code == 2 and out.startswith("NOT RUN") and f"python -m core fairness {run_id} --sensitive group" in out
+    assert cli(capsys, "check", run_id, "--max-dpd", 0.1) == (code, out, "")  # the run's first sensitive column
 
 
 def test_check_junit_for_pass_and_fail(workspace, tmp_path, capsys):
