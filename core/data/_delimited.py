@@ -13,7 +13,6 @@ import csv
 import io
 import itertools
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from core.config import Settings
-from core.data import _limits
+from core.data import _limits, _preamble
 from core.data._columns import NA_TOKENS, assemble
 from core.errors import EmptyInputError, InputError
 from core.text import plural
@@ -32,9 +31,6 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SNIFF_BYTES = 64 * 1024
 MAX_SNIFF_BYTES = 1024 * 1024
 SNIFF_RECORDS = 100
-#: A title or notes above the header: at most this many non-blank lines are looked past (see skip_preamble).
-MAX_PREAMBLE_LINES = 10
-PREAMBLE_AGREEMENT = 0.9
 _CHUNK = 1024 * 1024
 #: Excel's delimiter hint, a first line ``sep=;`` (any of :data:`DELIMITERS`); its line ending is dropped with it.
 _SEP_HINT = re.compile(rb'^"?sep=([,;\t|])"?[ \t]*(?:\r\n|\r|\n)', re.IGNORECASE)
@@ -51,8 +47,6 @@ RAGGED_NO_LINE = ("A row has more fields than the header ({detail}). Check for a
 UNCLOSED_QUOTE = ("A value that starts with a double quote {where}is never closed. Check the file for a stray \" "
                   "character.")
 BLANK_ROWS = "{count} with no values (every cell empty or missing) {verb} skipped"
-PREAMBLE = ("{count} above the header {verb} left out ({first}): the table starts at line {line}. If that line is "
-            "not the header, remove the lines above the table and upload again.")
 NOT_UTF8 = ("The file is not UTF-8; it was read as {encoding}. If accented letters look wrong, save the file as "
             "UTF-8 and upload it again.")
 
@@ -109,16 +103,13 @@ def _records(text: str, delimiter: str) -> list[list[str]]:
 
 @dataclass(frozen=True)
 class Sniffed:
-    """The delimiter chosen, the header's fields, whether the header was read whole, the share of the first
-    records that have the header's field count (1.0 for a well-formed table), how many records were looked at under
-    the header and their most common field count."""
+    """The delimiter chosen, the header's fields, whether the header was read whole, and the field counts of the
+    first records under the header."""
 
     delimiter: str
     header: list[str]
     header_whole: bool
-    agreement: float
-    records: int
-    usual_width: int
+    below: tuple[int, ...]
 
 
 def sniff(data: bytes, encoding: str, *, prefer_tab: bool = False, only: str | None = None) -> Sniffed:
@@ -154,12 +145,14 @@ def sniff(data: bytes, encoding: str, *, prefer_tab: bool = False, only: str | N
         agree = sum(len(r) == len(header) for r in rest) / len(rest) if rest else 1.0
         key = (len(header) > 1, agree, len(header), -rank)
         if best is None or key > best[0]:
-            widths = Counter(map(len, rest)).most_common(1)
-            best = (key, delimiter, header, len(rest), widths[0][0] if widths else len(header))
+            best = (key, delimiter, header, tuple(map(len, rest)))
     if best is None:
         raise EmptyInputError(EMPTY_FILE)
-    return Sniffed(delimiter=best[1], header=best[2], header_whole=complete or b"\n" in prefix, agreement=best[0][1],
-                   records=best[3], usual_width=best[4])
+    return Sniffed(delimiter=best[1], header=best[2], header_whole=complete or b"\n" in prefix, below=best[3])
+
+
+def _same_width(header: int, record: int) -> bool:
+    return header == record
 
 
 def _line_ends(data: bytes, limit: int) -> list[int]:
@@ -178,21 +171,13 @@ def _line_ends(data: bytes, limit: int) -> list[int]:
 
 def skip_preamble(data: bytes, encoding: str, *, prefer_tab: bool = False,
                   only: str | None = None) -> tuple[bytes, int, Sniffed]:
-    """Find the header under a title or notes that some exports put above the table ("Sales report 2024", a blank
-    line, then the header): returns the data from the header on, the number of lines left out and the sniff.
-
-    Lines are left out only when the table as it stands does not hold together (its first line has one field, or
-    under half of the first records have the first line's field count) and, after leaving out at most
-    :data:`MAX_PREAMBLE_LINES` non-blank lines, a header of two or more fields agrees with at least
-    :data:`PREAMBLE_AGREEMENT` of the records under it, each left-out line having fewer fields than that header.
-    The search goes line by line and stops at the first line as wide as the records under it: a ragged table is
-    reported as ragged, never cut down to its tail. A well-formed table, and a one-column file, are read as they
-    are.
-    """
+    """Find the header under a title or notes above the table (the rule: :mod:`core.data._preamble`); returns the
+    data from the header on, the number of lines left out and the sniff. Each candidate header is sniffed afresh:
+    a note with a comma must not decide the delimiter of a semicolon table."""
     first = sniff(data, encoding, prefer_tab=prefer_tab, only=only)
-    if len(first.header) > 1 and first.agreement >= 0.5:
+    if _preamble.holds_together(len(first.header), first.below, _same_width):
         return data, 0, first
-    ends = _line_ends(data, MAX_PREAMBLE_LINES + 1)
+    ends = _line_ends(data, _preamble.MAX_PREAMBLE_LINES + 1)
     for end in ends[:-1]:
         while (cut := data.find(b"\n", end)) >= 0 and not data[end:cut].strip():
             end = cut + 1  # blank lines between the notes and the header go with the notes
@@ -201,10 +186,10 @@ def skip_preamble(data: bytes, encoding: str, *, prefer_tab: bool = False,
             found = sniff(rest, encoding, prefer_tab=prefer_tab, only=only)
         except EmptyInputError:
             break
-        if not found.records or len(found.header) >= found.usual_width > 1:  # table rows, not notes: stop here
-            above = _records(data[:end].decode(encoding, errors="replace"), found.delimiter)
-            if (found.records and len(found.header) > 1 and found.agreement >= PREAMBLE_AGREEMENT
-                    and all(len(line) < len(found.header) for line in above)):
+        above = [len(r) for r in _records(data[:end].decode(encoding, errors="replace"), found.delimiter)]
+        decided = _preamble.verdict(len(found.header), found.below, above, _same_width)
+        if decided is not None:
+            if decided:
                 return rest, data[:end].count(b"\n"), found
             break
     return data, 0, first
@@ -333,9 +318,7 @@ def read_delimited(data: bytes, settings: Settings, *, prefer_tab: bool = False)
     if lines_before:
         notes = [line.strip() for line in whole[:len(whole) - len(data)].decode(encoding, errors="replace")
                  .splitlines() if line.strip()]
-        shown = repr(notes[0] if len(notes[0]) <= 60 else notes[0][:57] + "...")
-        warnings.append(PREAMBLE.format(count=plural(len(notes), "line"), verb="was" if len(notes) == 1 else "were",
-                                        first=f"starting {shown}", line=lines_before + 1))
+        warnings.append(_preamble.warning(notes, lines_before + 1))
     _limits.check_columns(len(header), settings, at_least=not header_whole)
     arrow = _read_arrow(data, encoding, delimiter, len(header), settings) if header_whole else None
     if arrow is not None:

@@ -19,13 +19,14 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 
 from core.config import Settings
-from core.data import _limits
+from core.data import _limits, _preamble
 from core.data._columns import assemble
 from core.errors import EmptyInputError, InputError
 
 MAX_ZIP_ENTRIES = 10_000
 #: Fully empty rows (formatting only) read past the row limit before giving up.
 BLANK_ROW_SLACK = 10_000
+SAMPLE_ROWS = 100  # rows under a header candidate looked at to tell a title above the table from the table
 _PROLOG_BYTES = 4096
 
 XML_UNSAFE = ("The workbook's XML declares entities (a DTD), which can read files or exhaust memory; Riskboard "
@@ -69,24 +70,40 @@ def _trimmed(row: tuple) -> tuple:
     return row[:end]
 
 
-def _rows(sheet, settings: Settings) -> tuple[tuple | None, list[tuple]]:
-    """The header (first non-empty row) and the non-empty data rows, stopping as soon as a limit is passed."""
-    header: tuple | None = None
+def _rows(sheet, settings: Settings) -> tuple[list[tuple], list[int]]:
+    """The non-empty rows, the header candidate first, stopping as soon as a limit is passed; and the sheet's row
+    numbers of the first few (where a title or notes above the header may be)."""
     rows: list[tuple] = []
+    numbers: list[int] = []
     for seen, raw in enumerate(sheet.iter_rows(values_only=True), start=1):
-        if seen > settings.max_rows + 1 + BLANK_ROW_SLACK:
+        if seen > settings.max_rows + 1 + BLANK_ROW_SLACK + _preamble.MAX_PREAMBLE_LINES:
             _limits.check_rows(seen, settings, at_least=True)
         row = _trimmed(raw)
         if not row:
             continue
         _limits.check_columns(len(row), settings)
-        if header is None:
-            header = row
-            continue
         rows.append(row)
-        if len(rows) > settings.max_rows:
-            _limits.check_rows(len(rows), settings, at_least=True)
-    return header, rows
+        if len(numbers) <= _preamble.MAX_PREAMBLE_LINES:
+            numbers.append(seen)
+        if len(rows) > settings.max_rows + 1 + _preamble.MAX_PREAMBLE_LINES:
+            _limits.check_rows(len(rows) - 1, settings, at_least=True)
+    return rows, numbers
+
+
+def _at_most(header: int, record: int) -> bool:
+    return record <= header  # trailing empty cells are not stored: a row may be shorter than its header
+
+
+def _header_index(rows: list[tuple]) -> int:
+    """How many rows above the header are a title or notes (the rule: :mod:`core.data._preamble`)."""
+    widths = [len(r) for r in rows[:_preamble.MAX_PREAMBLE_LINES + 1 + SAMPLE_ROWS]]
+    if not widths or _preamble.holds_together(widths[0], widths[1:1 + SAMPLE_ROWS], _at_most):
+        return 0
+    for k in range(1, min(_preamble.MAX_PREAMBLE_LINES, len(widths) - 1) + 1):
+        decided = _preamble.verdict(widths[k], widths[k + 1:k + 1 + SAMPLE_ROWS], widths[:k], _at_most)
+        if decided is not None:
+            return k if decided else 0
+    return 0
 
 
 def read_xlsx(data: bytes, settings: Settings) -> Workbook:
@@ -133,9 +150,15 @@ def _read_first_sheet(book, settings: Settings) -> Workbook:
         _limits.check_columns(sheet.max_column, settings)
         _limits.check_rows(sheet.max_row - (sheet.min_row or 1), settings)
     sheet.reset_dimensions()  # then rows are not padded to a (possibly false) declared width
-    header, rows = _rows(sheet, settings)
-    if header is None:
+    rows, numbers = _rows(sheet, settings)
+    if not rows:
         raise EmptyInputError(EMPTY_SHEET.format(sheet=sheet.title))
+    skipped = _header_index(rows)
+    if skipped:
+        notes.append(_preamble.warning([" ".join(str(v) for v in r if v not in (None, "")) for r in rows[:skipped]],
+                                       numbers[skipped], unit="row"))
+    header, rows = rows[skipped], rows[skipped + 1:]
+    _limits.check_rows(len(rows), settings)
     if not rows:
         raise EmptyInputError(HEADER_ONLY.format(sheet=sheet.title))
     width = max(len(header), max(map(len, rows)))

@@ -14,7 +14,8 @@ the body where the format declares them (CSV header, Parquet footer, Excel ``<di
 Delimited text: UTF-8 (a BOM is removed), UTF-16 with BOM, else Windows-1252 / latin-1 with a warning; the delimiter
 is sniffed among ``,`` ``;`` tab ``|`` (Excel's ``sep=;`` first line, when present, names it); a row with more
 fields than the header is an error naming its line, a shorter row is padded with missing cells, and rows with no
-value at all are skipped (with a warning).
+value at all are skipped (with a warning). A title or notes above the header, in text or on an Excel sheet, are
+left out with a warning naming them and the header's line (the rule: :mod:`core.data._preamble`).
 
 Values (every format): surrounding whitespace is stripped and ``""``, ``NA``, ``N/A``, ``n/a``, ``NaN``, ``nan``,
 ``NULL``, ``null``, ``#N/A``, ``<NA>``, ``?`` are missing (``None`` and ``-`` are kept: they are real

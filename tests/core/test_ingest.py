@@ -209,8 +209,8 @@ def test_ragged_row_names_its_line(data, line):
     (b"\n  Quarterly report  \nSource: bank Q3, 2024\n\n\n", 6),
 ])
 def test_title_and_notes_above_the_header_are_left_out_with_a_warning(notes, header_line):
-    result = read_table(notes + b"a,b,label\n1,x,yes\n2,y,no\n3,z,no\n", "export.csv")
-    check(result, frame(a=[1, 2, 3], b=text(["x", "y", "z"]), label=text(["yes", "no", "no"])))
+    result = read_table(notes + b"a,b,c,label\n1,x,4,yes\n2,y,5,no\n3,z,6,no\n", "export.csv")
+    check(result, frame(a=[1, 2, 3], b=text(["x", "y", "z"]), c=[4, 5, 6], label=text(["yes", "no", "no"])))
     first = notes.decode().strip().splitlines()[0].strip()
     [warning] = [w for w in result.warnings if "above the header" in w]
     assert warning.startswith(f"{2 if notes.count(b',') else 1} line")
@@ -219,12 +219,22 @@ def test_title_and_notes_above_the_header_are_left_out_with_a_warning(notes, hea
 
 @pytest.mark.parametrize("data, message", [
     # a ragged table stays ragged: the search never cuts a table down to its tail
-    (b"Report, 2024\nnotes\n\na,b,c\n" + b"1,2,3\n" * 12 + b"4,5,6,7\n", r"^Line 17 has 4 fields but the header has 3"),
+    (b"Report, 2024\nnotes\n\na,b,c,d\n" + b"1,2,3,4\n" * 12 + b"4,5,6,7,8\n",
+     r"^Line 17 has 5 fields but the header has 4"),
     (b"Report, 2024\na,b,c\n1,2,3\n4,5,6,7\n", r"^Line 2 has 3 fields but the header has 2"),
 ])
 def test_a_ragged_table_under_notes_names_its_line_in_the_whole_file(data, message):
     with pytest.raises(InputError, match=message):
         read_table(data, "ragged.csv")
+
+
+@pytest.mark.parametrize("data, line", [
+    (b"a,b,c\n1,2,3,4\n5,6,7,8\n9,10,11,12\n", 2),  # a header that lacks a name is not a note
+    (b"Report, 2024\na,b,c\n1,2,3\n4,5,6\n", 2),  # a two-field note over three columns cannot be told from one
+])
+def test_a_header_short_of_a_name_stays_an_error_naming_its_line(data, line):
+    with pytest.raises(InputError, match=rf"^Line {line} has \d fields but the header has \d"):
+        read_table(data, "short.csv")
 
 
 @pytest.mark.parametrize("data", [b"title\none\ntwo\n", b"a,b\n1,2\n3\n4,5\n"])
@@ -527,6 +537,22 @@ def test_xlsx_round_trip():
                         when=pd.Series([dt.datetime(2020, 1, 2), dt.datetime(2021, 3, 4, 5, 6)],
                                        dtype="datetime64[us]"), ok=[True, False]))
     assert result.warnings == ["only the first sheet ('Data') was read; the workbook also has 1 more: 'Notes'"]
+
+
+def test_xlsx_title_and_notes_above_the_header_are_left_out_with_a_warning():
+    rows = [["Loan book export"], [], ["Generated", "2024-06-30"], ["a", "b", "c", "label"],
+            [1, "x", 4.5, "yes"], [2, "y", None, "no"], [3, "z", 6.5]]
+    result = read_table(xlsx_bytes(rows), "book.xlsx")
+    check(result, frame(a=[1, 2, 3], b=text(["x", "y", "z"]), c=[4.5, NAN, 6.5], label=text(["yes", "no", NAN])))
+    assert result.warnings == ["2 rows above the header were left out (starting 'Loan book export'): the table starts "
+                               "at row 4. If that row is not the header, remove the rows above the table and upload "
+                               "again."]
+
+
+def test_xlsx_header_short_of_a_name_is_not_taken_for_a_note():
+    result = read_table(xlsx_bytes([["a", "b"], [1, 2, 3], [4, 5, 6], [7, 8, 9]]), "x.xlsx")
+    assert list(result.frame.columns) == ["a", "b", "column_3"]
+    assert not [w for w in result.warnings if "above the header" in w]
 
 
 def test_xlsx_magic_wins_over_a_wrong_extension_and_odd_cells():
