@@ -42,10 +42,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     # torch, the training pipeline (scikit-learn, scipy) and the device, while this thread reads and stores the table
     warming = warm_up_in_background("core.training.pipeline")
-    try:
-        return _build_and_train(args)
-    finally:
-        warming.join(timeout=60)  # never leave a thread inside an import or CUDA's start-up at exit
+    code = _build_and_train(args)  # a user's mistake raises and is reported at once: the daemon thread ends with us
+    warming.join(timeout=60)  # after a run, never leave the thread inside an import or CUDA's start-up at exit
+    return code
 
 
 def _build_and_train(args: argparse.Namespace) -> int:
