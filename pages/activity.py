@@ -43,9 +43,11 @@ with user_errors():
     table = formula_safe_frame(pd.DataFrame(activity.as_rows(found),
                                             columns=["seq", "at", "actor", "action", "subject", "details", "hash"]))
     st.caption(f"{len(found):,} of {len(everything):,} entries (times in UTC; the CSV keeps them exact)")
-    # read at a glance: times to the second, actions and details in words (the CSV keeps the log's exact text)
+    # read at a glance: times to the second, dataset ids short, actions and details in words (the CSV keeps
+    # the log's exact text)
     shown = formula_safe_frame(table.drop(columns=["hash"]).assign(
         at=[str(t)[:19].replace("T", " ") for t in table["at"]], action=[a.replace("_", " ") for a in table["action"]],
+        subject=[activity.subject_text(e.subject) for e in found],
         details=[activity.details_text(e.details) for e in found]))
     with st.container(key="scroll-activity"):  # a log: scroll it sideways for the details
         st.dataframe(shown, hide_index=True, width="stretch", key="activity-table")

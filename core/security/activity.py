@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
@@ -276,6 +277,15 @@ def _detail_value(value: Any) -> str:
         return ", ".join(f"{k} {_detail_value(v)}" for k, v in value.items()) or "none"
     shown = format_number(value, 3)
     return str(value) if shown is None else shown
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def subject_text(subject: str) -> str:
+    """A subject as the pages show it: a dataset's 64-character SHA-256 id as its first 12 characters, as every other
+    page names datasets (runs and users are shown whole; the CSV keeps the full id)."""
+    return subject[:12] if _SHA256.fullmatch(subject) else subject
 
 
 def details_text(details: Mapping[str, Any]) -> str:

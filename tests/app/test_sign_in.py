@@ -101,14 +101,16 @@ def test_idle_session_is_signed_out(riskboard_home, monkeypatch):
 def test_activity_page_lists_filters_and_checks_the_chain(riskboard_home):
     activity.append(riskboard_home, "run_started", "r1", {"kind": "train", "epochs": 20000}, actor="=cmd|' /C calc'!A0")
     activity.append(riskboard_home, "explained", "r1", {"run_id": "r1", "sensitive": ["sex", "race"]}, actor="bob")
+    activity.append(riskboard_home, "dataset_added", "ab" * 32, {"rows": 300}, actor="bob")
     at = open_page(str(ROOT / "pages" / "activity.py"))
-    assert "The log is intact: 2 entries" in plain(at.success[0].value)
+    assert "The log is intact: 3 entries" in plain(at.success[0].value)
     table = at.dataframe[0].value
-    assert list(table["action"]) == ["explained", "run started"]  # in words; the CSV keeps the log's names
-    assert table["actor"].iloc[1].startswith("'=")  # formula escaped for the CSV too
-    assert list(table["details"]) == ["run id r1 · sensitive sex, race", "epochs 20,000 · kind train"]  # in words
+    assert list(table["action"]) == ["dataset added", "explained", "run started"]  # in words (the CSV: the log's names)
+    assert table["actor"].iloc[2].startswith("'=")  # formula escaped for the CSV too
+    assert list(table["subject"]) == ["abababababab", "r1", "r1"]  # a dataset by its short id, as on every page
+    assert list(table["details"]) == ["rows 300", "run id r1 · sensitive sex, race", "epochs 20,000 · kind train"]
     at.selectbox(key="activity-actor").set_value("bob").run()
-    assert list(at.dataframe[0].value["actor"]) == ["bob"]
+    assert list(at.dataframe[0].value["actor"]) == ["bob", "bob"]
 
 
 def test_oidc_mode_offers_the_organisation_sign_in(riskboard_home, monkeypatch):

@@ -169,3 +169,7 @@ def test_details_in_words_for_people_exact_pairs_for_the_csv():
     assert activity.details_text(details) == ("rows 1,000,000 · epsilon 1.235 · sensitive sex, race · encrypted yes · "
                                               "data keys none · from k1")
     assert activity.details_text({}) == ""
+    dataset = "d081a1fe65340bb27e19428f357afe84dc42644909ce7bc0d3619af4a1b2c3d4"
+    assert activity.subject_text(dataset) == "d081a1fe6534"
+    for whole in ("20261205-071308-33ccb0", "alice", dataset[:63], dataset.upper(), dataset + "0"):
+        assert activity.subject_text(whole) == whole
