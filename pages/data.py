@@ -65,6 +65,7 @@ def _handle_upload() -> None:
     st.session_state[state.DATASET_ID] = meta.id
     st.session_state[state.FLASH] = (f"Stored {meta.name}: {plural(meta.rows, 'row')} × "
                                      f"{plural(meta.columns, 'column')}.")
+    st.rerun()  # the header above, drawn before the upload, then names the new dataset too
 
 
 def _upload_failed(exc: BaseException) -> None:
@@ -83,9 +84,13 @@ if can_edit():
     if st.button("Add the synthetic loans demo (known bias against group B)", key="add-synthetic",
                  help="5,000 rows generated with known feature effects and a known penalty for group B, to check "
                       "that Riskboard's explanations and fairness numbers find what was put in."):
+        added = False
         with user_errors():
             synthetic, _ = ensure_synthetic_demo(store)
             st.session_state[state.DATASET_ID] = synthetic.id
+            added = True
+        if added:
+            st.rerun()  # the header, drawn before the click, then names the dataset now chosen
 else:
     viewer_note("upload or add datasets")
 

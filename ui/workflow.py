@@ -109,6 +109,8 @@ def current_context(home: Path | str, dataset_id: str | None, spec_id: str | Non
         dataset = by_id.get(spec.dataset_id)
     if dataset is None and metas:
         dataset = metas[0]
+    if spec is not None and dataset is not None and spec.dataset_id != dataset.id:
+        spec = None  # a spec of the dataset used before: the header must not pair it with the one chosen now
     if spec is None and dataset is not None:
         spec = next((s for s in specs if s.dataset_id == dataset.id), None)
     runs = RunStore(home)

@@ -63,6 +63,8 @@ def test_upload_pick_columns_and_save_spec(riskboard_home):
     frame = synthetic_biased(300, seed=3)
     at = upload(at, "loans.csv", csv_bytes(frame))
     assert at.success and "Stored loans.csv: 300 rows" in plain(at.success[0].value)
+    # the header names the new dataset at once, and not the demo's spec beside it
+    assert plain(at.caption[0].value).startswith("Dataset: loans.csv (300 rows) · Spec: none saved yet")
     dataset_id = at.selectbox(key="dataset_id").value
     suffix = dataset_id[:12]
     at.selectbox(key=f"target-{suffix}").set_value("approved").run()
