@@ -26,7 +26,7 @@ import numpy as np
 
 from core.dp import load_privacy
 from core.errors import ArtifactError, ConfigError, RunNotFoundError
-from core.privacy._mia import AttackReport, attack_report, lira_offline_scores, loss_scores, tpr_at_fpr
+from core.privacy._mia import AttackReport, attack_auc, attack_report, lira_offline_scores, loss_scores, tpr_at_fpr
 from core.runs import RunKind, RunStatus, read_cache, write_cache
 from core.runs._artifacts import DAMAGED
 from core.security import activity
@@ -137,18 +137,13 @@ def check_attack(attack: str, reference_models: int) -> None:
 def group_table(member_scores: np.ndarray, nonmember_scores: np.ndarray, member_groups: dict[str, np.ndarray],
                 nonmember_groups: dict[str, np.ndarray]) -> dict[str, dict[str, dict[str, Any]]]:
     """Per sensitive column and group: attack AUC and TPR at 1% FPR, with members / non-members counts."""
-    from sklearn.metrics import roc_auc_score
-
     table: dict[str, dict[str, dict[str, Any]]] = {}
     for column, mg in member_groups.items():
         ng = nonmember_groups[column]
         rows: dict[str, dict[str, Any]] = {}
         for group in sorted(set(mg.tolist()) | set(ng.tolist()), key=str):
             ms, ns = member_scores[mg == group], nonmember_scores[ng == group]
-            auc = math.nan
-            if len(ms) and len(ns):
-                auc = float(roc_auc_score(np.r_[np.ones(len(ms)), np.zeros(len(ns))], np.r_[ms, ns]))
-            rows[str(group)] = {"n_members": len(ms), "n_nonmembers": len(ns), "attack_auc": auc,
+            rows[str(group)] = {"n_members": len(ms), "n_nonmembers": len(ns), "attack_auc": attack_auc(ms, ns),
                                 "tpr_at_fpr_0.01": tpr_at_fpr(ms, ns, 0.01) if len(ms) and len(ns) else math.nan,
                                 "small": bool(min(len(ms), len(ns)) < MIN_GROUP_ROWS)}
         table[column] = rows

@@ -44,6 +44,27 @@ def test_clopper_pearson_matches_scipy(k, n):
     assert clopper_pearson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-9)
 
 
+@pytest.mark.parametrize("decimals", [None, 1])
+def test_attack_auc_roc_and_tpr_match_scikit_learn(decimals):
+    """One sort of the scores gives the AUC, the ROC and TPR at low FPR: the same as scikit-learn's, ties included."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    rng = np.random.default_rng(3)
+    members, nonmembers = rng.normal(0.3, 1, 5000), rng.normal(0, 1, 4000)
+    if decimals is not None:
+        members, nonmembers = np.round(members, decimals), np.round(nonmembers, decimals)
+    labels, scores = np.r_[np.ones(5000), np.zeros(4000)], np.r_[members, nonmembers]
+    report = attack_report("loss", members, nonmembers)
+    assert report.auc == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    assert report.roc_fpr[0] == 0.0 and report.roc_fpr[-1] == report.roc_tpr[-1] == 1.0
+    assert len(report.roc_fpr) <= 201
+    on_curve = {(round(f, 12), round(t, 12)) for f, t in zip(fpr, tpr, strict=True)}
+    assert all((round(f, 12), round(t, 12)) in on_curve for f, t in zip(report.roc_fpr, report.roc_tpr, strict=True))
+    for target in (0.001, 0.01):
+        assert report.tpr_at_fpr[str(target)] == tpr[fpr <= target].max()
+
+
 def test_perfect_attack_reaches_exactly_the_ceiling_and_chance_gives_zero():
     members, nonmembers = np.linspace(1, 2, 300), np.linspace(-2, -1, 300)
     bound = epsilon_lower_bound(members, nonmembers)
