@@ -20,6 +20,7 @@ A model with only Linear layers (logistic regression) reduces to the closed form
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -136,12 +137,14 @@ def _chunk_rows(n_background: int, widths: list[int], max_elements: int) -> int:
 
 
 def deeplift(plan: list[_Layer], x: Tensor, background: Tensor, *, max_elements: int = DEFAULT_MAX_ELEMENTS,
-             on_chunk=None, weights: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+             on_chunk=None, weights: Tensor | None = None, workers: int = 1) -> tuple[Tensor, Tensor, Tensor]:
     """Attributions ``(n, d)``, outputs ``f(x)`` ``(n,)`` and background outputs ``(B,)``, all on ``x``'s device.
 
     ``weights`` (``(B,)``, summing to 1) weigh the background rows, as for a k-means summary whose centres stand
     for clusters of different sizes; by default every row counts the same. ``on_chunk(rows_done)`` is called after
-    each chunk (for progress bars).
+    each chunk (for progress bars), always on the calling thread. ``workers`` > 1 attributes the row chunks on that
+    many threads at once (each chunk is independent; torch releases the GIL inside its kernels): for the CPU, with
+    torch's own intra-op threads set to 1 by the caller (:func:`core.device.cpu_workers`).
     """
     if background.shape[0] == 0:
         raise ConfigError(NO_BACKGROUND)
@@ -155,19 +158,39 @@ def deeplift(plan: list[_Layer], x: Tensor, background: Tensor, *, max_elements:
         f_bg = f_bg[:, 0]
         if is_linear(plan):
             return _linear(plan, x, background, f_bg, weights)
-        widths = [expected] + [layer.weight.shape[0] for layer in plan if layer.kind == "linear"]
-        step = _chunk_rows(background.shape[0], widths, max_elements)
-        phis, outs = [], []
-        for start in range(0, x.shape[0], step):
+    widths = [expected] + [layer.weight.shape[0] for layer in plan if layer.kind == "linear"]
+    step = _chunk_rows(background.shape[0], widths, max_elements)
+    starts = range(0, x.shape[0], step)
+
+    def attribute_chunk(start: int) -> tuple[Tensor, Tensor]:
+        with torch.no_grad():  # grad mode is per thread: a worker sets its own
             chunk = x[start:start + step]
             f_x, saved_x = forward(plan, chunk)
-            f_x = f_x[:, 0]
-            phis.append(_chunk(plan, chunk, background, saved_x, saved_bg, weights))
+            return _chunk(plan, chunk, background, saved_x, saved_bg, weights), f_x[:, 0]
+
+    phis, outs = [], []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deeplift") if workers > 1 else _serial() as run:
+        for start, (phi, f_x) in zip(starts, run.map(attribute_chunk, starts), strict=True):
+            phis.append(phi)
             outs.append(f_x)
             if on_chunk is not None:
                 on_chunk(min(x.shape[0], start + step))
-        empty = x.new_zeros((0,))
-        return (torch.cat(phis) if phis else x.new_zeros((0, expected)), torch.cat(outs) if outs else empty, f_bg)
+    empty = x.new_zeros((0,))
+    return (torch.cat(phis) if phis else x.new_zeros((0, expected)), torch.cat(outs) if outs else empty, f_bg)
+
+
+class _serial:
+    """The executor interface for one worker: ``map`` computes lazily, in order, on the calling thread."""
+
+    def __enter__(self) -> _serial:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    @staticmethod
+    def map(function, items):
+        return map(function, items)
 
 
 def _linear(plan: list[_Layer], x: Tensor, background: Tensor, f_bg: Tensor, weights: Tensor

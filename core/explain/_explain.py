@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from core.device import training_threads
+from core.device import cpu_workers
 from core.errors import ConfigError
 from core.explain._deeplift import (
     DEFAULT_MAX_ELEMENTS,
@@ -65,11 +65,12 @@ def model_device(model: nn.Module) -> torch.device:
 
 def attribute(model: nn.Module, x: np.ndarray, background: np.ndarray, *, output_index: int = 0, sign: float = 1.0,
               dtype: torch.dtype = torch.float32, max_elements: int = DEFAULT_MAX_ELEMENTS,
-              on_rows: Callable[[int], None] | None = None, weights: np.ndarray | None = None
-              ) -> EncodedAttributions:
+              on_rows: Callable[[int], None] | None = None, weights: np.ndarray | None = None,
+              workers: int = 1) -> EncodedAttributions:
     """SHAP values of one model output (times ``sign``) for encoded rows ``x`` against ``background``.
 
-    ``weights`` weigh the background rows (a k-means summary); they are normalised to sum to 1.
+    ``weights`` weigh the background rows (a k-means summary); they are normalised to sum to 1. ``workers``
+    threads attribute row chunks at once (:func:`core.explain._deeplift.deeplift`).
 
     Runs where the model's weights live and never touches the module itself (no hooks, no ``eval()``, no copies
     of its state written back).
@@ -87,7 +88,8 @@ def attribute(model: nn.Module, x: np.ndarray, background: np.ndarray, *, output
     if weights is not None:
         w = np.asarray(weights, dtype=np.float64)
         w = torch.as_tensor(w / w.sum(), dtype=dtype, device=device)
-    phi, f_x, f_bg = deeplift(plan, xs, bg, max_elements=max_elements, on_chunk=on_rows, weights=w)
+    phi, f_x, f_bg = deeplift(plan, xs, bg, max_elements=max_elements, on_chunk=on_rows, weights=w,
+                                workers=workers)
     values = phi.double().cpu().numpy()
     scores = f_x.double().cpu().numpy()
     base = float(f_bg.double().mean().cpu()) if w is None else float((f_bg.double() * w.double()).sum().cpu())
@@ -192,16 +194,18 @@ def _check_sizes(background: int, draws: int) -> None:
 
 
 @contextlib.contextmanager
-def cpu_threads(device: torch.device) -> Iterator[None]:
-    """Give torch every core but one while explaining on the CPU (see ``core.device.training_threads``: on a shared
-    2-core machine a 2-thread pass was measured several times slower than a 1-thread pass), then restore."""
+def cpu_workers_for(device: torch.device) -> Iterator[int]:
+    """How many threads should attribute row chunks at once on ``device``: on the CPU, one per core
+    (:func:`core.device.cpu_workers`), each with torch's intra-op threads set to 1 until the block ends (torch's
+    own threads wait for one another at every operation, which on a shared 2-core machine was measured several
+    times slower); on an accelerator one, which keeps the device busy by itself."""
     if device.type != "cpu":
-        yield
+        yield 1
         return
     before = torch.get_num_threads()
-    torch.set_num_threads(min(before, training_threads()))
+    torch.set_num_threads(1)
     try:
-        yield
+        yield cpu_workers()
     finally:
         torch.set_num_threads(before)
 
@@ -248,9 +252,9 @@ def explain_rows(model: nn.Module, preprocessor, rows: pd.DataFrame, pool: pd.Da
         used = len(bg)
         offset = draw * n
         callback = (lambda done, offset=offset: on_progress(offset + done, total)) if on_progress else None
-        with cpu_threads(model_device(model)):
+        with cpu_workers_for(model_device(model)) as workers:
             encoded = attribute(model, x, bg, output_index=output_index, sign=sign, max_elements=max_elements,
-                                on_rows=callback, weights=weights)
+                                on_rows=callback, weights=weights, workers=workers)
         grouped, names = group_values(encoded.values, groups)
         importances.append(np.abs(grouped).mean(axis=0))
         if first is None:

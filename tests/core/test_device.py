@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.device import DeviceChoice, select_device, training_threads
+from core.device import DeviceChoice, cpu_workers, select_device, training_threads
 from core.errors import ConfigError
 
 
@@ -104,3 +104,11 @@ def test_real_machine_choice_is_usable() -> None:
 def test_training_threads_leave_one_core_free() -> None:
     assert [training_threads(n) for n in (1, 2, 4, 16)] == [1, 1, 3, 15]
     assert training_threads() >= 1
+
+
+def test_cpu_workers_are_one_per_core_this_process_may_use(monkeypatch) -> None:
+    import os
+
+    assert [cpu_workers(n) for n in (0, 1, 2, 16)] == [1, 1, 2, 16]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert cpu_workers() == 3

@@ -75,6 +75,38 @@ def test_chunking_does_not_change_the_values():
     np.testing.assert_allclose(whole.values, tiny.values, atol=1e-6)
 
 
+@pytest.mark.parametrize("layernorm", [False, True])
+def test_chunks_on_several_threads_give_the_same_values_and_progress_in_order(layernorm):
+    """Row chunks attributed on 3 threads at once: bit-for-bit the serial result, progress reported in row order
+    on the calling thread, and the caller's gradient mode and torch threads untouched."""
+    import threading
+
+    rng = np.random.default_rng(4)
+    x, bg = rng.standard_normal((57, 6)), rng.standard_normal((9, 6))
+    model = _random_mlp(6, seed=5, layernorm=layernorm)
+    serial = attribute(model, x, bg, max_elements=9 * 16 * 4)  # 4 rows per chunk
+    seen = []
+    caller = threading.get_ident()
+    parallel = attribute(model, x, bg, max_elements=9 * 16 * 4, workers=3,
+                         on_rows=lambda done: seen.append((done, threading.get_ident())))
+    np.testing.assert_array_equal(parallel.values, serial.values)
+    np.testing.assert_array_equal(parallel.scores, serial.scores)
+    assert [done for done, _ in seen] == [*range(4, 57, 4), 57]
+    assert {thread for _, thread in seen} == {caller}
+    assert torch.is_grad_enabled()
+
+
+def test_cpu_workers_set_torch_to_one_thread_and_restore_it():
+    from core.explain._explain import cpu_workers_for
+
+    before = torch.get_num_threads()
+    with cpu_workers_for(torch.device("cpu")) as workers:
+        assert workers >= 1 and torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with cpu_workers_for(torch.device("meta")) as workers:
+        assert workers == 1 and torch.get_num_threads() == before
+
+
 def test_layernorm_uses_the_elementwise_rescale_and_reports_its_additivity():
     rng = np.random.default_rng(2)
     x, bg = rng.standard_normal((30, 8)), rng.standard_normal((20, 8))
