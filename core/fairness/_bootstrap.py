@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 
+from core.binomial import exact_interval
+
 LEVEL = 0.95
 
 
@@ -55,23 +57,10 @@ def min_over_max(values: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.where(defined >= 2, ratio, np.nan)
 
 
-def exact_interval(k: np.ndarray, n: np.ndarray, *, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
-    """Clopper-Pearson bounds of ``k`` successes in ``n`` trials (NaN where ``n`` is 0)."""
-    from scipy.stats import beta
-
-    k, n = np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
-    tail = (1 - level) / 2
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low = np.where(k > 0, beta.ppf(tail, k, n - k + 1), 0.0)
-        high = np.where(k < n, beta.ppf(1 - tail, k + 1, n - k), 1.0)
-    return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
-
-
 def honest_interval(low: np.ndarray, high: np.ndarray, k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The bootstrap interval, except where it collapses to one point (a rate of exactly 0 or 1: every resample
     of 0 out of 12 is 0 again): there the exact Clopper-Pearson interval, so 0 of 12 reads 0.00-0.26, never
     0.000-0.000."""
-    exact_low, exact_high = exact_interval(k, n)
+    exact_low, exact_high = exact_interval(k, n, alpha=1 - LEVEL)
     collapsed = np.isfinite(low) & np.isfinite(high) & (high - low <= 0) & (np.asarray(n) > 0)
     return np.where(collapsed, exact_low, low), np.where(collapsed, exact_high, high)

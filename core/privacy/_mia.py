@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from core.binomial import exact_interval
 from core.data.schema import rank_auc
 
 FPR_TARGETS = (0.001, 0.01)
@@ -36,7 +37,7 @@ def clopper_pearson(k: int, n: int, alpha: float = ALPHA) -> tuple[float, float]
     """Exact two-sided (1 - alpha) interval for a binomial proportion k / n."""
     if n <= 0:
         return 0.0, 1.0
-    low, high = _cp_arrays(np.array([k]), n, alpha)
+    low, high = exact_interval(np.array([k]), n, alpha=alpha)
     return float(low[0]), float(high[0])
 
 
@@ -76,22 +77,6 @@ class EpsilonBound:
     fpr: float
 
 
-def _cp_arrays(k: np.ndarray, n: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Clopper-Pearson ends for each count in ``k`` of ``n``: the Beta distribution's quantiles.
-
-    ``betaincinv(a, b, q)`` is the function ``scipy.stats.beta.ppf(q, a, b)`` evaluates (equal to the last bit);
-    importing it from ``scipy.special`` instead of ``scipy.stats`` saves over a second of every audit's start-up.
-    Imported here: reading a stored audit needs neither.
-    """
-    from scipy.special import betaincinv
-
-    k = np.asarray(k, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        low = np.where(k == 0, 0.0, betaincinv(np.maximum(k, 1e-9), n - k + 1, alpha / 2))
-        high = np.where(k == n, 1.0, betaincinv(k + 1, np.maximum(n - k, 1e-9), 1 - alpha / 2))
-    return low, high
-
-
 def _log_ratios(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         out = np.log(np.asarray(num, float) / np.asarray(den, float))
@@ -121,7 +106,7 @@ def _bound(tp: np.ndarray, fp: np.ndarray, m: int, n: int, *, delta: float, alph
     if best <= 0:  # no threshold certifies anything: the bound is 0 everywhere and the first threshold is reported
         i = 0
     tp_i, fp_i = tp[i:i + 1], fp[i:i + 1]
-    (tpr_lo, tpr_hi), (fpr_lo, fpr_hi) = _cp_arrays(tp_i, m, alpha), _cp_arrays(fp_i, n, alpha)
+    (tpr_lo, tpr_hi), (fpr_lo, fpr_hi) = exact_interval(tp_i, m, alpha=alpha), exact_interval(fp_i, n, alpha=alpha)
     tpr_c, fpr_c = (tp_i + 0.5) / (m + 1), (fp_i + 0.5) / (n + 1)
     floor_f, floor_t = 0.5 / (n + 1), 0.5 / (m + 1)
     low = _certified(tpr_lo, fpr_hi, delta)[direction]
@@ -164,8 +149,8 @@ def _best_threshold(tp: np.ndarray, fp: np.ndarray, m: int, n: int, *, alpha: fl
     corners = _corners(tp, fp)
     last = len(corners) - 1
     known = np.unique(np.r_[np.arange(0, last + 1, strides[0]), last])
-    tpr_lo, _ = _cp_arrays(tp[corners[known]], m, alpha)
-    _, fpr_hi = _cp_arrays(fp[corners[known]], n, alpha)
+    tpr_lo, _ = exact_interval(tp[corners[known]], m, alpha=alpha)
+    _, fpr_hi = exact_interval(fp[corners[known]], n, alpha=alpha)
     for stride in strides[1:]:
         lows = _certified(tpr_lo, fpr_hi, delta)
         reach = _certified(tpr_lo[1:], fpr_hi[:-1], delta)  # the most a corner strictly inside each gap can reach
@@ -178,8 +163,8 @@ def _best_threshold(tp: np.ndarray, fp: np.ndarray, m: int, n: int, *, alpha: fl
             break
         added = np.concatenate([np.arange(known[j] + stride, known[j + 1], stride) for j in gaps])
         added = added[~np.isin(added, known)]
-        add_lo, _ = _cp_arrays(tp[corners[added]], m, alpha)
-        _, add_hi = _cp_arrays(fp[corners[added]], n, alpha)
+        add_lo, _ = exact_interval(tp[corners[added]], m, alpha=alpha)
+        _, add_hi = exact_interval(fp[corners[added]], n, alpha=alpha)
         order = np.argsort(np.r_[known, added], kind="stable")
         known = np.r_[known, added][order]
         tpr_lo, fpr_hi = np.r_[tpr_lo, add_lo][order], np.r_[fpr_hi, add_hi][order]

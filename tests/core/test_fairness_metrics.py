@@ -13,11 +13,12 @@ from fairlearn.metrics import (
     demographic_parity_difference,
     demographic_parity_ratio,
     equalized_odds_difference,
+    false_negative_rate,
     false_positive_rate,
     selection_rate,
     true_positive_rate,
 )
-from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.metrics import accuracy_score, precision_score, roc_auc_score
 
 from core.data.spec import SensitiveColumn
 from core.errors import FairnessError
@@ -55,7 +56,9 @@ def test_point_estimates_equal_fairlearn_on_the_rows():
     y, pred, score, group = _random_table()
     report = audit_groups(y, pred, group, score=score, resamples=50)
     frame = MetricFrame(metrics={"selection_rate": selection_rate, "accuracy": accuracy_score,
-                                 "tpr": true_positive_rate, "fpr": false_positive_rate},
+                                 "tpr": true_positive_rate, "fpr": false_positive_rate,
+                                 "fnr": false_negative_rate, "precision": precision_score,
+                                 "base_rate": lambda t, p: float(np.mean(t))},
                         y_true=y, y_pred=pred, sensitive_features=group).by_group
     for name in ("x", "y", "z"):
         for metric in frame.columns:

@@ -18,8 +18,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-FOUNDATION = ("core", "core.config", "core.errors", "core.storage", "core.jsonsafe", "core.safety", "core.text",
-              "core.device", "core.timeleft")
+FOUNDATION = ("core", "core.binomial", "core.config", "core.errors", "core.storage", "core.jsonsafe", "core.safety",
+              "core.text", "core.device", "core.timeleft")
 LAYERS: tuple[tuple[str, ...], ...] = (
     FOUNDATION,
     ("core.security",),

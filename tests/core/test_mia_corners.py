@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.binomial import exact_interval
 from core.privacy import _mia
 
 
@@ -12,8 +13,8 @@ def _every_threshold(members: np.ndarray, nonmembers: np.ndarray, delta: float) 
     """The definition: intervals at every threshold, the best certified end, its estimate and upper end."""
     m, n = len(members), len(nonmembers)
     _, tp, fp = _mia._counts(members, nonmembers)
-    tpr_lo, tpr_hi = _mia._cp_arrays(tp, m, _mia.ALPHA)
-    fpr_lo, fpr_hi = _mia._cp_arrays(fp, n, _mia.ALPHA)
+    tpr_lo, tpr_hi = exact_interval(tp, m, alpha=_mia.ALPHA)
+    fpr_lo, fpr_hi = exact_interval(fp, n, alpha=_mia.ALPHA)
     tpr_c, fpr_c = (tp + 0.5) / (m + 1), (fp + 0.5) / (n + 1)
     ratio = _mia._log_ratios
     lows = [ratio(tpr_lo - delta, fpr_hi), ratio(1 - fpr_hi - delta, 1 - tpr_lo)]
@@ -59,8 +60,8 @@ def test_coarse_to_fine_search_finds_the_same_threshold_as_every_corner(seed, st
     _, tp, fp = _mia._counts(members, nonmembers)
     for delta in (0.0, 1e-5, 0.2):
         corners = _mia._corners(tp, fp)
-        tpr_lo, _ = _mia._cp_arrays(tp[corners], m, _mia.ALPHA)
-        _, fpr_hi = _mia._cp_arrays(fp[corners], n, _mia.ALPHA)
+        tpr_lo, _ = exact_interval(tp[corners], m, alpha=_mia.ALPHA)
+        _, fpr_hi = exact_interval(fp[corners], n, alpha=_mia.ALPHA)
         lows = _mia._certified(tpr_lo, fpr_hi, delta)
         d = int(lows[1].max() > lows[0].max())
         expected = (d, int(corners[int(np.argmax(lows[d]))]), float(lows[d].max()))
@@ -73,7 +74,7 @@ def test_coarse_to_fine_search_skips_most_corners_on_a_large_audit(monkeypatch):
     members, nonmembers = rng.normal(0.1, 1, 200_000), rng.normal(0, 1, 200_000)
     _, tp, fp = _mia._counts(members, nonmembers)
     sizes = []
-    real = _mia._cp_arrays
-    monkeypatch.setattr(_mia, "_cp_arrays", lambda k, n, alpha: sizes.append(len(k)) or real(k, n, alpha))
+    monkeypatch.setattr(_mia, "exact_interval", lambda k, n, alpha: sizes.append(len(k)) or exact_interval(k, n,
+                                                                                                     alpha=alpha))
     _mia._best_threshold(tp, fp, len(members), len(nonmembers), alpha=_mia.ALPHA, delta=0.0)
     assert sum(sizes) < len(_mia._corners(tp, fp)) / 5
