@@ -117,7 +117,7 @@ def execute_reductions(store: RunStore, run_id: str, *, should_stop=None) -> dic
                                     rows=run_split.train).values())).to_numpy()
     prepared, preprocessor = data.prepare(spec)
     data.release_table()
-    x_train, x_test = (preprocessor.transform(prepared.frame.iloc[part]) for part in (run_split.train, run_split.test))
+    x_train, x_test = preprocessor.transform_parts(prepared.frame, (run_split.train, run_split.test))
     positive = labels.positive_index
     y_train = (labels.y[split.train] == positive).astype(np.int64)
     y_test = labels.y[split.test]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,18 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 = missing) and the text of each distinct value."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     return np.asarray(codes), _level_text(uniques)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A frame's feature columns as arrays: numeric values (float64, NaN missing), categorical codes and texts."""
+
+    numeric: dict[str, np.ndarray]
+    categorical: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return values if rows is None else values[rows]
 
 
 class TabularPreprocessor:
@@ -139,18 +152,23 @@ class TabularPreprocessor:
         return values
 
     # -------------------------------------------------------------------------------------------------------- fit
-    def fit(self, frame: pd.DataFrame) -> TabularPreprocessor:
-        """Learn medians, scales and kept levels from the training rows only; returns ``self``."""
+    def fit(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> TabularPreprocessor:
+        """Learn medians, scales and kept levels from the training rows only; returns ``self``.
+
+        ``rows`` (positions in ``frame``) are the training rows when the frame holds more: the same statistics as
+        fitting ``frame.iloc[rows]``, without copying those rows out of the table first.
+        """
         self._check_params()
         self._require_columns(frame)
-        if len(frame) == 0:
+        if len(frame) == 0 or (rows is not None and len(rows) == 0):
             raise SpecError(EMPTY_TRAIN)
+        columns = self._read(frame)
         medians: dict[str, float] = {}
         means: dict[str, float] = {}
         scales: dict[str, float] = {}
         indicators: list[str] = []
         for name in self.numeric:
-            values = self._numeric_values(frame[name], name)
+            values = _take(columns.numeric[name], rows)
             finite = np.isfinite(values)
             median = float(np.median(values[finite])) if finite.any() else 0.0
             filled = np.where(finite, values, median)
@@ -162,7 +180,8 @@ class TabularPreprocessor:
                 indicators.append(name)
         levels: dict[str, list[str]] = {}
         for name in self.categorical:
-            codes, text = _factorize(frame[name])
+            codes, text = columns.categorical[name]
+            codes = _take(codes, rows)
             counts = np.bincount(codes[codes >= 0], minlength=text.size)
             merged: dict[str, int] = {}
             for level, count in zip(text.tolist(), counts.tolist(), strict=True):
@@ -170,7 +189,7 @@ class TabularPreprocessor:
             ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
             kept = [level for level, count in ranked if count >= self.min_count][: self.max_levels]
             levels[name] = sorted(kept)
-        self._set_fitted(medians, means, scales, indicators, levels, len(frame))
+        self._set_fitted(medians, means, scales, indicators, levels, len(frame) if rows is None else len(rows))
         return self
 
     def _set_fitted(self, medians: dict[str, float], means: dict[str, float], scales: dict[str, float],
@@ -197,15 +216,37 @@ class TabularPreprocessor:
         self._level_index = {name: pd.Index(levels[name], dtype=object) for name in self.categorical}
 
     # -------------------------------------------------------------------------------------------------- transform
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Encode ``frame`` into a C-contiguous float32 array of shape ``(len(frame), n_outputs)``."""
+    def transform(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+        """Encode ``frame`` (or its ``rows``, positions) into a C-contiguous float32 array of shape
+        ``(rows, n_outputs)``."""
+        return self.transform_parts(frame, [rows])[0]
+
+    def transform_parts(self, frame: pd.DataFrame, parts: Sequence[np.ndarray | None]) -> list[np.ndarray]:
+        """One encoded array per part of ``frame`` (row positions; ``None`` for every row), equal to
+        ``transform(frame.iloc[part])`` each: the table's columns are read and factorised once for all parts, and
+        no part's rows are copied out of the table first (training encodes its three splits this way)."""
         self._require_fitted()
         self._require_columns(frame)
-        n = len(frame)
+        columns = self._read(frame)
+        lookups = {}
+        for name in self.categorical:
+            index = self._level_index[name]
+            n_levels = len(index)
+            text = columns.categorical[name][1]
+            lookup = np.empty(text.size + 1, dtype=np.intp)
+            found = index.get_indexer(text) if text.size else np.empty(0, dtype=np.intp)
+            lookup[:-1] = np.where(found >= 0, found, n_levels)  # unseen or rare -> other
+            lookup[-1] = n_levels + 1  # code -1 (missing) picks the last entry
+            lookups[name] = lookup
+        return [self._encode(columns, lookups, rows, len(frame)) for rows in parts]
+
+    def _encode(self, columns: _Columns, lookups: dict[str, np.ndarray], rows: np.ndarray | None,
+                n_frame: int) -> np.ndarray:
+        n = n_frame if rows is None else len(rows)
         out = np.zeros((n, len(self.encoded_names_)), dtype=np.float32)
         col = 0
         for name in self.numeric:
-            values = self._numeric_values(frame[name], name)
+            values = _take(columns.numeric[name], rows)
             bad = ~np.isfinite(values)
             any_bad = bool(bad.any())
             if any_bad:
@@ -216,18 +257,17 @@ class TabularPreprocessor:
                 if any_bad:
                     out[:, col] = bad
                 col += 1
-        rows = np.arange(n, dtype=np.intp)
+        positions = np.arange(n, dtype=np.intp)
         for name in self.categorical:
-            index = self._level_index[name]
-            n_levels = len(index)
-            codes, text = _factorize(frame[name])
-            lookup = np.empty(text.size + 1, dtype=np.intp)
-            found = index.get_indexer(text) if text.size else np.empty(0, dtype=np.intp)
-            lookup[:-1] = np.where(found >= 0, found, n_levels)  # unseen or rare -> other
-            lookup[-1] = n_levels + 1  # code -1 (missing) picks the last entry
-            out[rows, col + lookup[codes]] = 1.0
-            col += n_levels + 2
+            codes = _take(columns.categorical[name][0], rows)
+            out[positions, col + lookups[name][codes]] = 1.0
+            col += len(self._level_index[name]) + 2
         return out
+
+    def _read(self, frame: pd.DataFrame) -> _Columns:
+        """The feature columns of ``frame`` read once: numbers as float64, categories as codes and level text."""
+        return _Columns(numeric={name: self._numeric_values(frame[name], name) for name in self.numeric},
+                        categorical={name: _factorize(frame[name]) for name in self.categorical})
 
     def fit_transform(self, frame: pd.DataFrame) -> np.ndarray:
         """``fit(frame).transform(frame)``."""

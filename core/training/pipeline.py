@@ -76,9 +76,9 @@ def execute_run(store: RunStore, run_id: str, *, should_stop: Callable[[], bool]
     prepared, preprocessor = data.prepare(spec)
     data.release_table()  # only the prepared features are needed from here on
     check_matrix_size(len(np.flatnonzero(labels.kept)), preprocessor, get_settings().max_matrix_mb)
-    # one split at a time: peak memory stays near one encoded copy of the table, not two
-    x_train, x_val, x_test = (preprocessor.transform(prepared.frame.iloc[part])
-                              for part in (run_split.train, run_split.val, run_split.test))
+    # the table's columns are read once for the three splits, and no split's rows are copied out of it first
+    x_train, x_val, x_test = preprocessor.transform_parts(prepared.frame, (run_split.train, run_split.val,
+                                                                            run_split.test))
     del prepared
     y_train, y_val, y_test = labels.y[split.train], labels.y[split.val], labels.y[split.test]
 

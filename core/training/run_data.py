@@ -96,7 +96,7 @@ class TrainingData:
         """The prepared features and a preprocessor fitted on the training rows only."""
         prepared = prepare_features(self.frame, spec.features, self.kinds)
         preprocessor = TabularPreprocessor(numeric=prepared.numeric, categorical=prepared.categorical)
-        preprocessor.fit(prepared.frame.iloc[self.rows.train])
+        preprocessor.fit(prepared.frame, self.rows.train)
         return prepared, preprocessor
 
     def release_table(self) -> None:
@@ -174,7 +174,7 @@ class TrainedRun:
 
     def encode(self, rows: np.ndarray) -> np.ndarray:
         """The model's input matrix for the given row numbers of the stored table."""
-        return self.preprocessor.transform(self.prepared.frame.iloc[rows])
+        return self.preprocessor.transform(self.prepared.frame, rows)
 
     def row_scores(self) -> np.ndarray | None:
         """The class probabilities training stored for every split row (``artifacts.load_row_scores``), or None

@@ -80,3 +80,27 @@ def test_repeated_test_rows_counts_exact_feature_copies():
     # test rows 2 (copy of row 0) and 4 (copy of row 3, missing values equal) repeat; row 5 does not
     assert repeated_test_rows(frame, ("a", "b"), np.array([0, 1, 3]), np.array([2, 4, 5])) == 2
     assert repeated_test_rows(frame, ("b",), np.array([0, 1, 3]), np.array([2, 4, 5])) == 3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_repeated_test_rows_equal_a_comparison_of_whole_rows(seed):
+    """Rows are keyed on a few columns first, then compared in full: copies that differ only in a later column
+    are not repeats, and the count is the one comparing every test row with every training row."""
+    rng = np.random.default_rng(seed)
+    n = 600
+    frame = pd.DataFrame({f"f{i}": np.round(rng.normal(size=n), 1) for i in range(5)}
+                         | {"level": rng.choice(["a", "b", None], n), "k": rng.integers(0, 3, n)})
+    source = rng.integers(0, n, 150)
+    frame.iloc[n - 150:] = frame.iloc[source].to_numpy()  # the last 150 rows copy earlier ones...
+    frame.loc[frame.index[n - 150::3], "k"] = 7  # ...but every third differs in its last column
+    order = rng.permutation(n)
+    train, test = order[:400], order[400:]
+
+    def copies(columns: list[str]) -> int:
+        text = frame[columns].astype(object).where(frame[columns].notna(), "<missing>").map(str)
+        rows = text.agg("|".join, axis=1).to_numpy()
+        return int(np.isin(rows[test], rows[train]).sum())
+
+    assert copies(list(frame.columns)) > 0
+    assert repeated_test_rows(frame, tuple(frame.columns), train, test) == copies(list(frame.columns))
+    assert repeated_test_rows(frame, ("level", "k"), train, test) == copies(["level", "k"])

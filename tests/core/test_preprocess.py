@@ -161,6 +161,44 @@ def test_bad_tables() -> None:
         TabularPreprocessor(numeric=["age"]).fit(_train().iloc[:0])
 
 
+def _mixed_table(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "x": np.where(rng.random(n) < 0.05, np.nan, rng.normal(size=n)),
+        "k": rng.integers(0, 5, n),
+        "inf": np.where(rng.random(n) < 0.02, np.inf, rng.normal(size=n)),
+        "city": pd.array(rng.choice(["a", "b", "c", "rare", None], n, p=[0.4, 0.3, 0.2, 0.003, 0.097]), dtype="str"),
+        "flag": rng.random(n) < 0.3,
+        "code": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 30, n).astype(float)),
+    })
+    frame.loc[frame.index[-40:], "city"] = "only-in-the-last-rows"  # a level the training rows never see
+    return frame
+
+
+def test_fit_and_transform_on_rows_equal_fitting_and_encoding_the_copied_rows() -> None:
+    """``fit(frame, rows)`` and ``transform_parts(frame, parts)`` read each column once and copy no rows out: the
+    statistics and every encoded array are exactly those of ``fit(frame.iloc[rows])`` / ``transform(frame.iloc[p])``."""
+    frame = _mixed_table()
+    rng = np.random.default_rng(1)
+    order = rng.permutation(len(frame))
+    train, val, test = np.sort(order[:2000]), np.sort(order[2000:2500]), order[2500:]  # test unsorted on purpose
+    train = train[train < len(frame) - 40]
+    params = {"numeric": ["x", "k", "inf"], "categorical": ["city", "flag", "code"], "min_count": 5}
+    on_rows = TabularPreprocessor(**params).fit(frame, train)
+    copied = TabularPreprocessor(**params).fit(frame.iloc[train])
+    assert on_rows.to_json() == copied.to_json()
+    assert "only-in-the-last-rows" not in on_rows.levels_["city"]
+    parts = on_rows.transform_parts(frame, (train, val, test, None))
+    for part, encoded in zip((train, val, test), parts, strict=False):
+        expected = copied.transform(frame.iloc[part])
+        assert encoded.dtype == np.float32 and encoded.flags.c_contiguous
+        np.testing.assert_array_equal(encoded, expected)
+    np.testing.assert_array_equal(parts[3], copied.transform(frame))
+    np.testing.assert_array_equal(on_rows.transform(frame, val), parts[1])
+    with pytest.raises(SpecError, match="no training rows"):
+        TabularPreprocessor(**params).fit(frame, np.array([], dtype=np.int64))
+
+
 def test_all_missing_numeric_column_is_usable() -> None:
     pre = TabularPreprocessor(numeric=["x"]).fit(pd.DataFrame({"x": [np.nan, np.nan]}))
     assert pre.medians_ == {"x": 0.0} and pre.encoded_names_ == ["x", "x (missing)"]
