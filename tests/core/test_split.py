@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.errors import SpecError
-from core.models.split import SplitIndices, min_rows_per_class, stratified_split
+from core.models.split import SplitIndices, class_quotas, min_rows_per_class, stratified_split
 
 
 def _labels(n_pos: int = 300, n_neg: int = 700, seed: int = 0) -> np.ndarray:
@@ -80,3 +80,19 @@ def test_single_class_and_missing_target_and_bad_fractions() -> None:
         stratified_split(np.array([]))
     with pytest.raises(SpecError, match="fractions"):
         stratified_split(_labels(), val_fraction=0.5, test_fraction=0.45)
+
+
+def test_class_quotas_are_whole_shares_plus_the_largest_remainders() -> None:
+    # 15 of 100 rows: shares 1.5, 1.95, 11.55 -> floors 1, 1, 11 and the 2 rows left go to .95 and .55
+    assert class_quotas(np.array([10, 13, 77]), 0.15).tolist() == [1, 2, 12]
+    assert class_quotas(np.array([300, 700]), 0.15).tolist() == [45, 105]  # exact shares need no rounding
+    assert class_quotas(np.array([5, 5]), 0.25).tolist() == [2, 1]  # ceil(2.5) = 3 rows; the tie to the first class
+
+
+def test_each_part_holds_each_class_s_quota() -> None:
+    y = np.random.default_rng(2).permutation(np.repeat(["a", "b", "c"], [10, 13, 77]))
+    split = stratified_split(y)  # test 15 rows drawn first, then validation 15 of the 85 left
+    assert [int(np.sum(y[split.test] == c)) for c in "abc"] == [1, 2, 12]
+    left = np.array([9, 11, 65])
+    assert [int(np.sum(y[split.val] == c)) for c in "abc"] == class_quotas(left, 0.15 / 0.85).tolist()
+    assert [int(np.sum(y[split.train] == c)) for c in "abc"] == (left - class_quotas(left, 0.15 / 0.85)).tolist()
