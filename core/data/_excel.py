@@ -14,7 +14,6 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 
-import openpyxl
 import pandas as pd
 from defusedxml import DefusedXmlException
 
@@ -108,6 +107,8 @@ def _header_index(rows: list[tuple]) -> int:
 
 def read_xlsx(data: bytes, settings: Settings) -> Workbook:
     """Read the first worksheet of an .xlsx file held in ``data``."""
+    import openpyxl  # here: a tenth of a second that reading a CSV or Parquet file does not need
+
     if not openpyxl.DEFUSEDXML:
         raise InputError(NO_DEFUSEDXML)
     _check_archive(data, settings)
