@@ -96,3 +96,13 @@ def test_each_part_holds_each_class_s_quota() -> None:
     left = np.array([9, 11, 65])
     assert [int(np.sum(y[split.val] == c)) for c in "abc"] == class_quotas(left, 0.15 / 0.85).tolist()
     assert [int(np.sum(y[split.train] == c)) for c in "abc"] == (left - class_quotas(left, 0.15 / 0.85)).tolist()
+
+
+def test_a_class_at_the_minimum_reaches_every_part_even_with_large_held_out_fractions() -> None:
+    # 44% + 45% held out: three rows a class is the minimum, and rounding the quotas alone (as scikit-learn's
+    # stratified split did) left classes 0 and 1 out of the training part here
+    y = np.repeat([0, 1, 2, 3], [3, 3, 3, 40])
+    split = stratified_split(y, val_fraction=0.44, test_fraction=0.45)
+    for part in (split.train, split.val, split.test):
+        assert set(y[part].tolist()) == {0, 1, 2, 3}
+    assert (len(split.train), len(split.val), len(split.test)) == (7, 20, 22)
